@@ -1,0 +1,38 @@
+/** Colour maps for scientific images: viridis (amplitude) and a cyclic twilight-like map (phase). */
+
+export type ColourMap = 'viridis' | 'twilight' | 'gray';
+
+// Anchor colours sampled from matplotlib's viridis and twilight maps (9 stops each), interpolated linearly.
+const STOPS: Record<ColourMap, number[][]> = {
+  viridis: [
+    [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
+  ],
+  twilight: [
+    [226, 217, 226], [149, 170, 200], [94, 111, 185], [87, 48, 135], [47, 20, 54],
+    [118, 34, 69], [182, 81, 71], [211, 156, 131], [226, 217, 226],
+  ],
+  gray: [[0, 0, 0], [255, 255, 255]],
+};
+
+/** RGBA bytes for values mapped linearly from [lo, hi]; non-finite values are drawn magenta. */
+export function colourise(values: ArrayLike<number>, lo: number, hi: number, map: ColourMap): Uint8ClampedArray<ArrayBuffer> {
+  const stops = STOPS[map];
+  const n = stops.length - 1;
+  const out = new Uint8ClampedArray(values.length * 4);
+  const span = hi - lo || 1;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const o = i * 4;
+    out[o + 3] = 255;
+    if (!Number.isFinite(v)) { out[o] = 255; out[o + 1] = 0; out[o + 2] = 255; continue; }
+    const t = Math.min(1, Math.max(0, (v - lo) / span)) * n;
+    const k = Math.min(n - 1, Math.floor(t));
+    const f = t - k;
+    const a = stops[k], b = stops[k + 1];
+    out[o] = a[0] + (b[0] - a[0]) * f;
+    out[o + 1] = a[1] + (b[1] - a[1]) * f;
+    out[o + 2] = a[2] + (b[2] - a[2]) * f;
+  }
+  return out;
+}
