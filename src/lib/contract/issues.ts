@@ -67,7 +67,8 @@ const PATCH_SIZES = '64, 128 or 256 (an even size from 16 to 62 is allowed for q
 /** Errors: each one blocks training on the file. */
 export const e = {
   missing_key(file: string, key: string, keys: readonly string[], expected: string): ContractIssue {
-    const present = keys.length === 0 ? 'an archive with no arrays' : `no such key (the file holds ${keys.join(', ')})`;
+    const shown = keys.length > 16 ? `${keys.slice(0, 16).join(', ')} and ${keys.length - 16} more` : keys.join(', ');
+    const present = keys.length === 0 ? 'an archive with no arrays' : `no such key (the file holds ${shown})`;
     return make('error', 'missing_key', file, key, 'is missing', present, expected);
   },
 
@@ -177,7 +178,7 @@ export const e = {
 export const w = {
   legacy_key(file: string): ContractIssue {
     return make('warning', 'legacy_key', file, 'diff3d', "is the legacy name for the diffraction patterns",
-      "'diff3d' without 'diffraction'", "'diffraction' (DATA-001)", "'diff3d' is used as the diffraction");
+      "'diff3d' without 'diffraction'", "'diffraction' (DATA-001)", "'diff3d' is used as the diffraction patterns");
   },
 
   squeezed_axis(file: string, key: string, shape: readonly number[]): ContractIssue {
