@@ -56,6 +56,7 @@ export type IngestErrorCode =
   | 'encrypted'            // encrypted member
   | 'unsupported_compression'
   | 'truncated'            // the member or file ends before its declared size
+  | 'bad_deflate'          // the deflate stream of a member is corrupt
   | 'bad_crc'              // CRC-32 mismatch
   | 'zip_bomb'             // inflates past its declared size or past the safety ratio
   | 'missing_member'       // a key that the archive does not contain
