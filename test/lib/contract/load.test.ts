@@ -4,7 +4,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { inferPatchSize, inspectDataset, loadDataset, type Dataset } from '../../../src/lib/contract';
+import { IngestError } from '../../../src/lib/ingest/types';
+import type { DatasetArchive } from '../../../src/lib/contract';
 import { bin, expectSameValues, expected, fixtureNames, open, spy } from './helpers';
+
+/** The same archive, but read(key) fails with `err` for one key. */
+function failingRead(inner: DatasetArchive, key: string, err: Error): DatasetArchive {
+  return {
+    keys: inner.keys,
+    has: (k) => inner.has(k),
+    info: (k) => inner.info(k),
+    read: (k) => (k === key ? Promise.reject(err) : inner.read(k)),
+  };
+}
 
 async function load(name: string, gridsize?: 1 | 2): Promise<Dataset> {
   const { report, dataset } = await loadDataset(await open(name), { file: name, gridsize });
@@ -171,6 +183,24 @@ describe('what is read', () => {
     expect(report.ok).toBe(false);
     expect(dataset).toBeUndefined();
     expect(a.reads).toEqual([]);
+  });
+});
+
+describe('failures while reading', () => {
+  it('an IngestError reading a coordinate becomes an error naming file and key', async () => {
+    const err = new IngestError('truncated', 'v.npz', 'ycoords', 'the member ends after 40 of 80 bytes');
+    const { report, dataset } = await loadDataset(failingRead(await open('valid_n64.npz'), 'ycoords', err), { file: 'v.npz' });
+    expect(dataset).toBeUndefined();
+    expect(report.ok).toBe(false);
+    expect(report.errors.map((i) => [i.code, i.key, i.found])).toEqual([
+      ['unreadable_member', 'ycoords', 'truncated (the member ends after 40 of 80 bytes)'],
+    ]);
+  });
+
+  it('anything that is not an IngestError is a programmer error and propagates', async () => {
+    const bug = new TypeError('reader bug');
+    await expect(loadDataset(failingRead(await open('valid_n64.npz'), 'probeGuess', bug), { file: 'v.npz' }))
+      .rejects.toBe(bug);
   });
 });
 
