@@ -13,10 +13,17 @@ import type { FilterStep, ParsedFilters, SkipEvent, StudyFilters, AvailableValue
 import { detectTree, normaliseDroppedPath } from './tree';
 import type { DetectedTree } from './tree';
 
-/** One dropped file: its relative POSIX path and its bytes (a File is a Blob). */
+/**
+ * One dropped file: its relative POSIX path and its bytes (a File is a Blob), or a function that
+ * opens it on demand (the CLI, so only the files a job needs are opened).
+ */
 export interface PlanInputFile {
   path: string;
-  blob: Blob;
+  blob: Blob | (() => Promise<Blob>);
+}
+
+async function blobOf(b: Blob | (() => Promise<Blob>)): Promise<Blob> {
+  return typeof b === 'function' ? b() : b;
 }
 
 /** Opens one NPZ and runs the data contract on it (default: ingest's openNpz + contract's inspectDataset). */
@@ -113,14 +120,17 @@ function unreadableReport(file: string, err: unknown): DatasetReport {
 
 /** A FileSource over dropped files (the app's; the CLI uses the disk). */
 export function memoryFileSource(files: readonly PlanInputFile[]): FileSource {
-  const map = new Map<string, Blob>();
-  for (const f of files) map.set(f.path, f.blob);
+  const map = new Map<string, Blob | (() => Promise<Blob>)>();
+  for (const f of files) {
+    const p = normaliseDroppedPath(f.path);
+    if (p !== undefined) map.set(p, f.blob);
+  }
   return {
     has: (p) => map.has(p),
     get: async (p) => {
       const b = map.get(p);
       if (!b) throw new Error(`File not found among the dropped files: ${p}`);
-      return b;
+      return blobOf(b);
     },
   };
 }
@@ -133,7 +143,7 @@ export async function planStudy(files: readonly PlanInputFile[], opts: PlanOptio
   const artifactRoot = opts.artifactRoot ?? DEFAULT_ARTIFACT_ROOT;
   const tree = detectTree(files.map((f) => f.path), { phaseCRoot: opts.phaseCRoot, phaseDRoot: opts.phaseDRoot });
   opts.onProgress?.({ status: 'detected', files: tree.paths.length });
-  const byPath = new Map<string, Blob>();
+  const byPath = new Map<string, Blob | (() => Promise<Blob>)>();
   for (const f of files) {
     const p = normaliseDroppedPath(f.path);
     if (p !== undefined) byPath.set(p, f.blob);
@@ -176,7 +186,7 @@ export async function planStudy(files: readonly PlanInputFile[], opts: PlanOptio
       opts.onProgress?.({ status: 'validating', done, total: toCheck.size, file });
       let report: DatasetReport;
       try {
-        report = await opts.inspect(file, byPath.get(file)!, { gridsize });
+        report = await opts.inspect(file, await blobOf(byPath.get(file)!), { gridsize });
       } catch (err) {
         report = unreadableReport(file, err);
       }
