@@ -209,3 +209,12 @@ export async function planStudy(files: readonly PlanInputFile[], opts: PlanOptio
   }
   return { ...base, jobs, skipped: matrix.skipped, reports, filters: f.filters, steps: f.steps, selected: f.items, empty: f.empty };
 }
+
+/**
+ * Apply new filters to an existing plan without touching the files again (the UI's filter
+ * controls). Pure and cheap; throws StudyError('invalid_filter') for unparsable values.
+ */
+export function refilterPlan(plan: StudyPlan, filters: StudyFilters): StudyPlan {
+  const f = filterJobs(plan.jobs, filters);
+  return { ...plan, filters: f.filters, steps: f.steps, selected: f.items, empty: f.empty };
+}
