@@ -117,14 +117,6 @@ export function parseNpyHeader(b: Uint8Array, ctx: Ctx, limits: IngestLimits): N
     throw err(ctx, 'too_large', `shape (${dict.shape.join(', ')}) has more elements than can be counted`);
   }
   const dataBytes = dt.dtype === 'object' ? -1 : count * dt.itemsize;
-  const outBytes = dt.dtype === 'float16' ? dataBytes * 2 : dataBytes;
-  if (outBytes > limits.maxArrayBytes) {
-    throw err(
-      ctx,
-      'too_large',
-      `array ${dict.descr} of shape (${dict.shape.join(', ')}) needs ${outBytes} bytes, above the limit of ${limits.maxArrayBytes}`,
-    );
-  }
   return {
     version: pre.version,
     dataOffset: pre.dataOffset,
@@ -376,6 +368,15 @@ export function fortranToC<T extends Indexable>(src: T, shape: number[], comps: 
   return out;
 }
 
+/** Refuses arrays whose decoded data would exceed limits.maxArrayBytes (checked before allocating). */
+export function checkAllocation(h: NpyHeader, ctx: Ctx, limits: IngestLimits): void {
+  const outBytes = h.dtype === 'float16' ? h.dataBytes * 2 : h.dataBytes;
+  if (outBytes > limits.maxArrayBytes) {
+    throw err(ctx, 'too_large',
+      `array ${h.descr} of shape (${h.shape.join(', ')}) needs ${outBytes} bytes, above the limit of ${limits.maxArrayBytes}`);
+  }
+}
+
 /**
  * Decodes array data. `bytes` must be exactly the data (header.dataBytes long), in a buffer the
  * caller owns with byteOffset a multiple of 8: it may be byte-swapped in place and aliased by the result.
@@ -477,6 +478,7 @@ export function readNpy(bytes: Uint8Array, fileName = 'array.npy', limits: Parti
   const lim = { ...DEFAULT_LIMITS, ...limits };
   const ctx: Ctx = { file: fileName, member: undefined };
   const h = parseNpyHeader(bytes, ctx, lim);
+  checkAllocation(h, ctx, lim);
   const rest = bytes.length - h.dataOffset;
   if (h.dtype !== 'object' && rest < h.dataBytes) {
     throw err(ctx, 'truncated', `the array needs ${h.dataBytes} data bytes but the file holds only ${rest}`);

@@ -12,7 +12,7 @@
 import { Inflate } from 'fflate';
 import { crc32 } from './crc32.ts';
 import {
-  DEFAULT_LIMITS, decodeArray, npyPreamble, parseNpyHeader,
+  DEFAULT_LIMITS, checkAllocation, decodeArray, npyPreamble, parseNpyHeader,
   type IngestLimits, type NpyHeader,
 } from './npy.ts';
 import { toSource, type ByteSource } from './source.ts';
@@ -97,14 +97,15 @@ export async function openNpz(source: Blob | Uint8Array, fileName = 'archive.npz
   };
 
   /** Reads the local header; returns where the member data starts and the bytes read after it. */
-  const locate = async (key: string, e: ZipEntry, probe: number): Promise<{ dataStart: number; head: Uint8Array }> => {
+  const locate = async (key: string, e: ZipEntry, probe: number, whole = true): Promise<{ dataStart: number; head: Uint8Array }> => {
     const start = e.localHeaderOffset;
     const guess = 30 + 2 * e.name.length + 64 + 20 + probe;
     let hdr = await src.view(start, Math.min(src.size, start + guess));
     if (hdr.length < 30) throw new IngestError('truncated', fileName, key, 'the file ends inside the local header');
     if (u32(hdr, 0) !== SIG_LOCAL) throw new IngestError('bad_zip', fileName, key, `no local header at offset ${start}`);
     const dataStart = start + 30 + u16(hdr, 26) + u16(hdr, 28);
-    if (dataStart + e.compressedSize > src.size) {
+    // read() needs the whole member; info() only the part holding the NPY header
+    if (whole && dataStart + e.compressedSize > src.size) {
       throw new IngestError('truncated', fileName, key,
         `the member's ${e.compressedSize} bytes at offset ${dataStart} run past the end of the ${src.size}-byte file`);
     }
@@ -159,7 +160,7 @@ export async function openNpz(source: Blob | Uint8Array, fileName = 'archive.npz
     let inputEnd = dataStart + head.length;
     for (;;) {
       while (pos < input.length && out.length < need) {
-        const end = Math.min(input.length, pos + 16384);
+        const end = Math.min(input.length, pos + 4096);
         const last = inputEnd === dataStart + e.compressedSize && end === input.length;
         try {
           inf.push(input.subarray(pos, end), last);
@@ -206,7 +207,7 @@ export async function openNpz(source: Blob | Uint8Array, fileName = 'archive.npz
       p = (async () => {
         const e = entry(key);
         const probe = Math.min(e.compressedSize, e.method === 0 ? 4096 : 2048);
-        const { dataStart, head } = await locate(key, e, probe);
+        const { dataStart, head } = await locate(key, e, probe, false);
         let h: NpyHeader;
         if (e.method === 0) {
           h = parseNpyHeader(await storedHeader(key, e, dataStart, head), { file: fileName, member: key }, limits);
@@ -239,6 +240,7 @@ export async function openNpz(source: Blob | Uint8Array, fileName = 'archive.npz
     const headerBytes = await storedHeader(key, e, dataStart, head);
     const h = parseNpyHeader(headerBytes, ctx, limits);
     checkSize(key, e, h);
+    checkAllocation(h, ctx, limits);
     const headerOnly = headerBytes.subarray(0, h.dataOffset);
     const data = await src.owned(dataStart + h.dataOffset, dataStart + e.compressedSize);
     if (checkCrc) {
@@ -253,6 +255,7 @@ export async function openNpz(source: Blob | Uint8Array, fileName = 'archive.npz
     const { dataStart, head } = await locate(key, e, Math.min(e.compressedSize, 2048));
     const h = await deflatedHeader(key, e, dataStart, head);
     checkSize(key, e, h);
+    checkAllocation(h, ctx, limits);
     const dataLen = e.uncompressedSize - h.dataOffset;
     const headerBuf = new Uint8Array(h.dataOffset);
     const data = new Uint8Array(dataLen);

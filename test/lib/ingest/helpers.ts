@@ -21,6 +21,7 @@ function num(v: unknown): number {
   if (v === 'nan') return NaN;
   if (v === 'inf') return Infinity;
   if (v === '-inf') return -Infinity;
+  if (v === '-0') return -0; // JSON.stringify cannot write -0
   return v as number;
 }
 
