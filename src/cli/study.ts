@@ -196,6 +196,11 @@ const invokedDirectly = (() => {
 if (invokedDirectly) {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
+  // `npm run study ... | head`: a closed pipe ends the output quietly, as it would for Python.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   main(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
