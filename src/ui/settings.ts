@@ -1,0 +1,52 @@
+/**
+ * Training settings the user edits, and the two presets (product.md 5). They become TrainingConfig /
+ * ModelConfig overrides for every job before the bridge, so params.json records what was used.
+ */
+
+export type PresetName = 'Reference' | 'Quick look';
+
+export interface TrainingSettings {
+  preset: PresetName | 'Custom';
+  epochs: number;        // TrainingConfig.nepochs
+  groups: number;        // TrainingConfig.n_groups
+  batchSize: number;     // TrainingConfig.batch_size
+  filterScale: number;   // ModelConfig.n_filters_scale
+}
+
+export const PRESETS: Record<PresetName, Omit<TrainingSettings, 'preset'>> = {
+  // The reference defaults (study spec 6.1: nepochs 50, n_groups 512, batch_size 16, n_filters_scale 2).
+  Reference: { epochs: 50, groups: 512, batchSize: 16, filterScale: 2 },
+  // A first look on slow machines: a fraction of the groups and epochs and a narrower network.
+  'Quick look': { epochs: 5, groups: 64, batchSize: 16, filterScale: 1 },
+};
+
+export function presetSettings(name: PresetName): TrainingSettings {
+  return { preset: name, ...PRESETS[name] };
+}
+
+/** The preset whose values these are, or 'Custom'. */
+export function matchPreset(s: Omit<TrainingSettings, 'preset'>): TrainingSettings['preset'] {
+  for (const [name, p] of Object.entries(PRESETS) as [PresetName, Omit<TrainingSettings, 'preset'>][]) {
+    if (p.epochs === s.epochs && p.groups === s.groups && p.batchSize === s.batchSize && p.filterScale === s.filterScale) return name;
+  }
+  return 'Custom';
+}
+
+/** Problems with user-entered values, as sentences; empty when the settings can be used. */
+export function settingsProblems(s: TrainingSettings): string[] {
+  const out: string[] = [];
+  const posInt = (v: number) => Number.isInteger(v) && v > 0;
+  if (!posInt(s.epochs)) out.push('Epochs must be a whole number of at least 1.');
+  if (!posInt(s.groups)) out.push('Groups must be a whole number of at least 1.');
+  if (!posInt(s.batchSize)) out.push('Batch size must be a whole number of at least 1.');
+  if (!posInt(s.filterScale)) out.push('Filter scale must be a whole number of at least 1.');
+  return out;
+}
+
+/** The overrides applied to each job's configs (field names of TrainingConfig / ModelConfig). */
+export function configOverrides(s: TrainingSettings): { training: Record<string, number>; model: Record<string, number> } {
+  return {
+    training: { nepochs: s.epochs, n_groups: s.groups, batch_size: s.batchSize },
+    model: { n_filters_scale: s.filterScale },
+  };
+}

@@ -1,0 +1,429 @@
+/**
+ * The app's state and actions. Heavy work never runs here: planning, the demo simulator and
+ * training each live in a worker; this module sends them requests and turns their events into
+ * state the components render. Nothing reactive crosses postMessage ($state.snapshot / plain data).
+ */
+import { zipSync, strToU8 } from 'fflate';
+import { probeWebGPU, type AdapterReport } from '../lib/runtime/adapter';
+import type { StudyPlan } from '../lib/study/plan';
+import type { RunnerProgress, TrainingJob } from '../lib/study/runner';
+import { collect, type DroppedFile } from './intake';
+import { PlanClient } from './plan-client';
+import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from './settings';
+import type { DemoEvent, DemoRequest, DemoSize } from '../workers/demo-protocol';
+import type { RunPlan, TrainEvent, TrainRequest } from '../workers/train-protocol';
+import * as store from '../workers/store';
+import { saveRunFiles, loadRunFiles } from '../workers/opfs';
+
+export type JobCode = 'pending' | 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'dry-run' | 'blocked' | 'interrupted';
+
+export interface LiveView {
+  key: string | null;
+  title: string;
+  subtitle: string;
+  fraction: number;
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  eta: number | null;
+  loss: number | null;
+  lr: number | null;
+  sps: number | null;
+  gpuBytes?: number;
+  stepX: number[];
+  stepLoss: number[];
+  epochX: number[];
+  trainLoss: number[];
+  valLoss: (number | null)[];
+  preview: { width: number; height: number; amplitude: Float32Array; phase: Float32Array } | null;
+}
+
+const emptyLive = (): LiveView => ({
+  key: null, title: 'No job running', subtitle: '', fraction: 0, epoch: 0, epochs: 0, step: 0, steps: 0,
+  eta: null, loss: null, lr: null, sps: null, stepX: [], stepLoss: [], epochX: [], trainLoss: [], valLoss: [], preview: null,
+});
+
+function download(name: string, data: Uint8Array | string, type: string): void {
+  const blob = new Blob([typeof data === 'string' ? data : (data as Uint8Array<ArrayBuffer>)], { type });
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+const newRunId = () => `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(36).slice(2, 8)}`;
+
+export class Studio {
+  adapter = $state<AdapterReport | null>(null);
+  files = $state.raw<DroppedFile[]>([]);
+  demoFiles = $state.raw<{ path: string; bytes: Uint8Array }[] | null>(null);
+  plan = $state.raw<StudyPlan | null>(null);
+  intakeError = $state<string | null>(null);
+  busy = $state(false);
+  filters = $state({ dose: '', view: '', gridsize: '' });
+  dryRun = $state(false);
+  settings = $state<TrainingSettings>(presetSettings('Reference'));
+  running = $state(false);
+  status = $state('Drop a study folder, choose a dataset folder, or load the demo study.');
+  backendNotice = $state<string | null>(null);
+  live = $state.raw<LiveView>(emptyLive());
+  jobs = $state.raw<Record<string, { code: JobCode; label: string }>>({});
+  manifest = $state<string | null>(null);
+  runId = $state<string | null>(null);
+  /** A previous run found in IndexedDB that did not finish (shown after a reload). */
+  interrupted = $state.raw<{ runId: string; plan: RunPlan; done: number; total: number; filesSaved: boolean } | null>(null);
+
+  private planClient = new PlanClient();
+  private trainWorker: Worker | null = null;
+  private demoWorker: Worker | null = null;
+  private demoSeq = 0;
+
+  readonly settingsErrors = $derived(settingsProblems(this.settings));
+  readonly hasResults = $derived(this.manifest !== null);
+  readonly canStart = $derived(
+    !this.running && !this.busy && this.plan !== null && this.plan.selected.length > 0 && (this.dryRun || this.settingsErrors.length === 0),
+  );
+
+  constructor() {
+    void probeWebGPU().then((a) => (this.adapter = a));
+    void this.restore();
+  }
+
+  jobKey(job: TrainingJob): string {
+    return `dose_${job.dose}/${job.view}/gs${job.gridsize}`;
+  }
+
+  jobStatus(key: string): { code: JobCode; label: string } {
+    const s = this.jobs[key];
+    if (s) return s;
+    const pj = this.plan?.jobs.find((p) => this.jobKey(p.job) === key);
+    if (pj?.blocked) return { code: 'blocked', label: 'blocked (invalid data)' };
+    return { code: 'pending', label: 'ready' };
+  }
+
+  private setJob(key: string, code: JobCode, label: string = code): void {
+    this.jobs = { ...this.jobs, [key]: { code, label } };
+  }
+
+  // ---------------------------------------------------------------- data in
+
+  async addFiles(dropped: DroppedFile[], source: 'drop' | 'folder' | 'files' | 'demo'): Promise<void> {
+    this.intakeError = null;
+    if (dropped.length === 0) {
+      this.intakeError = 'Nothing to load: the selection held no files.';
+      return;
+    }
+    this.busy = true;
+    try {
+      const files = await collect(dropped);
+      if (!files.some((f) => /\.npz$/i.test(f.path))) {
+        this.intakeError = `No .npz files among the ${files.length} file(s) received.`;
+        return;
+      }
+      this.files = files;
+      if (source !== 'demo') this.demoFiles = null;
+      this.jobs = {};
+      this.manifest = null;
+      this.status = `Checking ${files.length} files…`;
+      await this.replan();
+    } catch (err) {
+      this.intakeError = err instanceof Error ? err.message : String(err);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async replan(): Promise<void> {
+    const plan = await this.planClient.plan(this.files, $state.snapshot(this.filters), (p) => {
+      if (p.status === 'validating') this.status = `Validating ${p.done + 1} of ${p.total}: ${p.file}`;
+    });
+    this.plan = plan;
+    const invalid = plan.reports.filter((r) => !r.ok).length;
+    this.status = plan.blocking.length
+      ? `Cannot plan: ${plan.blocking[0]}`
+      : `${plan.jobs.length} jobs enumerated, ${plan.selected.length} selected` +
+        (plan.skipped.length ? `, ${plan.skipped.length} skipped` : '') +
+        (invalid ? `; ${invalid} file(s) failed validation` : '') + '.';
+  }
+
+  async refilter(): Promise<void> {
+    if (this.files.length === 0) return;
+    this.busy = true;
+    try {
+      const plan = await this.planClient.refilter($state.snapshot(this.filters));
+      this.plan = plan;
+      this.status = plan.empty ? plan.empty.message : `${plan.selected.length} of ${plan.jobs.length} jobs selected.`;
+    } catch (err) {
+      this.status = err instanceof Error ? err.message : String(err);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  applyPreset(name: PresetName): void {
+    this.settings = presetSettings(name);
+  }
+
+  settingsEdited(): void {
+    this.settings.preset = matchPreset(this.settings);
+  }
+
+  async loadDemo(size: DemoSize): Promise<void> {
+    this.busy = true;
+    this.intakeError = null;
+    this.status = `Simulating the ${size} demo study in a worker…`;
+    try {
+      this.demoWorker ??= new Worker(new URL('../workers/demo.worker.ts', import.meta.url), { type: 'module' });
+      const id = ++this.demoSeq;
+      const w = this.demoWorker;
+      const files = await new Promise<{ path: string; bytes: Uint8Array }[]>((resolve, reject) => {
+        w.onmessage = (m: MessageEvent<DemoEvent>) => {
+          const ev = m.data;
+          if (ev.id !== id) return;
+          if (ev.type === 'progress') this.status = `Demo study: ${ev.message}`;
+          else if (ev.type === 'done') resolve(ev.files);
+          else reject(new Error(ev.message));
+        };
+        w.onerror = (e) => reject(new Error(`The demo worker crashed: ${e.message}`));
+        w.postMessage({ type: 'make', id, size } satisfies DemoRequest);
+      });
+      this.demoFiles = files;
+      this.busy = false;
+      if (size === 'small') this.applyPreset('Quick look');
+      await this.addFiles(files.map((f) => ({ path: f.path, blob: new Blob([f.bytes as Uint8Array<ArrayBuffer>]) })), 'demo');
+    } catch (err) {
+      this.intakeError = `The demo study could not be made: ${err instanceof Error ? err.message : String(err)}`;
+      this.status = 'Demo study failed.';
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  downloadDemoZip(): void {
+    if (!this.demoFiles) return;
+    const tree: Record<string, Uint8Array> = {};
+    for (const f of this.demoFiles) tree[f.path] = f.bytes;
+    // NPZ members are already compressed or float noise: store them.
+    download('ptychopinn-demo-study.zip', zipSync(tree, { level: 0 }), 'application/zip');
+  }
+
+  // ---------------------------------------------------------------- training
+
+  private runPlanFromSelection(): RunPlan {
+    const plan = this.plan!;
+    return {
+      phaseCRoot: plan.phaseCRoot,
+      phaseDRoot: plan.phaseDRoot,
+      artifactRoot: plan.artifactRoot,
+      filters: plan.filters,
+      dryRun: this.dryRun,
+      settings: $state.snapshot(this.settings),
+      backend: this.adapter?.kind === 'webgpu' ? 'webgpu' : 'cpu',
+      jobs: plan.selected.map((pj) => ({ job: pj.job, key: this.jobKey(pj.job), blocked: pj.blocked ? pj.reasons : [] })),
+      skipped: plan.skipped,
+    };
+  }
+
+  private neededPaths(rp: RunPlan): string[] {
+    return [...new Set(rp.jobs.flatMap((j) => [j.job.train_data_path, j.job.test_data_path]))];
+  }
+
+  async start(): Promise<void> {
+    if (!this.canStart || !this.plan) return;
+    const plan = this.runPlanFromSelection();
+    const runId = newRunId();
+    const needed = new Set(this.neededPaths(plan));
+    const files = this.files.filter((f) => needed.has(f.path)).map((f) => ({ path: f.path, blob: f.blob }));
+    await store.putRun({ id: runId, created: new Date().toISOString(), state: 'running', plan });
+    if (!plan.dryRun) {
+      this.status = 'Saving the datasets for resumption…';
+      await saveRunFiles(runId, files);
+    }
+    this.launch(runId, plan, files, false);
+  }
+
+  async resumeInterrupted(): Promise<void> {
+    const it = this.interrupted;
+    if (!it) return;
+    const files = await loadRunFiles(it.runId, this.neededPaths(it.plan));
+    if (!files) {
+      this.status = 'The datasets of the interrupted run are not stored in this browser: drop the same study again, then press Resume.';
+      return;
+    }
+    this.interrupted = null;
+    this.launch(it.runId, it.plan, files, true);
+  }
+
+  private launch(runId: string, plan: RunPlan, files: { path: string; blob: Blob }[], resume: boolean): void {
+    this.runId = runId;
+    this.running = true;
+    this.live = emptyLive();
+    for (const j of plan.jobs) if (!this.jobs[j.key] || !resume) this.setJob(j.key, 'queued', 'queued');
+    this.status = plan.dryRun ? 'Dry run: writing train.log files and the manifest…' : 'Starting the training worker…';
+    this.trainWorker?.terminate();
+    const w = new Worker(new URL('../workers/train.worker.ts', import.meta.url), { type: 'module' });
+    this.trainWorker = w;
+    w.onmessage = (m: MessageEvent<TrainEvent>) => this.onTrainEvent(m.data, plan);
+    w.onerror = (e) => {
+      e.preventDefault();
+      this.onTrainCrash(`the training worker crashed (${e.message || 'no message'})`, plan);
+    };
+    w.postMessage({ type: 'start', runId, plan, files, resume } satisfies TrainRequest);
+  }
+
+  private onTrainCrash(reason: string, plan: RunPlan): void {
+    for (const j of plan.jobs) {
+      const c = this.jobs[j.key]?.code;
+      if (c === 'running') this.setJob(j.key, 'failed', `failed: ${reason}`);
+    }
+    this.running = false;
+    this.trainWorker?.terminate();
+    this.trainWorker = null;
+    this.status = `Training stopped: ${reason}. Finished results are kept; the manifest covers them.`;
+    void this.rebuildManifestFromStore();
+  }
+
+  private onTrainEvent(ev: TrainEvent, plan: RunPlan): void {
+    switch (ev.type) {
+      case 'backend':
+        this.backendNotice = ev.info.notice ?? null;
+        break;
+      case 'job-start': {
+        const j = plan.jobs.find((x) => x.key === ev.key)!;
+        this.setJob(ev.key, 'running', 'running');
+        this.live = {
+          ...emptyLive(), key: ev.key,
+          title: `[${ev.index + 1}/${ev.total}] ${j.job.view} (dose=${j.job.dose}, gridsize=${j.job.gridsize})`,
+          subtitle: ev.resumedFromEpoch ? `resumed after epoch ${ev.resumedFromEpoch}` : '',
+        };
+        this.status = `Job ${ev.index + 1} of ${ev.total}: ${j.job.view} at dose ${j.job.dose}${plan.dryRun ? ' (dry run)' : ''}.`;
+        break;
+      }
+      case 'progress':
+        this.onProgress(ev.key, ev.progress, ev.gpuBytes);
+        break;
+      case 'job-end': {
+        const st = String(ev.result.status ?? (ev.result.dry_run ? 'dry-run' : 'success'));
+        const code: JobCode = ev.result.dry_run === true ? 'dry-run' : (st as JobCode);
+        const label = code === 'failed' ? `failed: ${String(ev.result.error ?? '')}` : code === 'success'
+          ? `done, loss ${typeof ev.result.final_loss === 'number' ? ev.result.final_loss.toPrecision(5) : '–'}` : code;
+        this.setJob(ev.key, code, label);
+        this.manifest = ev.manifest;
+        break;
+      }
+      case 'done':
+        this.manifest = ev.manifest;
+        this.running = false;
+        this.status = ev.state === 'cancelled'
+          ? 'Cancelled. The manifest records the cancelled job and everything that finished.'
+          : `Finished ${plan.jobs.length} job(s). Download the manifest and the artifacts.`;
+        this.trainWorker?.terminate();
+        this.trainWorker = null;
+        break;
+      case 'fatal':
+        this.onTrainCrash(ev.message, plan);
+        break;
+    }
+  }
+
+  private onProgress(key: string, p: RunnerProgress, gpuBytes?: number): void {
+    const l = { ...this.live };
+    switch (p.status) {
+      case 'loading': case 'compiling': case 'saving': case 'done':
+        this.status = p.message;
+        l.subtitle = p.message;
+        break;
+      case 'step': {
+        l.epoch = p.epoch; l.epochs = p.epochs; l.step = p.step; l.steps = p.steps;
+        l.loss = p.loss; l.sps = p.samples_per_second; l.eta = p.eta_seconds;
+        l.fraction = ((p.epoch - 1) + p.step / p.steps) / p.epochs;
+        l.gpuBytes = p.gpu_bytes ?? gpuBytes;
+        l.stepX = [...l.stepX, (p.epoch - 1) + p.step / p.steps];
+        l.stepLoss = [...l.stepLoss, p.loss];
+        break;
+      }
+      case 'epoch':
+        l.epochX = [...l.epochX, p.record.epoch];
+        l.trainLoss = [...l.trainLoss, p.record.train_loss];
+        l.valLoss = [...l.valLoss, p.record.val_loss];
+        l.lr = p.record.learning_rate;
+        l.epochs = p.epochs;
+        l.fraction = p.record.epoch / p.epochs;
+        this.status = `Epoch ${p.record.epoch} of ${p.epochs}: train loss ${p.record.train_loss.toPrecision(6)}` +
+          (p.record.val_loss !== null ? `, validation ${p.record.val_loss.toPrecision(6)}` : '') + '.';
+        break;
+      case 'preview':
+        l.preview = { width: p.width, height: p.height, amplitude: p.amplitude, phase: p.phase };
+        break;
+    }
+    if (key === l.key || l.key === null) this.live = l;
+  }
+
+  cancel(): void {
+    if (!this.running || !this.trainWorker) return;
+    this.status = 'Cancelling at the next step…';
+    this.trainWorker.postMessage({ type: 'cancel' } satisfies TrainRequest);
+  }
+
+  // ---------------------------------------------------------------- results out
+
+  downloadManifest(): void {
+    if (this.manifest) download('training_manifest.json', this.manifest, 'application/json');
+  }
+
+  async downloadArtifacts(): Promise<void> {
+    if (!this.runId) return;
+    const files = await store.artifactsOf(this.runId);
+    const tree: Record<string, Uint8Array> = {};
+    for (const f of files) tree[f.path] = f.bytes;
+    if (this.manifest) tree['training_manifest.json'] = strToU8(this.manifest);
+    download('ptychopinn-artifacts.zip', zipSync(tree, { level: 6 }), 'application/zip');
+  }
+
+  private async rebuildManifestFromStore(): Promise<void> {
+    if (!this.runId) return;
+    const files = await store.artifactsOf(this.runId);
+    const m = files.find((f) => f.path === 'training_manifest.json');
+    if (m) this.manifest = new TextDecoder().decode(m.bytes);
+  }
+
+  // ---------------------------------------------------------------- never lose work
+
+  private async restore(): Promise<void> {
+    let run: store.StoredRun | undefined;
+    try {
+      run = await store.latestRun();
+    } catch {
+      return; // IndexedDB unavailable (private mode): nothing to restore
+    }
+    if (!run) return;
+    const plan = run.plan as RunPlan;
+    const results = await store.resultsOf(run.id);
+    this.runId = run.id;
+    for (const r of results) {
+      const res = r.result;
+      const code: JobCode = res.dry_run === true ? 'dry-run' : (String(res.status) as JobCode);
+      this.setJob(r.jobKey, code, code === 'failed' ? `failed: ${String(res.error ?? '')}` : code);
+    }
+    await this.rebuildManifestFromStore();
+    const done = results.length;
+    if (run.state === 'running') {
+      await store.setRunState(run.id, 'interrupted');
+      run.state = 'interrupted';
+    }
+    if (run.state === 'interrupted' && done < plan.jobs.length) {
+      for (const j of plan.jobs) if (!this.jobs[j.key]) this.setJob(j.key, 'interrupted', 'interrupted');
+      const filesSaved = (await loadRunFiles(run.id, this.neededPaths(plan))) !== null;
+      this.interrupted = { runId: run.id, plan, done, total: plan.jobs.length, filesSaved };
+      this.status = `A previous run was interrupted: ${done} of ${plan.jobs.length} job(s) finished.` +
+        (filesSaved ? ' Press "Resume run" to continue from the last checkpoint.' : ' Drop the same study again to resume.');
+    } else if (done > 0) {
+      this.status = `Restored the last run: ${done} job(s) with results. The manifest and artifacts can be downloaded.`;
+    }
+  }
+}
