@@ -126,6 +126,11 @@ export interface RunStudyOptions {
   now?: () => number;
   /** Extra result keys whose numbers are floats in the manifest. */
   floatKeys?: readonly string[];
+  /**
+   * Write training_manifest.json to the sink (default true). A caller that runs one job per call
+   * and assembles the manifest itself (the app's resumable train worker) can turn this off.
+   */
+  writeManifest?: boolean;
 }
 
 export interface StudyRunResult {
@@ -222,8 +227,10 @@ export async function runStudy(opts: RunStudyOptions): Promise<StudyRunResult> {
   });
   const manifestText = serializeManifest(manifest, opts.floatKeys);
   const path = manifestPath(opts.artifactRoot);
-  await sink.writeText(path, manifestText);
-  emit({ type: 'manifest', path, text: manifestText });
+  if (opts.writeManifest ?? true) {
+    await sink.writeText(path, manifestText);
+    emit({ type: 'manifest', path, text: manifestText });
+  }
   emit({ type: 'study-end', cancelled, completed, failed, blocked });
   return { manifest, manifestText, manifestPath: path, entries, cancelled, notRun };
 }

@@ -158,6 +158,20 @@ describe('runStudy: real jobs through a runner', () => {
     expect(JSON.parse(sink.readText('artifacts/training_manifest.json')!).jobs).toHaveLength(2);
   });
 
+  it('N is inferred from the data (32x32 patterns give N=32, not the ModelConfig default 64)', async () => {
+    const { plan, source } = await setup('n32');
+    expect(plan.selected.map((j) => j.job.view)).toEqual(['baseline']);
+    const { runner, calls } = recordingRunner([], () => ({ status: 'success' }));
+    const sink = new MemorySink();
+    await runStudy({
+      jobs: plan.selected, dryRun: false, runner, files: source, sink, writeManifest: false,
+      phaseCRoot: plan.phaseCRoot, phaseDRoot: plan.phaseDRoot, artifactRoot: plan.artifactRoot, filters: plan.filters,
+    });
+    expect(calls[0].config.model.N).toBe(32);
+    expect(JSON.parse(sink.readText('artifacts/dose_1000/baseline/gs1/params.json')!).N).toBe(32);
+    expect(await sink.exists('artifacts/training_manifest.json')).toBe(false);
+  });
+
   it('refuses to run real jobs without a runner', async () => {
     await expect(runStudy({
       jobs: [], dryRun: false, files: memoryFileSource([]), sink: new MemorySink(),
