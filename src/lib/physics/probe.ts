@@ -38,11 +38,13 @@ export function gaussianFilter2d(img: ArrayLike<number>, H: number, W: number, s
   // axis 0 (rows) first, then axis 1 — the order scipy uses; the result is the same up to rounding.
   const idxR = new Int32Array(H + 2 * r);
   for (let i = -r; i < H + r; i++) idxR[i + r] = reflectIndex(i, H);
+  // row-wise accumulation (cache friendly): tmp[i, :] = Σ_t k[t] · img[reflect(i + t − r), :]
   for (let i = 0; i < H; i++) {
-    for (let j = 0; j < W; j++) {
-      let acc = 0;
-      for (let t = 0; t < k.length; t++) acc += k[t] * img[idxR[i + t] * W + j];
-      tmp[i * W + j] = acc;
+    const o = i * W;
+    for (let t = 0; t < k.length; t++) {
+      const kt = k[t];
+      const src = idxR[i + t] * W;
+      for (let j = 0; j < W; j++) tmp[o + j] += kt * img[src + j];
     }
   }
   const idxC = new Int32Array(W + 2 * r);

@@ -1,0 +1,216 @@
+/**
+ * The embedded demo study (product.md section 7): the reference simulation recipe (model spec 5.7) at
+ * three doses, split along y into Phase C files and filtered into dense / sparse Phase D views, written
+ * as real NPZ files in the standard tree:
+ *
+ *   phase_c/dose_<int>/patched_{train,test}.npz
+ *   phase_d/dose_<int>/<view>/<view>_{train,test}.npz        (view = dense, sparse)
+ *
+ * DEMO CHOICES (also written into every file's `_metadata`, key `demo`):
+ * - 'small': N = 32; 'standard': N = 64 (the reference default N).
+ * - Spacing thresholds scale with the patch size: (1 − f)·N with f = 0.7 (dense) and 0.2 (sparse)
+ *   (product.md section 7; the reference used a nominal 128 px for 64 px data). So dense keeps points
+ *   whose nearest neighbour is >= 0.3·N away, sparse >= 0.8·N.
+ * - Why the object is larger than the reference's S = 3.5·N: for n uniform random points in an area A,
+ *   a point survives a spacing threshold r with probability ≈ exp(−nπr²/A); the number kept,
+ *   n·exp(−nπr²/A), is at most A/(eπr²) (at n = A/(πr²)). For sparse (r = 0.8·N) on one y-half of a
+ *   3.5N object (scan area 2.5N x 1.25N) that is < 1 position. To keep tens of sparse positions per
+ *   split we scan an L x L square with L = 16·N (object side S = L + N = 17·N, buffer N/2 as in model
+ *   spec 5.3), so each half is 16N x 8N; a Monte-Carlo of this geometry (edge effects included) gives on
+ *   average ≈ 25 sparse positions per split for n = 160 positions (5th percentile ≈ 18), ≈ 65 dense and
+ *   ≈ 80 baseline (Phase C) positions per split, and an acceptance rate ≈ 30 % (> the 10 % floor).
+ * - Line density: the reference draws 400 lines on the 2S canvas for S = int(3.5·N); the demo scales
+ *   the count with S (400·S/int(3.5·N)) so the texture per pixel matches the reference's at that N.
+ * - The object is amplitude only (phase 0), as the reference 'lines' source without set_phi.
+ * - One object and one set of positions (seeded, as the reference reuses seed 42 for every dose);
+ *   the Poisson noise is drawn from a separate stream per dose. Seeds: rng_seeds.simulation = 42 default.
+ * - Files are stored uncompressed (np.savez) by default: the object (complex64, S x S) is copied into
+ *   all 18 files as the reference does, ~2.4 MB each for 'small' and ~9.5 MB for 'standard'.
+ */
+import { writeNpz } from '../ingest';
+import type { NdArray } from '../ingest/types';
+import { defaultProbe } from '../physics/probe';
+import { Rng } from './rng';
+import { linesObject, REFERENCE_LINE_COUNT } from './lines';
+import { uniformPositions } from './simulate';
+import { canonicalize, simulateDose, spacingFilter, spacingThreshold, splitByY, OVERLAP_VIEWS, SPLIT_FRACTION, type SpacingMetrics } from './study';
+
+/** Study doses, photons per exposure (study spec 1: dose_list). */
+export const DEMO_DOSES = [1e3, 1e4, 1e5] as const;
+/** Default simulation seed (study spec 1: rng_seeds.simulation = 42). */
+export const DEMO_SEED = 42;
+/** Scan extent in units of N (see the block comment). */
+export const DEMO_SCAN_EXTENT = 16;
+/** Positions per dose (see the block comment). */
+export const DEMO_POSITIONS = 160;
+
+export type DemoSize = 'small' | 'standard';
+
+export interface DemoProgress {
+  message: string;
+  fraction: number;
+}
+
+export interface DemoOptions {
+  onProgress?: (p: DemoProgress) => void;
+  seed?: number;
+  /** ISO timestamp written into `_metadata` (default: now); fixed values make the bytes reproducible. */
+  timestamp?: string;
+  /** deflate the NPZ members like np.savez_compressed (default false: stored like np.savez; deflate in fflate costs seconds for the large objects, and a downloaded zip compresses anyway) */
+  compress?: boolean;
+}
+
+export interface DemoFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+export interface DemoViewSummary {
+  train: number;
+  test: number;
+  threshold: number | null;
+}
+
+export interface DemoSummary {
+  size: DemoSize;
+  N: number;
+  objectSize: number;
+  scanExtent: number;
+  nPositions: number;
+  nLines: number;
+  seed: number;
+  doses: number[];
+  /** per dose: positions per view and split */
+  views: Record<string, { baseline: DemoViewSummary; dense: DemoViewSummary; sparse: DemoViewSummary; meanCounts: number; sSim: number }>;
+}
+
+export interface DemoStudy {
+  files: DemoFile[];
+  /** human-readable summary of what was generated and why */
+  description: string;
+  summary: DemoSummary;
+}
+
+export function demoGeometry(size: DemoSize) {
+  const N = size === 'small' ? 32 : 64;
+  const scan = DEMO_SCAN_EXTENT * N;
+  const S = scan + N; // positions in [N/2, S − N/2] (buffer N/2, model spec 5.3)
+  const nLines = Math.round((REFERENCE_LINE_COUNT * S) / Math.floor(3.5 * N)); // reference density, model spec 5.2
+  return { N, S, scan, nLines, nPositions: DEMO_POSITIONS, buffer: N / 2 };
+}
+
+const str = (text: string): NdArray => ({ dtype: 'str', shape: [], data: [text] });
+const obj = (text: string): NdArray => ({ dtype: 'object', shape: [], data: [text] });
+const tick = () => new Promise<void>((r) => setTimeout(r, 0));
+
+export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Promise<DemoStudy> {
+  if (size !== 'small' && size !== 'standard') throw new Error(`makeDemoStudy: size must be 'small' or 'standard', got ${String(size)}`);
+  const seed = opts.seed ?? DEMO_SEED;
+  const timestamp = opts.timestamp ?? new Date().toISOString();
+  const compress = opts.compress ?? false;
+  const progress = (message: string, fraction: number) => opts.onProgress?.({ message, fraction });
+  const g = demoGeometry(size);
+  const { N, S } = g;
+
+  progress(`Drawing a ${S}x${S} 'lines' object`, 0);
+  await tick();
+  const amp = linesObject(S, new Rng(seed, 1), g.nLines);
+  const object = { re: amp, im: new Float64Array(S * S), H: S, W: S };
+  const { x, y } = uniformPositions(g.nPositions, S, S, g.buffer, new Rng(seed, 2));
+  const probe = defaultProbe(N); // RAW probe for simulation (model spec 7 item 10)
+
+  const demoMeta = {
+    generator: 'PtychoPINN Studio demo study (src/lib/sim/demo.ts)',
+    size,
+    N,
+    object_size: S,
+    object: `'lines', ${g.nLines} lines on a ${2 * S} px canvas, G1 + 2 G5 + 5 G10, central crop, phase 0`,
+    scan_extent_px: g.scan,
+    n_positions: g.nPositions,
+    buffer: g.buffer,
+    seed,
+    overlap_views: { ...OVERLAP_VIEWS },
+    spacing_thresholds: { dense: spacingThreshold(OVERLAP_VIEWS.dense, N), sparse: spacingThreshold(OVERLAP_VIEWS.sparse, N) },
+    spacing_rule: '(1 - overlap) * N (product.md section 7; the reference used a nominal 128 px patch)',
+    why: 'object side 17N and 160 uniform positions so that each sparse split keeps tens of positions (expected ~25)',
+  };
+
+  const files: DemoFile[] = [];
+  const summary: DemoSummary = { size, N, objectSize: S, scanExtent: g.scan, nPositions: g.nPositions, nLines: g.nLines, seed, doses: [...DEMO_DOSES], views: {} };
+  const write = (path: string, arrays: Record<string, NdArray>) => files.push({ path, bytes: writeNpz(arrays, { compress }) });
+
+  for (let di = 0; di < DEMO_DOSES.length; di++) {
+    const dose = DEMO_DOSES[di];
+    const tag = `dose_${Math.trunc(dose)}`;
+    progress(`Simulating ${g.nPositions} patterns at dose ${dose.toExponential(0)}`, (di + 0.1) / DEMO_DOSES.length);
+    await tick();
+    const sim = simulateDose({ object, probe, N, x, y, dose, rng: new Rng(seed, 100 + di) });
+    const canonical = canonicalize(sim.arrays);
+    const split = splitByY(canonical);
+    const baseMeta = (part: 'train' | 'test', count: number) => ({
+      schema_version: '1.0.0',
+      creation_info: { timestamp, script: 'src/lib/sim/demo.ts', hostname: 'browser', ptychopinn_version: '2.0.0' },
+      physics_parameters: { nphotons: dose, gridsize: 1, N, probe_trainable: false, intensity_scale_trainable: true, nll_weight: 1.0, model_type: 'pinn' },
+      training_parameters: { n_images: g.nPositions, batch_size: 16, nepochs: 50 },
+      additional_parameters: { input_file: null, buffer: g.buffer, seed, simulation_type: 'coordinate_based', s_sim: sim.sSim, mean_counts_per_pattern: sim.meanCounts, demo: demoMeta },
+      data_transformations: [
+        { tool: 'transpose_rename_convert', timestamp, operation: 'canonicalize', parameters: { flipx: false, flipy: false } },
+        {
+          tool: 'split_dataset_tool.py',
+          timestamp,
+          operation: 'train_test_split',
+          parameters: { split_fraction: SPLIT_FRACTION, split_axis: 'y', parent_file: `${tag}/patched.npz`, split_point: split.splitPoint, train_count: split.trainCount, test_count: split.testCount, this_part: part, n_positions: count },
+        },
+      ],
+    });
+    write(`phase_c/${tag}/patched_train.npz`, { ...split.train, _metadata: obj(JSON.stringify(baseMeta('train', split.trainCount))) });
+    write(`phase_c/${tag}/patched_test.npz`, { ...split.test, _metadata: obj(JSON.stringify(baseMeta('test', split.testCount))) });
+    const entry = {
+      baseline: { train: split.trainCount, test: split.testCount, threshold: null },
+      dense: { train: 0, test: 0, threshold: 0 },
+      sparse: { train: 0, test: 0, threshold: 0 },
+      meanCounts: sim.meanCounts,
+      sSim: sim.sSim,
+    };
+    for (const view of ['dense', 'sparse'] as const) {
+      const thr = spacingThreshold(OVERLAP_VIEWS[view], N);
+      for (const part of ['train', 'test'] as const) {
+        const source = `phase_c/${tag}/patched_${part}.npz`;
+        const r = spacingFilter(part === 'train' ? split.train : split.test, thr, `${source} (${view})`);
+        const meta = phaseDMeta(view, thr, source, r.metrics, demoMeta);
+        write(`phase_d/${tag}/${view}/${view}_${part}.npz`, { ...r.arrays, _metadata: str(JSON.stringify(meta)) });
+        entry[view][part] = r.metrics.n_accepted;
+        entry[view].threshold = thr;
+      }
+    }
+    summary.views[tag] = entry;
+  }
+  progress('Done', 1);
+  return { files, description: describe(summary), summary };
+}
+
+function phaseDMeta(view: string, threshold: number, source: string, m: SpacingMetrics, demo: object) {
+  return {
+    overlap_view: view,
+    spacing_threshold: threshold,
+    source_file: source,
+    n_accepted: m.n_accepted,
+    n_rejected: m.n_rejected,
+    acceptance_rate: m.acceptance_rate,
+    spacing_metrics: m,
+    demo,
+  };
+}
+
+function describe(s: DemoSummary): string {
+  const lines = [
+    `Demo study (${s.size}): N = ${s.N}, 'lines' object ${s.objectSize}x${s.objectSize} px (${s.nLines} lines), ${s.nPositions} uniform random positions over ${s.scanExtent}x${s.scanExtent} px, seed ${s.seed}.`,
+    `Doses ${s.doses.map((d) => d.toExponential(0)).join(', ')}; y-split into train/test; dense/sparse views keep positions whose nearest neighbour is >= (1 - overlap)·N px away.`,
+  ];
+  for (const [tag, v] of Object.entries(s.views)) {
+    lines.push(
+      `${tag}: baseline ${v.baseline.train}/${v.baseline.test}, dense ${v.dense.train}/${v.dense.test} (>= ${v.dense.threshold?.toFixed(1)} px), sparse ${v.sparse.train}/${v.sparse.test} (>= ${v.sparse.threshold?.toFixed(1)} px) train/test positions; mean counts per pattern ${v.meanCounts.toFixed(0)}.`,
+    );
+  }
+  return lines.join('\n');
+}

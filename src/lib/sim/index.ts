@@ -1,0 +1,35 @@
+export { Rng } from './rng';
+export { poisson, logGamma, POISSON_PTRS_MIN } from './poisson';
+export { bresenhamLine, linesObject, linesObjectFromEndpoints, REFERENCE_LINE_COUNT, LINE_BLURS } from './lines';
+export { uniformPositions, extractPatch, simulateDiffraction, type ComplexImage, type DiffractionResult } from './simulate';
+export {
+  simulateDose,
+  canonicalize,
+  splitByY,
+  spacingFilter,
+  spacingThreshold,
+  nearestNeighbourDistances,
+  selectRows,
+  OVERLAP_VIEWS,
+  SPLIT_FRACTION,
+  MIN_ACCEPTANCE,
+  type SimulateDoseOptions,
+  type SimulateDoseResult,
+  type SplitResult,
+  type SpacingResult,
+  type SpacingMetrics,
+} from './study';
+export {
+  makeDemoStudy,
+  demoGeometry,
+  DEMO_DOSES,
+  DEMO_SEED,
+  DEMO_POSITIONS,
+  DEMO_SCAN_EXTENT,
+  type DemoSize,
+  type DemoOptions,
+  type DemoStudy,
+  type DemoSummary,
+  type DemoFile,
+  type DemoProgress,
+} from './demo';

@@ -1,0 +1,178 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import type { NdArray } from '../../../src/lib/ingest/types';
+import { openNpz } from '../../../src/lib/ingest';
+import { loadDataset } from '../../../src/lib/contract';
+import { splitByY, spacingFilter, spacingThreshold, nearestNeighbourDistances, makeDemoStudy, demoGeometry, DEMO_DOSES, type DemoStudy } from '../../../src/lib/sim';
+import { loadNpy, loadIndex, maxAbsErr } from '../physics/fixtures';
+
+function fixtureArrays(): Record<string, NdArray> {
+  const xy = loadNpy('sp_xy').data;
+  const n = xy.length / 2;
+  const x = new Float64Array(n);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    x[i] = xy[2 * i];
+    y[i] = xy[2 * i + 1];
+  }
+  const diff = new Float32Array(n * 4);
+  for (let i = 0; i < n; i++) diff.fill(i, 4 * i, 4 * i + 4);
+  const cplx = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) cplx[2 * i + 1] = i;
+  return {
+    xcoords: { dtype: 'float64', shape: [n], data: x },
+    ycoords: { dtype: 'float64', shape: [n], data: y },
+    diffraction: { dtype: 'float32', shape: [n, 2, 2], data: diff },
+    tag: { dtype: 'complex64', shape: [n], data: cplx },
+    probeGuess: { dtype: 'complex64', shape: [2, 2], data: new Float32Array(8) },
+  };
+}
+
+const ids = (a: NdArray) => Array.from(a.data as Float32Array).filter((_, k) => k % 4 === 0);
+
+describe('Phase C y-split (study spec 2.1 stage 4) vs numpy', () => {
+  it('train = y < min + 0.5 (max − min), strict; per-position arrays split, others copied', () => {
+    const arrays = fixtureArrays();
+    const r = splitByY(arrays);
+    expect(r.splitPoint).toBe(loadIndex().split_point);
+    const mask = loadNpy('sp_train_mask').data;
+    const trainIds = Array.from(mask).flatMap((m, i) => (m ? [i] : []));
+    const testIds = Array.from(mask).flatMap((m, i) => (m ? [] : [i]));
+    expect(ids(r.train.diffraction)).toEqual(trainIds);
+    expect(ids(r.test.diffraction)).toEqual(testIds);
+    expect(mask[3]).toBe(0); // the point exactly at the split point goes to test
+    expect(r.trainCount + r.testCount).toBe(mask.length);
+    expect(r.train.tag.shape).toEqual([trainIds.length]);
+    expect(Array.from(r.train.tag.data as Float32Array).filter((_, k) => k % 2 === 1)).toEqual(trainIds);
+    expect(r.train.probeGuess).toBe(arrays.probeGuess);
+    expect(r.test.probeGuess).toBe(arrays.probeGuess);
+  });
+});
+
+describe('Phase D spacing filter (study spec 2.2) vs scipy cKDTree', () => {
+  const arrays = fixtureArrays();
+
+  it('nearest-neighbour distances agree', () => {
+    const d = nearestNeighbourDistances(arrays.xcoords.data as Float64Array, arrays.ycoords.data as Float64Array);
+    expect(maxAbsErr(d, loadNpy('sp_nn').data)).toBeLessThan(1e-12);
+  });
+
+  it('thresholds are (1 − f)·N in doubles: 38.400000000000006 and 102.4 at 128', () => {
+    expect(spacingThreshold(0.7, 128)).toBe(38.400000000000006);
+    expect(spacingThreshold(0.2, 128)).toBe(102.4);
+  });
+
+  const spacing = loadIndex().spacing as Record<string, { overlap: number; patch: number; threshold: number; kept: number }>;
+  for (const [tag, s] of Object.entries(spacing)) {
+    it(`${tag}: keeps exactly the points with NN distance >= ${s.threshold}`, () => {
+      const thr = spacingThreshold(s.overlap, s.patch);
+      expect(thr).toBe(s.threshold);
+      const want = loadNpy(`sp_keep_${tag}`).data;
+      if (s.kept < 0.1 * want.length) {
+        expect(() => spacingFilter(arrays, thr, tag)).toThrow(/at least 10 %/);
+        return;
+      }
+      const r = spacingFilter(arrays, thr, tag);
+      expect(Array.from(r.keep)).toEqual(Array.from(want));
+      expect(r.metrics.n_accepted).toBe(s.kept);
+      expect(r.arrays.diffraction.shape[0]).toBe(s.kept);
+      expect(r.arrays.probeGuess).toBe(arrays.probeGuess);
+    });
+  }
+
+  it('the 38.4 trap: a pair exactly 38.4 apart is rejected, a pair (1 − 0.7)·128 apart is kept', () => {
+    const n = arrays.xcoords.shape[0];
+    const r = spacingFilter(arrays, spacingThreshold(0.7, 64), 'trap-check'); // a threshold low enough to pass 10 %
+    expect(r.keep[n - 1]).toBe(1);
+    const keep = loadNpy('sp_keep_dense128').data;
+    expect(Array.from(keep.slice(n - 4))).toEqual([0, 0, 1, 1]);
+  });
+});
+
+describe('makeDemoStudy (product.md section 7)', () => {
+  let study: DemoStudy;
+  let seconds = 0;
+  beforeAll(async () => {
+    const t0 = performance.now();
+    study = await makeDemoStudy('small', { timestamp: '2025-01-01T00:00:00.000Z' });
+    seconds = (performance.now() - t0) / 1000;
+  });
+
+  it('writes the standard tree for doses 1e3, 1e4, 1e5, quickly', () => {
+    const paths = study.files.map((f) => f.path).sort();
+    const want: string[] = [];
+    for (const d of [1000, 10000, 100000]) {
+      want.push(`phase_c/dose_${d}/patched_test.npz`, `phase_c/dose_${d}/patched_train.npz`);
+      for (const v of ['dense', 'sparse']) want.push(`phase_d/dose_${d}/${v}/${v}_test.npz`, `phase_d/dose_${d}/${v}/${v}_train.npz`);
+    }
+    expect(paths).toEqual(want.sort());
+    expect(seconds).toBeLessThan(20);
+    expect(study.description).toMatch(/N = 32/);
+  });
+
+  it('every file passes our own validation; keys, dtypes and _metadata are as the reference writes them', async () => {
+    const g = demoGeometry('small');
+    for (const f of study.files) {
+      const a = await openNpz(f.bytes, f.path);
+      const phaseC = f.path.startsWith('phase_c');
+      expect(a.keys.sort()).toEqual(['_metadata', 'diffraction', 'objectGuess', 'probeGuess', 'scan_index', 'xcoords', 'xcoords_start', 'ycoords', 'ycoords_start']);
+      const meta = await a.read('_metadata');
+      expect(meta.dtype).toBe(phaseC ? 'object' : 'str'); // Phase C pickled 0-d object, Phase D 0-d unicode (study spec 2.1, 2.2)
+      const m = JSON.parse((meta.data as string[])[0]);
+      if (phaseC) {
+        expect(m.physics_parameters.N).toBe(32);
+        expect(DEMO_DOSES as readonly number[]).toContain(m.physics_parameters.nphotons);
+        expect(m.additional_parameters.demo.object_size).toBe(g.S);
+        expect(m.data_transformations[1].operation).toBe('train_test_split');
+      } else {
+        expect(['dense', 'sparse']).toContain(m.overlap_view);
+        expect(m.spacing_threshold).toBe(spacingThreshold(m.overlap_view === 'dense' ? 0.7 : 0.2, 32));
+        expect(m.demo.n_positions).toBe(g.nPositions);
+      }
+      expect((await a.info('diffraction')).dtype).toBe('float32');
+      expect((await a.info('probeGuess')).dtype).toBe('complex64');
+      expect((await a.info('objectGuess')).shape).toEqual([g.S, g.S]);
+      expect((await a.info('xcoords')).dtype).toBe('float64');
+      const res = await loadDataset(a, { file: f.path, gridsize: phaseC ? 1 : 2 });
+      expect(res.report.errors).toEqual([]);
+      expect(res.report.ok).toBe(true);
+      expect(res.dataset!.N).toBe(32);
+    }
+  });
+
+  it('every view keeps tens of positions; Phase D points respect the threshold; mean counts ≈ dose', async () => {
+    for (const [tag, v] of Object.entries(study.summary.views)) {
+      for (const view of ['baseline', 'dense', 'sparse'] as const) {
+        expect(v[view].train).toBeGreaterThanOrEqual(15);
+        expect(v[view].test).toBeGreaterThanOrEqual(15);
+      }
+      const dose = Number(tag.slice(5));
+      const n = study.summary.nPositions;
+      expect(Math.abs(v.meanCounts - dose)).toBeLessThan(4 * Math.sqrt(dose / n));
+    }
+    const f = study.files.find((x) => x.path === 'phase_d/dose_1000/sparse/sparse_train.npz')!;
+    const a = await openNpz(f.bytes, f.path);
+    const x = (await a.read('xcoords')).data as Float64Array;
+    const y = (await a.read('ycoords')).data as Float64Array;
+    const src = await openNpz(study.files.find((z) => z.path === 'phase_c/dose_1000/patched_train.npz')!.bytes, 'c');
+    const cx = (await src.read('xcoords')).data as Float64Array;
+    const cy = (await src.read('ycoords')).data as Float64Array;
+    const dAll = nearestNeighbourDistances(cx, cy);
+    let k = 0;
+    for (let i = 0; i < cx.length; i++) {
+      if (dAll[i] >= spacingThreshold(0.2, 32)) {
+        expect(x[k]).toBe(cx[i]);
+        expect(y[k]).toBe(cy[i]);
+        k++;
+      }
+    }
+    expect(k).toBe(x.length);
+  });
+
+  it('is reproducible: the same seed and timestamp give the same bytes; another seed differs', async () => {
+    const again = await makeDemoStudy('small', { timestamp: '2025-01-01T00:00:00.000Z' });
+    expect(again.files.length).toBe(study.files.length);
+    for (let i = 0; i < again.files.length; i++) expect(Buffer.compare(Buffer.from(again.files[i].bytes), Buffer.from(study.files[i].bytes))).toBe(0);
+    const other = await makeDemoStudy('small', { seed: 7, timestamp: '2025-01-01T00:00:00.000Z' });
+    expect(Buffer.compare(Buffer.from(other.files[0].bytes), Buffer.from(study.files[0].bytes))).not.toBe(0);
+  });
+});
