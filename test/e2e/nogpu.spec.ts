@@ -1,0 +1,29 @@
+import { test, expect } from '@playwright/test';
+
+// Launch Chromium without WebGPU: no --enable-unsafe-webgpu, WebGPU and Vulkan features off.
+test.use({
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+      '--no-sandbox', '--disable-gpu', '--disable-features=WebGPU,Vulkan'],
+  },
+});
+
+test('without a WebGPU adapter the app says it will train on the CPU, and does', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('adapter')).toHaveAttribute('data-kind', 'none');
+  await expect(page.getByTestId('cpu-notice')).toContainText('CPU backend');
+
+  await page.getByRole('button', { name: 'Load demo study' }).click();
+  await expect(page.getByTestId('job-table').locator('tbody tr[data-job]')).toHaveCount(9, { timeout: 60_000 });
+  await page.getByLabel('Dose').selectOption('1000');
+  await page.getByLabel('View').selectOption('baseline');
+  await page.getByLabel('Epochs').fill('1');
+  await page.getByLabel('Groups').fill('16');
+  await page.getByLabel('Batch size').fill('8');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  // The training worker starts tfjs on the CPU backend and says so in words.
+  await expect(page.getByTestId('backend-notice')).toContainText('Training on the CPU', { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('status')).toContainText(/Cancelled|Finished/, { timeout: 120_000 });
+});
