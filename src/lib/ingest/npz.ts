@@ -242,11 +242,10 @@ export async function openNpz(source: Blob | Uint8Array, fileName = 'archive.npz
     checkSize(key, e, h);
     checkAllocation(h, ctx, limits);
     const headerOnly = headerBytes.subarray(0, h.dataOffset);
-    const data = await src.owned(dataStart + h.dataOffset, dataStart + e.compressedSize);
-    if (checkCrc) {
-      const crc = crc32(data, crc32(headerOnly));
-      if (crc !== e.crc32) throw fail('bad_crc', key, `CRC-32 is ${hex(crc)}, the directory says ${hex(e.crc32)}`);
-    }
+    let crc = checkCrc ? crc32(headerOnly) : 0;
+    const data = await src.owned(dataStart + h.dataOffset, dataStart + e.compressedSize,
+      checkCrc ? (piece) => { crc = crc32(piece, crc); } : undefined);
+    if (checkCrc && crc !== e.crc32) throw fail('bad_crc', key, `CRC-32 is ${hex(crc)}, the directory says ${hex(e.crc32)}`);
     return decodeArray(h, data, ctx, limits);
   };
 

@@ -1,0 +1,176 @@
+/**
+ * NPZ read benchmark: our reader (Node, from fs.openAsBlob) against numpy.load, side by side in one run.
+ *
+ * Generates with numpy (/usr/bin/python3) into a temp dir a ~200 MB stored NPZ (np.savez) and a ~200 MB
+ * deflated NPZ (np.savez_compressed) of diffraction-like float32 data (sqrt of Poisson counts under a
+ * Gaussian beam) plus probe/object/coordinates, then times loading every member: numpy in one python
+ * process (load + materialise every array), ours in this process; best of N for each. Peak memory of
+ * our reader is measured in a fresh child process per file (rss and arrayBuffers deltas vs array bytes).
+ * Values are checked: our float64 sum of each array must equal numpy's.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openNpz, type NdArray, type OpenNpzOptions } from '../src/lib/ingest/index.ts';
+
+const PY = '/usr/bin/python3';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+const GEN = String.raw`
+import sys, numpy as np
+out, mb = sys.argv[1], float(sys.argv[2])
+rng = np.random.default_rng(0)
+N = 64
+n = int(mb * 2**20 / (N * N * 4))
+yy, xx = np.mgrid[:N, :N] - N / 2
+beam = 2000 * np.exp(-(xx**2 + yy**2) / (2 * 6.0**2)) + 0.05
+diff = np.empty((n, N, N), np.float32)
+for i in range(0, n, 1000):
+    k = min(1000, n - i)
+    scale = rng.uniform(0.5, 1.5, (k, 1, 1))
+    diff[i:i + k] = np.sqrt(rng.poisson(beam * scale)).astype(np.float32)
+arrays = dict(
+    diffraction=diff,
+    probeGuess=(np.exp(1j * rng.uniform(-3, 3, (N, N)))).astype(np.complex64),
+    objectGuess=(np.exp(1j * rng.uniform(-1, 1, (512, 512)))).astype(np.complex64),
+    xcoords=rng.uniform(0, 400, n), ycoords=rng.uniform(0, 400, n),
+    xcoords_start=rng.uniform(0, 400, n), ycoords_start=rng.uniform(0, 400, n),
+    scan_index=np.arange(n, dtype=np.int64),
+)
+np.savez(out + '/stored.npz', **arrays)
+np.savez_compressed(out + '/deflated.npz', **arrays)
+`;
+
+const NUMPY_LOAD = String.raw`
+import sys, time, json, numpy as np
+path, reps = sys.argv[1], int(sys.argv[2])
+best = 1e9
+for r in range(reps):
+    t = time.perf_counter()
+    with np.load(path) as z:
+        arrs = {k: z[k] for k in z.files}
+    best = min(best, time.perf_counter() - t)
+sums = {k: (float(np.sum(a.view(np.float32) if a.dtype == np.complex64 else a.view(np.float64) if a.dtype == np.complex128 else a, dtype=np.float64))) for k, a in arrs.items()}
+print(json.dumps({'ms': best * 1000, 'bytes': sum(a.nbytes for a in arrs.values()), 'sums': sums}))
+`;
+
+function sumOf(a: NdArray): number {
+  let s = 0;
+  const d = a.data;
+  if (Array.isArray(d)) return NaN;
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) { for (const x of d) s += Number(x); return s; }
+  for (let i = 0; i < d.length; i++) s += d[i] as number;
+  return s;
+}
+
+async function loadAll(file: string, opts: OpenNpzOptions): Promise<{ arrays: Record<string, NdArray>; bytes: number }> {
+  const z = await openNpz(await fs.openAsBlob(file), path.basename(file), opts);
+  const arrays: Record<string, NdArray> = {};
+  let bytes = 0;
+  for (const k of z.keys) {
+    arrays[k] = await z.read(k);
+    bytes += (arrays[k].data as ArrayBufferView).byteLength;
+  }
+  return { arrays, bytes };
+}
+
+/** Child mode: load once in a fresh process, print peak memory deltas. */
+export async function measureMemory(file: string, inflate: OpenNpzOptions['inflate']): Promise<void> {
+  const base = process.memoryUsage();
+  let peakRss = base.rss, peakAb = base.arrayBuffers;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakAb = Math.max(peakAb, m.arrayBuffers);
+  }, 2);
+  const { bytes } = await loadAll(file, { inflate });
+  clearInterval(timer);
+  const m = process.memoryUsage();
+  peakRss = Math.max(peakRss, m.rss);
+  peakAb = Math.max(peakAb, m.arrayBuffers);
+  console.log(JSON.stringify({ rssDelta: peakRss - base.rss, abDelta: peakAb - base.arrayBuffers, bytes }));
+}
+
+export interface NpzBenchRow {
+  file: string;
+  compression: 'stored' | 'deflate';
+  inflate: string;
+  fileMB: number;
+  arrayMB: number;
+  numpyMs: number;
+  oursMs: number;
+  ratio: number;
+  target: number;
+  oursMBps: number;
+  peakRssDeltaMB: number;
+  peakArrayBuffersDeltaMB: number;
+  valuesMatch: boolean;
+}
+
+export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promise<NpzBenchRow[]> {
+  const mb = opts.mb ?? 200;
+  const reps = opts.reps ?? 3;
+  if (spawnSync(PY, ['-c', 'import numpy'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error(`the NPZ benchmark needs numpy at ${PY} (Debian python3-numpy)`);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'npz-bench-'));
+  try {
+    console.log(`generating ~${mb} MB stored and deflated NPZ files with numpy in ${dir} ...`);
+    execFileSync(PY, ['-c', GEN, dir, String(mb)], { stdio: 'inherit' });
+    const rows: NpzBenchRow[] = [];
+    const cases: { name: string; compression: 'stored' | 'deflate'; inflate: 'auto' | 'native' | 'fflate'; target: number; checkCrc?: boolean }[] = [
+      { name: 'stored.npz', compression: 'stored' as const, inflate: 'auto' as const, target: 1.5 },
+      { name: 'stored.npz', compression: 'stored' as const, inflate: 'auto' as const, target: 1.5, checkCrc: false },
+      { name: 'deflated.npz', compression: 'deflate' as const, inflate: 'native' as const, target: 3 },
+      { name: 'deflated.npz', compression: 'deflate' as const, inflate: 'fflate' as const, target: 3 },
+    ];
+    const numpy = new Map<string, { ms: number; bytes: number; sums: Record<string, number> }>();
+    for (const c of cases) {
+      const file = path.join(dir, c.name);
+      if (!numpy.has(c.name)) {
+        const out = execFileSync(PY, ['-c', NUMPY_LOAD, file, String(reps)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+        numpy.set(c.name, JSON.parse(out.trim().split('\n').pop()!));
+      }
+      const np = numpy.get(c.name)!;
+      let best = Infinity;
+      let last: Record<string, NdArray> = {};
+      for (let r = 0; r < reps; r++) {
+        last = {};
+        const t = performance.now();
+        const { arrays } = await loadAll(file, { inflate: c.inflate, checkCrc: c.checkCrc ?? true });
+        best = Math.min(best, performance.now() - t);
+        last = arrays;
+      }
+      const valuesMatch = Object.entries(np.sums).every(([k, s]) => {
+        const ours = sumOf(last[k]);
+        return Math.abs(ours - s) <= 1e-9 * Math.max(1, Math.abs(s));
+      });
+      last = {};
+      const child = c.checkCrc === false ? { status: 1, stdout: '' } : spawnSync(process.execPath, ['--import', 'tsx', path.join(HERE, 'npz.ts'), '--memory', file, c.inflate], { encoding: 'utf8' });
+      const mem = child.status === 0 ? JSON.parse(child.stdout.trim().split('\n').pop()!) : { rssDelta: NaN, abDelta: NaN };
+      const fileMB = fs.statSync(file).size / 2 ** 20;
+      rows.push({
+        file: c.name, compression: c.compression, inflate: c.checkCrc === false ? 'no CRC check' : c.inflate,
+        fileMB: +fileMB.toFixed(1), arrayMB: +(np.bytes / 2 ** 20).toFixed(1),
+        numpyMs: +np.ms.toFixed(1), oursMs: +best.toFixed(1), ratio: +(best / np.ms).toFixed(2), target: c.target,
+        oursMBps: +((np.bytes / 2 ** 20) / (best / 1000)).toFixed(0),
+        peakRssDeltaMB: +(mem.rssDelta / 2 ** 20).toFixed(1), peakArrayBuffersDeltaMB: +(mem.abDelta / 2 ** 20).toFixed(1),
+        valuesMatch,
+      });
+    }
+    console.table(rows.map((r) => ({
+      file: r.file, inflate: r.inflate, 'file MB': r.fileMB, 'array MB': r.arrayMB, 'numpy ms': r.numpyMs, 'ours ms': r.oursMs,
+      'ours/numpy': r.ratio, target: `<= ${r.target}x`, 'meets': r.ratio <= r.target ? 'yes' : 'NO', 'ours MB/s': r.oursMBps,
+      'peak rss +MB': r.peakRssDeltaMB, 'peak arrayBuffers +MB': r.peakArrayBuffersDeltaMB, 'values = numpy': r.valuesMatch,
+    })));
+    return rows;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--memory') {
+  await measureMemory(process.argv[3], process.argv[4] as OpenNpzOptions['inflate']);
+}
