@@ -115,6 +115,7 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
       configOverrides: configOverrides(plan.settings),
       legacy,
       signal,
+      writeManifest: false, // this loop writes the whole run's manifest after every job
     });
     const entry = res.entries[0];
     entries.push(entry);
