@@ -90,8 +90,8 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
               else post({ type: 'progress', key, progress: p });
               args.onProgress?.(p);
             },
-            onCheckpoint: (epoch: number, state: unknown) => store.putCheckpoint(runId, key, epoch, state),
-          } as RunnerArgs);
+            onCheckpoint: (epoch, state) => store.putCheckpoint(runId, key, epoch, state),
+          });
           if (lostReason) return { ...r, status: 'failed', error: lostReason };
           return r;
         } finally {

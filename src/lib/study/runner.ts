@@ -84,6 +84,8 @@ export interface RunnerArgs {
   onProgress?: (p: RunnerProgress) => void;
   /** Resume state (per-epoch checkpoint) when the app restarts an unfinished job. */
   resume?: unknown;
+  /** Called after each epoch with the state to resume from; the app persists it (IndexedDB). */
+  onCheckpoint?: (epoch: number, state: unknown) => Promise<void> | void;
 }
 
 export type JobRunner = (args: RunnerArgs) => Promise<RunnerResult>;

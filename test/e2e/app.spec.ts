@@ -1,0 +1,145 @@
+import { test, expect, type Page } from '@playwright/test';
+import { unzipSync, strFromU8 } from 'fflate';
+import { writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openNpz } from '../../src/lib/ingest';
+import { downloadBytes, downloadText, hasNumpy, python } from './helpers';
+
+async function loadSmallDemo(page: Page): Promise<void> {
+  await page.goto('/');
+  await page.getByLabel('Demo size').selectOption('small');
+  await page.getByRole('button', { name: 'Load demo study' }).click();
+  await expect(page.getByTestId('job-table').locator('tbody tr[data-job]')).toHaveCount(9, { timeout: 60_000 });
+}
+
+/** Small settings so SwiftShader trains a job in seconds: one epoch, a few groups, a narrow network. */
+async function quickSettings(page: Page, epochs = 1): Promise<void> {
+  await page.getByLabel('Epochs').fill(String(epochs));
+  await page.getByLabel('Groups').fill('24');
+  await page.getByLabel('Batch size').fill('8');
+  await page.getByLabel('Filter scale').fill('1');
+}
+
+test('demo study: a dry run manifest, then two jobs trained on WebGPU with live progress, manifest and artifacts', async ({ page }) => {
+  // Long tasks on the main thread while training (the UI must stay responsive).
+  await page.addInitScript(() => {
+    const w = window as unknown as { __longtasks: number[] };
+    w.__longtasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__longtasks.push(e.duration);
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  await loadSmallDemo(page);
+
+  // 1. Dry run of all 9 jobs.
+  await page.getByLabel('Dry run').check();
+  await page.getByRole('button', { name: 'Start dry run' }).click();
+  await expect(page.getByRole('status')).toContainText('Finished 9 job(s)', { timeout: 60_000 });
+  const dry = JSON.parse((await downloadText(page, () => page.getByRole('button', { name: 'Download manifest' }).click())).text);
+  expect(dry.dry_run).toBe(true);
+  expect(dry.jobs).toHaveLength(9);
+  expect(dry.jobs.map((j: { view: string }) => j.view).slice(0, 3)).toEqual(['baseline', 'dense', 'sparse']);
+  expect(dry.jobs.every((j: { result: { dry_run: boolean } }) => j.result.dry_run === true)).toBe(true);
+
+  // 2. Train two jobs (dose 1000, gridsize 2: dense and sparse) for real.
+  await page.getByLabel('Dry run').uncheck();
+  await page.getByLabel('Dose').selectOption('1000');
+  await page.getByLabel('Gridsize').selectOption('2');
+  await expect(page.getByRole('status')).toContainText('2 of 9 jobs selected');
+  await quickSettings(page);
+  const before = await page.evaluate(() => (window as unknown as { __longtasks: number[] }).__longtasks.length);
+  await page.getByRole('button', { name: 'Start training' }).click();
+
+  // The progress bar and the loss chart move while the first job trains.
+  const bar = page.getByTestId('job-progress');
+  await expect.poll(async () => Number(await bar.getAttribute('value')), { timeout: 180_000 }).toBeGreaterThan(0);
+  await expect.poll(async () => Number(await page.getByTestId('loss-chart').getAttribute('data-points')), { timeout: 180_000 }).toBeGreaterThan(0);
+  // The page stays interactive: a control responds while training runs.
+  await page.getByText('Validation report').click();
+
+  await expect(page.getByRole('status')).toContainText('Finished 2 job(s)', { timeout: 300_000 });
+  await expect(page.getByRole('img', { name: 'Amplitude image' })).toBeVisible();
+  const longtasks = await page.evaluate((n) => (window as unknown as { __longtasks: number[] }).__longtasks.slice(n), before);
+  expect(Math.max(0, ...longtasks), `main-thread long tasks during training: ${longtasks.join(', ')}`).toBeLessThan(100);
+
+  const { text } = await downloadText(page, () => page.getByRole('button', { name: 'Download manifest' }).click());
+  const m = JSON.parse(text);
+  expect(m.dry_run).toBe(false);
+  expect(m.backend).toBe('webgpu');
+  expect(m.filters).toEqual({ dose: 1000, view: null, gridsize: 2 });
+  expect(m.jobs.map((j: { view: string }) => j.view)).toEqual(['dense', 'sparse']);
+  for (const j of m.jobs) {
+    expect(j.result.status).toBe('success');
+    expect(Number.isFinite(j.result.final_loss)).toBe(true);
+    expect(j.result.epochs_completed).toBe(1);
+    expect(j.result.history.train_loss).toHaveLength(1);
+    expect(j.result.bundle_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(j.result.bundle_size_bytes).toBeGreaterThan(0);
+  }
+
+  // 3. The artifacts zip: per job train.log, params.json, history.json, the model bundle, reconstruction.
+  const zip = await downloadBytes(page, () => page.getByRole('button', { name: 'Download artifacts' }).click());
+  const files = unzipSync(zip.bytes);
+  const names = Object.keys(files);
+  expect(names).toContain('artifacts/training_manifest.json');
+  const dir = 'artifacts/dose_1000/dense/gs2';
+  for (const f of ['train.log', 'params.json', 'history.json', 'reconstruction.npz', 'reconstruction.png']) {
+    expect(names, `${dir}/${f} in the artifacts zip`).toContain(`${dir}/${f}`);
+  }
+  expect(names).toContain(`${dir}/${m.jobs[0].result.bundle_path}`);
+  const params = JSON.parse(strFromU8(files[`${dir}/params.json`]));
+  expect(params.gridsize).toBe(2);
+  expect(params.nphotons).toBe(1000);
+  expect(params.nepochs).toBe(1);
+  expect(params.n_groups).toBe(24);
+  const png = files[`${dir}/reconstruction.png`];
+  expect(Array.from(png.slice(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+
+  const npz = await openNpz(files[`${dir}/reconstruction.npz`], 'reconstruction.npz');
+  expect(npz.keys).toEqual(expect.arrayContaining(['amplitude', 'phase']));
+  const amp = await npz.read('amplitude');
+  expect(amp.shape).toHaveLength(2);
+  expect(amp.dtype).toBe('float32');
+  if (hasNumpy) {
+    const tmp = await mkdtemp(join(tmpdir(), 'recon-'));
+    const p = join(tmp, 'reconstruction.npz');
+    await writeFile(p, files[`${dir}/reconstruction.npz`]);
+    const out = python('import numpy as np,sys; d=np.load(sys.argv[1]); a=d["amplitude"]; print(a.dtype, a.shape[0], a.shape[1], bool(np.isfinite(a).all()))', [p]).trim();
+    expect(out).toBe(`float32 ${amp.shape[0]} ${amp.shape[1]} True`);
+  }
+});
+
+test('cancel stops the running job at the next step and records it as cancelled', async ({ page }) => {
+  await loadSmallDemo(page);
+  await page.getByLabel('Dose').selectOption('1000');
+  await page.getByLabel('View').selectOption('baseline');
+  await quickSettings(page, 20);
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await expect.poll(async () => Number(await page.getByTestId('job-progress').getAttribute('value')), { timeout: 180_000 }).toBeGreaterThan(0);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('status')).toContainText('Cancelled', { timeout: 120_000 });
+  const m = JSON.parse((await downloadText(page, () => page.getByRole('button', { name: 'Download manifest' }).click())).text);
+  expect(m.jobs).toHaveLength(1);
+  expect(m.jobs[0].result.status).toBe('cancelled');
+});
+
+test('a reload mid-run shows what finished and resumes the unfinished job from its last checkpoint', async ({ page }) => {
+  await loadSmallDemo(page);
+  await page.getByLabel('Dose').selectOption('1000');
+  await page.getByLabel('View').selectOption('baseline');
+  await quickSettings(page, 3);
+  await page.getByRole('button', { name: 'Start training' }).click();
+  // Wait for the first epoch to end (its checkpoint is then in IndexedDB), then reload.
+  await expect(page.getByTestId('epoch')).toContainText(/^[12] \/ 3$/, { timeout: 240_000 });
+  await expect(page.getByRole('status')).toContainText('Epoch 1 of 3', { timeout: 240_000 });
+  await page.reload();
+  await expect(page.getByRole('alert').filter({ hasText: 'interrupted' })).toBeVisible({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Resume run' }).click();
+  await expect(page.getByTestId('live')).toContainText('resumed after epoch', { timeout: 60_000 });
+  await expect(page.getByRole('status')).toContainText('Finished 1 job(s)', { timeout: 300_000 });
+  const m = JSON.parse((await downloadText(page, () => page.getByRole('button', { name: 'Download manifest' }).click())).text);
+  expect(m.jobs[0].result.status).toBe('success');
+  expect(m.jobs[0].result.epochs_completed).toBe(3);
+  expect(m.jobs[0].result.history.train_loss).toHaveLength(3);
+});
