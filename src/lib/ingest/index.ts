@@ -4,3 +4,4 @@ export { openNpz, type NpzArchive, type OpenNpzOptions } from './npz.ts';
 export { readNpy, DEFAULT_LIMITS, type IngestLimits } from './npy.ts';
 export { writeNpz, writeNpy, type WriteNpzOptions } from './write.ts';
 export { crc32 } from './crc32.ts';
+export { isRandomAccessSource, type NpzSource, type RandomAccessSource } from './source.ts';

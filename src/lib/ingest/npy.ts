@@ -332,6 +332,15 @@ export function byteSwap(b: Uint8Array, size: number): void {
 
 type Indexable = { length: number; [i: number]: unknown };
 
+/**
+ * A copy of b[start, end) in a fresh ArrayBuffer. Not `b.slice()`: on a Node Buffer (a Uint8Array
+ * subclass) slice() returns a view of the same memory, so byte-swapping it would write into the
+ * caller's input and its byteOffset could stay unaligned.
+ */
+export function copyBytes(b: Uint8Array, start = 0, end = b.length): Uint8Array {
+  return Uint8Array.prototype.slice.call(b, start, end);
+}
+
 /** Reorders a Fortran-ordered array (each element `comps` slots wide) into C order. */
 export function fortranToC<T extends Indexable>(src: T, shape: number[], comps: number, make: (n: number) => T): T {
   const nd = shape.length;
@@ -406,7 +415,7 @@ export function decodeArray(h: NpyHeader, bytes: Uint8Array, ctx: Ctx, limits: I
   const comps = dtype === 'complex64' || dtype === 'complex128' ? 2 : 1;
   const compSize = size / comps;
   if (compSize > 1 && h.littleEndian !== HOST_LE) byteSwap(bytes, compSize);
-  if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice();
+  if (bytes.byteOffset % 8 !== 0) bytes = copyBytes(bytes);
   const buf = bytes.buffer, off = bytes.byteOffset, n = count * comps;
   switch (dtype) {
     case 'bool': {
@@ -486,5 +495,5 @@ export function readNpy(bytes: Uint8Array, fileName = 'array.npy', limits: Parti
   if (h.dtype !== 'object' && rest > h.dataBytes) {
     throw err(ctx, 'size_mismatch', `${rest - h.dataBytes} unexpected bytes follow the array data`);
   }
-  return decodeArray(h, bytes.slice(h.dataOffset), ctx, lim);
+  return decodeArray(h, copyBytes(bytes, h.dataOffset), ctx, lim);
 }

@@ -1,21 +1,23 @@
 /**
  * openNpz: random access to the arrays of an .npz archive. Only the central directory is read up
- * front; each read/info touches only its own member through Blob.slice.
+ * front; each read/info touches only its own member (Blob.slice, or positional reads of a
+ * RandomAccessSource).
  *
  * Stored members (np.savez): one small read for the local header and NPY header, then one exact read
  * of the array data into its own ArrayBuffer, which becomes the array without a copy (byte-swapped in
- * place if the file is big-endian). Deflated members (np.savez_compressed): the compressed bytes are
+ * place if the file is big-endian); a RandomAccessSource reads it in pieces straight into that buffer,
+ * the next piece in flight while the CRC of the last is folded in. Deflated members (np.savez_compressed): the compressed bytes are
  * read in chunks and inflated by the platform's DecompressionStream('deflate-raw') (native zlib in
  * browsers and Node) or fflate's streaming Inflate where that is missing; output goes straight into
  * an array buffer of the declared size. CRC-32 is checked for every member.
  */
 import { Inflate } from 'fflate';
-import { crc32 } from './crc32.ts';
+import { crc32 as builtinCrc32 } from './crc32.ts';
 import {
   DEFAULT_LIMITS, checkAllocation, decodeArray, npyPreamble, parseNpyHeader,
   type IngestLimits, type NpyHeader,
 } from './npy.ts';
-import { toSource, type ByteSource } from './source.ts';
+import { toSource, type ByteSource, type NpzSource } from './source.ts';
 import { IngestError, type ArrayInfo, type IngestErrorCode, type NdArray } from './types.ts';
 import { readCentralDirectory, SIG_LOCAL, u16, u32, type ZipEntry } from './zip.ts';
 
@@ -36,6 +38,11 @@ export interface OpenNpzOptions extends Partial<IngestLimits> {
   inflate?: 'auto' | 'native' | 'fflate';
   /** Verify CRC-32 of every member read (default true). */
   checkCrc?: boolean;
+  /**
+   * A CRC-32 to use instead of the built-in one (same contract as ./crc32.ts), e.g. Node's
+   * zlib.crc32. Default: the source's own (RandomAccessSource.crc32), else the built-in.
+   */
+  crc32?: (data: Uint8Array, previous: number) => number;
 }
 
 /** Deflate cannot expand by more than 1032:1 (258-byte matches coded in 2 bits); more is a lie. */
@@ -60,10 +67,15 @@ function hasNativeInflate(): boolean {
   return nativeOk;
 }
 
-export async function openNpz(source: Blob | Uint8Array, fileName = 'archive.npz', options: OpenNpzOptions = {}): Promise<NpzArchive> {
-  const { inflate = 'auto', checkCrc = true, ...lim } = options;
+/**
+ * Opens an archive from a Blob (browser File, Node's fs.openAsBlob), bytes in memory, or a
+ * RandomAccessSource (Node: openFileSource from ./node-source.ts, the fastest there).
+ */
+export async function openNpz(source: NpzSource, fileName = 'archive.npz', options: OpenNpzOptions = {}): Promise<NpzArchive> {
+  const { inflate = 'auto', checkCrc = true, crc32: crcOption, ...lim } = options;
   const limits: IngestLimits = { ...DEFAULT_LIMITS, ...lim };
   const src = toSource(source, fileName);
+  const crc32 = crcOption ?? src.crc32 ?? builtinCrc32;
   const entries = await readCentralDirectory(src, fileName);
   const byKey = new Map<string, ZipEntry>();
   const keys: string[] = [];
@@ -242,7 +254,7 @@ export async function openNpz(source: Blob | Uint8Array, fileName = 'archive.npz
     checkSize(key, e, h);
     checkAllocation(h, ctx, limits);
     const headerOnly = headerBytes.subarray(0, h.dataOffset);
-    let crc = checkCrc ? crc32(headerOnly) : 0;
+    let crc = checkCrc ? crc32(headerOnly, 0) : 0;
     const data = await src.owned(dataStart + h.dataOffset, dataStart + e.compressedSize,
       checkCrc ? (piece) => { crc = crc32(piece, crc); } : undefined);
     if (checkCrc && crc !== e.crc32) throw fail('bad_crc', key, `CRC-32 is ${hex(crc)}, the directory says ${hex(e.crc32)}`);

@@ -1,5 +1,36 @@
-/** Random access to the bytes of a Blob (read lazily through Blob.slice) or an in-memory Uint8Array. */
+/**
+ * Random access to the bytes of an archive: a Blob (read lazily through Blob.slice), an in-memory
+ * Uint8Array, or a RandomAccessSource (positional reads into a caller's buffer, e.g. a Node file
+ * handle from node-source.ts).
+ */
+import { copyBytes } from './npy.ts';
 import { IngestError } from './types.ts';
+
+/**
+ * Positional reads from something of known size: the fastest way to read a file where the platform
+ * offers it (Node's FileHandle.read writes straight into the destination array, no intermediate copy).
+ */
+export interface RandomAccessSource {
+  readonly size: number;
+  /**
+   * Reads `length` bytes at `offset` (fewer only where the source ends). With `into` (at least
+   * `length` bytes long), the bytes are written into it and a view of `into` is returned; without it,
+   * into a fresh buffer.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Optional CRC-32 with the contract of ./crc32.ts (`crc32(b, crc32(a)) === crc32(a ++ b)`), used
+   * instead of the built-in one: Node's native zlib.crc32 is about twice as fast.
+   */
+  crc32?: (data: Uint8Array, previous: number) => number;
+}
+
+export type NpzSource = Blob | Uint8Array | RandomAccessSource;
+
+export function isRandomAccessSource(x: unknown): x is RandomAccessSource {
+  return typeof x === 'object' && x !== null && !(x instanceof Uint8Array) &&
+    typeof (x as RandomAccessSource).read === 'function' && typeof (x as RandomAccessSource).size === 'number';
+}
 
 export interface ByteSource {
   readonly size: number;
@@ -10,18 +41,67 @@ export interface ByteSource {
    * `onChunk` sees the bytes in order, in pieces, while they are fresh in cache (used for the CRC).
    */
   owned(start: number, end: number, onChunk?: (piece: Uint8Array) => void): Promise<Uint8Array>;
+  /** The CRC-32 the source brings along, if any (see RandomAccessSource.crc32). */
+  crc32?: (data: Uint8Array, previous: number) => number;
 }
 
 /** Piece size for large Blob reads (fastest in bench/npz.ts: 2 MiB beat 1, 4, 8 and 16). */
 const BLOB_CHUNK = 2 * 2 ** 20;
+/**
+ * Piece size and reads in flight for large RandomAccessSource reads. Pieces are read straight into
+ * the result while the oldest one is checksummed (reads run on Node's I/O threads, the CRC on this
+ * one). In bench/npz.ts on 2 cores, 4 MiB x 4 in flight beat 1-32 MiB x 1-8 (file handle + zlib.crc32:
+ * 200 MB in ~195 ms against ~265 ms for 4 MiB one at a time and ~290 ms with no overlap).
+ */
+const RA_CHUNK = 4 * 2 ** 20;
+const RA_DEPTH = 4;
+/** Blob reads each allocate their piece, so only one runs ahead. */
+const BLOB_DEPTH = 1;
 
-export function toSource(source: Blob | Uint8Array, file: string): ByteSource {
+const noop = () => undefined;
+
+/**
+ * Reads [s, e) as consecutive pieces of `chunk` bytes with up to `depth` reads in flight, so that
+ * reading runs ahead while `onPiece` works on the oldest piece. Reads are issued and handed on in order.
+ */
+async function pipelined(
+  s: number,
+  e: number,
+  chunk: number,
+  depth: number,
+  readPiece: (start: number, end: number) => Promise<Uint8Array>,
+  onPiece: (piece: Uint8Array, at: number) => void,
+): Promise<void> {
+  const inflight: { at: number; piece: Promise<Uint8Array> }[] = [];
+  let next = s;
+  const issue = () => {
+    if (next >= e) return;
+    const piece = readPiece(next, Math.min(e, next + chunk));
+    piece.catch(noop); // pieces left in flight when an earlier one fails are never awaited
+    inflight.push({ at: next, piece });
+    next += chunk;
+  };
+  for (let i = 0; i < depth; i++) issue();
+  while (inflight.length) {
+    const { at, piece } = inflight.shift()!;
+    const got = await piece;
+    issue();
+    onPiece(got, at);
+  }
+}
+
+export function toSource(source: NpzSource, file: string): ByteSource {
+  const ioError = (s: number, e: number, err: unknown) =>
+    err instanceof IngestError ? err : new IngestError('io', file, undefined, `could not read bytes ${s}-${e} of the file (${String(err)})`);
+  const shortRead = (got: number, s: number, want: number) =>
+    new IngestError('io', file, undefined, `read ${got} bytes at offset ${s} where ${want} were expected (did the file change?)`);
+
   if (source instanceof Uint8Array) {
     return {
       size: source.length,
       view: async (s, e) => source.subarray(s, e),
       owned: async (s, e, onChunk) => {
-        const out = source.slice(s, e);
+        const out = copyBytes(source, s, e); // a copy even of a Node Buffer, whose slice() is a view
         if (onChunk) for (let p = 0; p < out.length; p += BLOB_CHUNK) onChunk(out.subarray(p, p + BLOB_CHUNK));
         return out;
       },
@@ -33,12 +113,10 @@ export function toSource(source: Blob | Uint8Array, file: string): ByteSource {
       try {
         buf = await source.slice(s, e).arrayBuffer();
       } catch (err) {
-        throw new IngestError('io', file, undefined, `could not read bytes ${s}-${e} of the file (${String(err)})`);
+        throw ioError(s, e, err);
       }
       const want = Math.max(0, Math.min(e, source.size) - s);
-      if (buf.byteLength !== want) {
-        throw new IngestError('io', file, undefined, `read ${buf.byteLength} bytes at offset ${s} where ${want} were expected (did the file change?)`);
-      }
+      if (buf.byteLength !== want) throw shortRead(buf.byteLength, s, want);
       return new Uint8Array(buf);
     };
     const owned = async (s: number, e: number, onChunk?: (piece: Uint8Array) => void): Promise<Uint8Array> => {
@@ -48,17 +126,46 @@ export function toSource(source: Blob | Uint8Array, file: string): ByteSource {
         onChunk?.(one);
         return one;
       }
-      // Large ranges: sequential 2 MiB reads copied into one exact buffer. In Node a file-backed
-      // Blob's arrayBuffer() of 200 MB is 3x slower than this and holds the data twice at its peak.
+      // Large ranges: 2 MiB reads (the next one in flight while this one is copied and checksummed)
+      // into one exact buffer. In Node a file-backed Blob's arrayBuffer() of 200 MB is 3x slower than
+      // this and holds the data twice at its peak.
       const out = new Uint8Array(e - s);
-      for (let p = s; p < e; p += BLOB_CHUNK) {
-        const piece = await read(p, Math.min(e, p + BLOB_CHUNK));
+      await pipelined(s, e, BLOB_CHUNK, BLOB_DEPTH, read, (piece, p) => {
         out.set(piece, p - s);
         onChunk?.(out.subarray(p - s, p - s + piece.length));
-      }
+      });
       return out;
     };
     return { size: source.size, view: read, owned };
   }
-  throw new IngestError('io', file, undefined, 'the source is neither a Blob nor a Uint8Array');
+  if (isRandomAccessSource(source)) {
+    const size = source.size;
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new IngestError('io', file, undefined, `the source reports an impossible size (${String(size)})`);
+    }
+    /** Exactly [s, e) (clamped to the size), into `into` when given. */
+    const read = async (s: number, e: number, into?: Uint8Array): Promise<Uint8Array> => {
+      const want = Math.max(0, Math.min(e, size) - s);
+      let got: Uint8Array;
+      try {
+        got = await source.read(s, want, into);
+      } catch (err) {
+        throw ioError(s, e, err);
+      }
+      if (!(got instanceof Uint8Array) || got.length !== want) throw shortRead(got instanceof Uint8Array ? got.length : 0, s, want);
+      if (into && (got.buffer !== into.buffer || got.byteOffset !== into.byteOffset)) {
+        into.set(got); // the source ignored `into`: still correct, one copy more
+        return into.subarray(0, want);
+      }
+      return got;
+    };
+    const owned = async (s: number, e: number, onChunk?: (piece: Uint8Array) => void): Promise<Uint8Array> => {
+      e = Math.max(s, Math.min(e, size));
+      const out = new Uint8Array(e - s);
+      await pipelined(s, e, RA_CHUNK, RA_DEPTH, (a, b) => read(a, b, out.subarray(a - s, b - s)), (piece) => onChunk?.(piece));
+      return out;
+    };
+    return { size, view: (s, e) => read(s, e), owned, crc32: typeof source.crc32 === 'function' ? source.crc32 : undefined };
+  }
+  throw new IngestError('io', file, undefined, 'the source is neither a Blob, a Uint8Array nor a RandomAccessSource');
 }
