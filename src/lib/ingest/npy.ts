@@ -21,7 +21,10 @@ export interface IngestLimits {
    * dtypes we read fits, while a hostile 4 GiB v2.0 header length is refused before it is read.
    */
   maxHeaderBytes: number;
-  /** Largest pickled object array member we parse (a JSON `_metadata` string is a few KiB). Default 64 MiB. */
+  /**
+   * Largest pickled object array member we parse (a JSON `_metadata` string is a few KiB). Default
+   * 64 MiB; maxArrayBytes applies too, as the pickle is read into memory whole.
+   */
   maxPickleBytes: number;
 }
 
@@ -377,13 +380,28 @@ export function fortranToC<T extends Indexable>(src: T, shape: number[], comps: 
   return out;
 }
 
-/** Refuses arrays whose decoded data would exceed limits.maxArrayBytes (checked before allocating). */
+/**
+ * Refuses arrays whose decoded data would exceed limits.maxArrayBytes (checked before allocating).
+ * A str/bytes array becomes a string[] costing at least a pointer per element, so a hostile
+ * '<U0' of shape (10**12,) (no data bytes at all) is refused too.
+ */
 export function checkAllocation(h: NpyHeader, ctx: Ctx, limits: IngestLimits): void {
-  const outBytes = h.dtype === 'float16' ? h.dataBytes * 2 : h.dataBytes;
+  const outBytes = h.dtype === 'float16' ? h.dataBytes * 2
+    : h.dtype === 'str' || h.dtype === 'bytes' ? Math.max(h.dataBytes, h.count * STRING_SLOT_BYTES)
+    : h.dataBytes;
   if (outBytes > limits.maxArrayBytes) {
     throw err(ctx, 'too_large',
       `array ${h.descr} of shape (${h.shape.join(', ')}) needs ${outBytes} bytes, above the limit of ${limits.maxArrayBytes}`);
   }
+}
+
+/** Bytes counted per element of a string[] result against maxArrayBytes (one pointer). */
+const STRING_SLOT_BYTES = 8;
+
+/** Refuses a pickled object array of `n` bytes above maxPickleBytes or maxArrayBytes (before it is read). */
+export function checkPickleSize(n: number, ctx: Ctx, limits: IngestLimits): void {
+  const lim = Math.min(limits.maxPickleBytes, limits.maxArrayBytes);
+  if (n > lim) throw err(ctx, 'too_large', `pickled object array of ${n} bytes is above the limit of ${lim}`);
 }
 
 /**
@@ -393,9 +411,7 @@ export function checkAllocation(h: NpyHeader, ctx: Ctx, limits: IngestLimits): v
 export function decodeArray(h: NpyHeader, bytes: Uint8Array, ctx: Ctx, limits: IngestLimits): NdArray {
   const { shape, count, dtype } = h;
   if (dtype === 'object') {
-    if (bytes.length > limits.maxPickleBytes) {
-      throw err(ctx, 'too_large', `pickled object array of ${bytes.length} bytes is above the limit of ${limits.maxPickleBytes}`);
-    }
+    checkPickleSize(bytes.length, ctx, limits);
     const s = readObjectPickle(bytes, ctx);
     if (shape.length !== 0) {
       throw err(ctx, 'unsupported_pickle', `object array of shape (${shape.join(', ')}): only a 0-d object array holding one string is read`);
@@ -495,5 +511,6 @@ export function readNpy(bytes: Uint8Array, fileName = 'array.npy', limits: Parti
   if (h.dtype !== 'object' && rest > h.dataBytes) {
     throw err(ctx, 'size_mismatch', `${rest - h.dataBytes} unexpected bytes follow the array data`);
   }
+  if (h.dtype === 'object') checkPickleSize(rest, ctx, lim);
   return decodeArray(h, copyBytes(bytes, h.dataOffset), ctx, lim);
 }

@@ -14,7 +14,7 @@
 import { Inflate } from 'fflate';
 import { crc32 as builtinCrc32 } from './crc32.ts';
 import {
-  DEFAULT_LIMITS, checkAllocation, decodeArray, npyPreamble, parseNpyHeader,
+  DEFAULT_LIMITS, checkAllocation, checkPickleSize, decodeArray, npyPreamble, parseNpyHeader,
   type IngestLimits, type NpyHeader,
 } from './npy.ts';
 import { toSource, type ByteSource, type NpzSource } from './source.ts';
@@ -137,9 +137,7 @@ export async function openNpz(source: NpzSource, fileName = 'archive.npz', optio
       throw fail('size_mismatch', key,
         `${h.descr} array of shape (${h.shape.join(', ')}) needs ${h.dataOffset} + ${h.dataBytes} bytes but the member holds ${e.uncompressedSize}`);
     }
-    if (h.dtype === 'object' && e.uncompressedSize - h.dataOffset > limits.maxPickleBytes) {
-      throw fail('too_large', key, `pickled object array of ${e.uncompressedSize - h.dataOffset} bytes is above the limit of ${limits.maxPickleBytes}`);
-    }
+    if (h.dtype === 'object') checkPickleSize(e.uncompressedSize - h.dataOffset, { file: fileName, member: key }, limits);
   };
 
   const toInfo = (e: ZipEntry, h: NpyHeader): ArrayInfo => ({

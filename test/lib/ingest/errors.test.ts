@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IngestError, isIngestError, openNpz, readNpy, writeNpz, type IngestErrorCode } from '../../../src/lib/ingest/index.ts';
 import { fixtureBytes } from './helpers.ts';
+import { joinNpy, rezip } from './mutate.ts';
 
 async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<{ code: IngestErrorCode; file: string; member?: string; message: string }> {
   try {
@@ -117,3 +118,20 @@ function findSig(b: Uint8Array, sig: number): number {
   for (let i = b.length - 4; i >= 0; i--) if (dv.getUint32(i, true) === sig) return i;
   throw new Error('signature not found');
 }
+
+describe('string arrays cost memory even when their items are empty', () => {
+  // '<U0' / '|S0' hold no data bytes, so a shape of 10**12 passes every size check; the string[]
+  // result would still need a slot per element. Found by the fuzz tests (a rewritten header).
+  for (const descr of ['<U0', '|S0']) {
+    const npy = joinNpy(1, `{'descr': '${descr}', 'fortran_order': False, 'shape': (1000000000000,), }`, new Uint8Array(0));
+    it(`${descr} of shape (10**12,) is too_large, in readNpy and in an archive`, async () => {
+      expect((await codeOf(() => readNpy(npy, 'u0.npy'))).code).toBe('too_large');
+      const z = await openNpz(rezip([['x.npy', npy]], false), 'u0.npz');
+      expect(await codeOf(z.read('x'))).toMatchObject({ code: 'too_large', member: 'x' });
+    });
+  }
+  it('a small <U0 array still reads (numpy itself widens U0 to U1; other writers may not)', async () => {
+    const a = readNpy(joinNpy(1, "{'descr': '<U0', 'fortran_order': False, 'shape': (3,), }", new Uint8Array(0)));
+    expect(a).toEqual({ dtype: 'str', shape: [3], data: ['', '', ''] });
+  });
+});
