@@ -77,9 +77,10 @@ export class ChannelSlice extends tf.layers.Layer {
 export class BorderMask extends tf.layers.Layer {
   static className = 'PtychoBorderMask';
   readonly N: number;
-  constructor(args: { N: number; name?: string }) {
+  // The config key is 'size': tfjs converts config keys camelCase <-> snake_case, which would turn 'N' into 'n'.
+  constructor(args: { size: number; name?: string }) {
     super({ name: args.name });
-    this.N = args.N;
+    this.N = args.size;
   }
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
@@ -89,7 +90,7 @@ export class BorderMask extends tf.layers.Layer {
     return tf.tidy(() => tf.mul(x, borderMask(this.N).reshape([1, this.N, this.N, 1])));
   }
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), N: this.N };
+    return { ...super.getConfig(), size: this.N };
   }
 }
 
@@ -241,7 +242,7 @@ function head(F0: SymT, kind: 'amp' | 'phase', cfg: NetworkConfig, plan: FilterP
   x2 = convUp(x2, plan.border, seeds, `${kind}_border_up`);
   x2 = apply(conv(seeds, plan.cOut, 'linear', `${kind}_conv2`), x2);
   x2 = apply(tf.layers.activation({ activation: 'swish', name: `${kind}_border_swish` }), x2);
-  x2 = apply(new BorderMask({ N, name: `${kind}_border_mask` }), x2);
+  x2 = apply(new BorderMask({ size: N, name: `${kind}_border_mask` }), x2);
   return apply(tf.layers.add({ name: kind }), [x1, x2]);
 }
 

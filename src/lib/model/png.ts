@@ -1,0 +1,98 @@
+/**
+ * A tiny PNG encoder (8-bit grey, RGB or RGBA, no interlace, filter 0 on every row) in pure
+ * TypeScript: zlib via fflate, CRC-32 from the ingest stage. No DOM, so it runs in workers and Node.
+ */
+import { zlibSync } from 'fflate';
+import { crc32 } from '../ingest/crc32';
+
+const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const COLOR_TYPE: Record<1 | 3 | 4, number> = { 1: 0, 3: 2, 4: 6 };
+
+export interface PngImage {
+  width: number;
+  height: number;
+  /** 1 (grey), 3 (RGB) or 4 (RGBA) */
+  channels: 1 | 3 | 4;
+  /** height·width·channels bytes, row-major */
+  data: Uint8Array;
+}
+
+function chunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)) >>> 0);
+  return out;
+}
+
+export function encodePng(img: PngImage): Uint8Array {
+  const { width, height, channels, data } = img;
+  if (!(width > 0 && height > 0) || !Number.isInteger(width) || !Number.isInteger(height)) {
+    throw new Error(`encodePng: bad size ${width}x${height}`);
+  }
+  if (data.length !== width * height * channels) {
+    throw new Error(`encodePng: expected ${width * height * channels} bytes, got ${data.length}`);
+  }
+  const ihdr = new Uint8Array(13);
+  const dv = new DataView(ihdr.buffer);
+  dv.setUint32(0, width);
+  dv.setUint32(4, height);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = COLOR_TYPE[channels];
+  ihdr[10] = 0; // deflate
+  ihdr[11] = 0; // filter method 0
+  ihdr[12] = 0; // no interlace
+  const stride = width * channels;
+  const raw = new Uint8Array(height * (stride + 1));
+  for (let r = 0; r < height; r++) {
+    raw[r * (stride + 1)] = 0; // filter type None
+    raw.set(data.subarray(r * stride, (r + 1) * stride), r * (stride + 1) + 1);
+  }
+  const parts = [Uint8Array.from(SIGNATURE), chunk('IHDR', ihdr), chunk('IDAT', zlibSync(raw, { level: 6 })), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Linear map of finite values in [lo, hi] to 0..255 (NaN -> 0). */
+export function toBytes(values: ArrayLike<number>, lo: number, hi: number): Uint8Array {
+  const out = new Uint8Array(values.length);
+  const span = hi > lo ? hi - lo : 1;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[i] = Number.isFinite(v) ? Math.max(0, Math.min(255, Math.round(((v - lo) / span) * 255))) : 0;
+  }
+  return out;
+}
+
+/**
+ * Preview: amplitude (min..max, grey) and phase (−π..π, grey) side by side with a 2-pixel white
+ * gap, as one grey PNG.
+ */
+export function reconstructionPreview(width: number, height: number, amplitude: Float32Array, phase: Float32Array): Uint8Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of amplitude) {
+    if (Number.isFinite(v)) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
+  const a = toBytes(amplitude, lo, hi);
+  const p = toBytes(phase, -Math.PI, Math.PI);
+  const gap = 2;
+  const W = 2 * width + gap;
+  const img = new Uint8Array(W * height).fill(255);
+  for (let r = 0; r < height; r++) {
+    img.set(a.subarray(r * width, (r + 1) * width), r * W);
+    img.set(p.subarray(r * width, (r + 1) * width), r * W + width + gap);
+  }
+  return encodePng({ width: W, height, channels: 1, data: img });
+}

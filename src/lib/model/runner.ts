@@ -1,0 +1,302 @@
+/**
+ * The real PtychoPINN job runner (product.md sections 5, 6, 8): load and validate the job's train
+ * and test NPZ, read the settings from the bridged legacy dict (CONFIG-001), group and normalise,
+ * train, reconstruct the test split, and write the artifacts into the job's artifact dir:
+ *
+ *   train.log            progress lines (appended; the planner owns the file)
+ *   history.json         per-epoch losses, learning rate, time, throughput
+ *   reconstruction.npz   amplitude, phase, complex object, origin, group centres, probe, metadata
+ *   reconstruction.png   amplitude | phase preview
+ *   model.zip            the trained generator in tfjs format (model.json + weights.bin) + extras
+ *
+ * Failures never throw out of the runner: they come back as status 'failed' with
+ * '<stage>: <reason>' (study spec 4.4 LATEST), cancellation as 'cancelled'. Nothing is faked.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { strToU8 } from 'fflate';
+import type { JobRunner, RunnerArgs, RunnerResult } from '../study/runner';
+import { openNpz, writeNpz } from '../ingest';
+import { loadDataset, type Dataset } from '../contract';
+import { settingsFromParams, type PinnSettings } from './settings';
+import { groupDataset, type GroupedData } from './data';
+import { PtychoPinn } from './pinn';
+import { trainPinn, type TrainOutcome } from './train';
+import { isTrainingCheckpoint, type TrainingCheckpoint } from './checkpoint';
+import { reconstruct, reconstructionNpz } from './infer';
+import { reconstructionPreview } from './png';
+import { modelFiles, sha256Hex, zipBundle } from './bundle';
+import { installFastCpuKernels } from './cpu-kernels';
+
+export interface PtychoPinnRunnerOptions {
+  /** Train this many epochs instead of params.nepochs ("Quick look" preset, tests). */
+  epochsOverride?: number;
+  /** Use this many groups instead of params.n_groups. */
+  nGroupsOverride?: number;
+  /** Batch size instead of params.batch_size. */
+  batchSizeOverride?: number;
+  /**
+   * Make sure tfjs runs on this backend (calls tf.setBackend when it differs). Default: leave the
+   * backend the app chose (src/lib/runtime/backend.ts) alone.
+   */
+  backend?: 'cpu' | 'webgpu';
+  /** Train λ (the intensity scale); default false: constant, deviation (b) of product.md section 5. */
+  trainableIntensityScale?: boolean;
+  /** Seed for subsampling, grouping, shuffling and initialisation when params.subsample_seed is unset. Default 42. */
+  seed?: number;
+  /** Stitch crop M (model spec 4.6: 20). */
+  stitchM?: number;
+  /** Bundle file name inside the artifact dir. Default 'model.zip'. */
+  bundleName?: string;
+  /** Called with every epoch checkpoint (in addition to RunnerArgs.onCheckpoint). */
+  onCheckpoint?: (epoch: number, state: TrainingCheckpoint) => void | Promise<void>;
+}
+
+class StageError extends Error {
+  constructor(readonly stage: string, message: string) {
+    super(`${stage}: ${message}`);
+  }
+}
+
+const errText = (e: unknown): string => (e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e));
+
+const join = (dir: string, name: string): string => (dir === '' || dir === '.' ? name : `${dir.replace(/\/+$/, '')}/${name}`);
+
+/** nphotons from the NPZ _metadata when present (model spec 2.10: it replaces the config value). */
+export function metadataNphotons(meta: unknown): number | undefined {
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  const m = meta as Record<string, unknown>;
+  const v = m['nphotons'] ?? (typeof m['simulation'] === 'object' && m['simulation'] !== null ? (m['simulation'] as Record<string, unknown>)['nphotons'] : undefined);
+  const n = typeof v === 'string' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+async function loadSplit(args: RunnerArgs, path: string, gridsize: 1 | 2, stage: string): Promise<Dataset> {
+  if (!args.files.has(path)) throw new StageError(stage, `the file ${path} is not among the dropped files`);
+  let blob: Blob;
+  try {
+    blob = await args.files.get(path);
+  } catch (e) {
+    throw new StageError(stage, `${path} could not be read (${errText(e)})`);
+  }
+  let result;
+  try {
+    const archive = await openNpz(blob, path);
+    result = await loadDataset(archive, { file: path, gridsize });
+  } catch (e) {
+    throw new StageError(stage, errText(e));
+  }
+  if (!result.report.ok || !result.dataset) {
+    const msgs = result.report.errors.map((i) => i.message);
+    throw new StageError(stage, msgs.length ? msgs.join(' ') : `${path} did not pass validation`);
+  }
+  return result.dataset;
+}
+
+export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobRunner {
+  return async (args: RunnerArgs): Promise<RunnerResult> => {
+    const { job, sink } = args;
+    const t0 = Date.now();
+    const startedAt = new Date(t0).toISOString();
+    const dir = job.artifact_dir;
+    const log = async (line: string) => {
+      const stamped = `[${new Date().toISOString()}] ${line}\n`;
+      try {
+        await sink.appendText(job.log_path, stamped);
+      } catch {
+        /* the log is best effort; artifacts and the result carry the facts */
+      }
+    };
+    let pendingLog: Promise<void> = Promise.resolve();
+    const logSync = (line: string) => {
+      pendingLog = pendingLog.then(() => log(line));
+    };
+    const progress = args.onProgress ?? (() => {});
+    let outcome: TrainOutcome | undefined;
+    let model: PtychoPinn | undefined;
+    const base = (): Partial<RunnerResult> => {
+      const finished = Date.now();
+      return {
+        final_loss: outcome?.finalLoss ?? null,
+        epochs_completed: outcome?.epochsCompleted ?? 0,
+        history: outcome
+          ? { train_loss: outcome.history.train_loss, val_loss: outcome.history.val_loss, learning_rate: outcome.history.learning_rate }
+          : { train_loss: [], val_loss: [], learning_rate: [] },
+        started_at: startedAt,
+        finished_at: new Date(finished).toISOString(),
+        duration_seconds: (finished - t0) / 1000,
+        samples_per_second: outcome?.samplesPerSecond ?? 0,
+        backend: tf.getBackend(),
+      };
+    };
+    const writeHistory = async () => {
+      if (!outcome) return;
+      const h = outcome.history;
+      await sink.writeText(
+        join(dir, 'history.json'),
+        JSON.stringify({ train_loss: h.train_loss, val_loss: h.val_loss, learning_rate: h.learning_rate, epochs: h.epochs, stopped_early: outcome.stoppedEarly }, null, 2),
+      );
+    };
+
+    try {
+      await sink.mkdir(dir);
+      await log(`PtychoPINN Studio training: view=${job.view} dose=${job.dose} gridsize=${job.gridsize}`);
+      await log(`Train: ${job.train_data_path}`);
+      await log(`Test: ${job.test_data_path}`);
+
+      // ---- backend
+      if (opts.backend && tf.getBackend() !== opts.backend) {
+        if (!(await tf.setBackend(opts.backend))) throw new StageError('backend', `tfjs could not start the '${opts.backend}' backend`);
+        await tf.ready();
+      }
+      if (tf.getBackend() === 'cpu') installFastCpuKernels();
+      await log(`backend: ${tf.getBackend()}`);
+
+      // ---- settings (CONFIG-001: from the bridged legacy dict)
+      let settings: PinnSettings;
+      try {
+        settings = settingsFromParams({
+          ...args.params,
+          ...(opts.epochsOverride !== undefined ? { nepochs: opts.epochsOverride } : {}),
+          ...(opts.nGroupsOverride !== undefined ? { n_groups: opts.nGroupsOverride } : {}),
+          ...(opts.batchSizeOverride !== undefined ? { batch_size: opts.batchSizeOverride } : {}),
+        });
+      } catch (e) {
+        throw new StageError('config', errText(e));
+      }
+      if (settings.gridsize !== job.gridsize) {
+        throw new StageError('config', `params gridsize ${settings.gridsize} differs from the job's gridsize ${job.gridsize} (was the config bridged?)`);
+      }
+      if (settings.realspaceWeight !== 0) await log(`note: realspace_weight ${settings.realspaceWeight} is ignored (the realspace loss is not ported; model spec 8.4)`);
+      const seed = settings.subsampleSeed ?? opts.seed ?? 42;
+
+      // ---- data
+      progress({ status: 'loading', message: `Loading ${job.train_data_path}` });
+      const train = await loadSplit(args, job.train_data_path, job.gridsize, 'load train');
+      progress({ status: 'loading', message: `Loading ${job.test_data_path}` });
+      const test = await loadSplit(args, job.test_data_path, job.gridsize, 'load test');
+      if (train.N !== settings.N) {
+        throw new StageError('config', `the training data have N=${train.N} but params say N=${settings.N}`);
+      }
+      if (test.N !== train.N) throw new StageError('load test', `the test data have N=${test.N}, the training data N=${train.N}`);
+      const metaPhotons = metadataNphotons(train.metadata);
+      const nPhotons = metaPhotons ?? settings.nPhotons;
+      if (metaPhotons !== undefined && metaPhotons !== settings.nPhotons) {
+        await log(`nphotons ${metaPhotons} from the training file's metadata replaces ${settings.nPhotons} (model spec 2.10)`);
+      }
+      let trainGroups: GroupedData;
+      let testGroups: GroupedData;
+      try {
+        const g = { gridsize: settings.gridsize, nGroups: settings.nGroups, neighborCount: settings.neighborCount };
+        trainGroups = groupDataset(train, { ...g, seed });
+        testGroups = groupDataset(test, { ...g, seed: seed + 1 });
+      } catch (e) {
+        throw new StageError('grouping', errText(e));
+      }
+      await log(
+        `data: N=${settings.N}, ${train.n} train / ${test.n} test positions, ${trainGroups.B} train / ${testGroups.B} test groups of ${settings.C}, ` +
+          `alpha=${trainGroups.alpha.toPrecision(6)}, nphotons=${nPhotons}, seed=${seed}`,
+      );
+
+      // ---- model
+      progress({ status: 'compiling', message: 'Building the PtychoPINN model' });
+      try {
+        model = new PtychoPinn({ settings, probe: train.probe, seed, trainableScale: opts.trainableIntensityScale ?? false, nPhotons });
+      } catch (e) {
+        throw new StageError('model', errText(e));
+      }
+      await log(
+        `model: ${model.generator.countParams()} parameters, s=${model.scale.toPrecision(6)} (lambda=${model.lambda().toPrecision(6)}, ` +
+          `${model.trainableScale ? 'trainable' : 'constant'}), canvas P=${model.P}, probe from ${model.probeSource === 'data' ? 'the data' : 'the default recipe'}`,
+      );
+
+      // ---- train
+      const resume = isTrainingCheckpoint(args.resume) ? args.resume : undefined;
+      if (args.resume !== undefined && !resume) await log('resume state ignored: it is not a PtychoPINN checkpoint');
+      outcome = await trainPinn(model, trainGroups, {
+        epochs: settings.nEpochs,
+        batchSize: settings.batchSize,
+        seed,
+        signal: args.signal,
+        onProgress: progress,
+        resume,
+        log: logSync,
+        onCheckpoint: async (c) => {
+          await args.onCheckpoint?.(c.epoch, c);
+          await opts.onCheckpoint?.(c.epoch, c);
+        },
+      });
+      await pendingLog;
+      if (outcome.status !== 'success') {
+        await writeHistory();
+        if (outcome.status === 'cancelled') return { ...base(), status: 'cancelled', bundle_path: null, bundle_sha256: null, bundle_size_bytes: null };
+        throw new StageError('training', outcome.error?.replace(/^training: /, '') ?? 'training failed');
+      }
+
+      // ---- inference + artifacts
+      progress({ status: 'saving', message: 'Reconstructing the test split' });
+      const rec = await reconstruct(model, testGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
+      const st = rec.stitched;
+      progress({ status: 'preview', epoch: outcome.epochsCompleted, width: st.width, height: st.height, amplitude: st.amplitude, phase: st.phase });
+      const metadata = {
+        generator: 'PtychoPINN Studio (src/lib/model)',
+        job: { dose: job.dose, view: job.view, gridsize: job.gridsize, train_data_path: job.train_data_path, test_data_path: job.test_data_path },
+        N: settings.N,
+        gridsize: settings.gridsize,
+        n_groups_test: testGroups.B,
+        alpha_test: testGroups.alpha,
+        intensity_scale: model.scale,
+        log_intensity_scale: model.lambda(),
+        nphotons: nPhotons,
+        epochs: outcome.epochsCompleted,
+        final_loss: outcome.finalLoss,
+        seed,
+      };
+      await sink.writeBytes(join(dir, 'reconstruction.npz'), reconstructionNpz(rec, model.probeArrays, settings.N, metadata));
+      await sink.writeBytes(join(dir, 'reconstruction.png'), reconstructionPreview(st.width, st.height, st.amplitude, st.phase));
+      await log(`reconstruction: ${st.width}x${st.height} from ${testGroups.B} test groups (reconstruction.npz, reconstruction.png)`);
+
+      progress({ status: 'saving', message: 'Saving the model bundle' });
+      const bundleName = opts.bundleName ?? 'model.zip';
+      const files = await modelFiles(model, { ptychopinn: { ...metadata, settings, alpha_train: trainGroups.alpha, probe_source: model.probeSource } });
+      const probeNpz = reconstructionProbeNpz(model);
+      const zip = zipBundle({ ...files, 'probe.npz': probeNpz, 'history.json': strToU8(JSON.stringify(outcome.history)) });
+      await sink.writeBytes(join(dir, bundleName), zip);
+      const sha = await sha256Hex(zip);
+      await writeHistory();
+      await log(`saved ${bundleName} (${zip.length} bytes, sha256 ${sha})`);
+      progress({ status: 'done', message: `Trained ${outcome.epochsCompleted} epochs; final loss ${outcome.finalLoss}` });
+      return {
+        ...base(),
+        status: 'success',
+        stopped_early: outcome.stoppedEarly,
+        bundle_path: bundleName,
+        bundle_sha256: sha,
+        bundle_size_bytes: zip.length,
+      };
+    } catch (e) {
+      await pendingLog;
+      const aborted = args.signal?.aborted && (e as Error)?.name === 'AbortError';
+      if (aborted) return { ...base(), status: 'cancelled', bundle_path: null, bundle_sha256: null, bundle_size_bytes: null };
+      const error = e instanceof StageError ? e.message : `runner: ${errText(e)}`;
+      await log(`FAILED: ${error}`);
+      return { ...base(), status: 'failed', error, bundle_path: null, bundle_sha256: null, bundle_size_bytes: null };
+    } finally {
+      model?.dispose();
+    }
+  };
+}
+
+
+/** The normalised probe the model used, as probe.npz (complex64 N×N) inside the bundle. */
+function reconstructionProbeNpz(model: PtychoPinn): Uint8Array {
+  const N = model.settings.N;
+  const pr = new Float32Array(2 * N * N);
+  for (let k = 0; k < N * N; k++) {
+    pr[2 * k] = model.probeArrays.re[k];
+    pr[2 * k + 1] = model.probeArrays.im[k];
+  }
+  return writeNpz({
+    probe: { dtype: 'complex64', shape: [N, N], data: pr },
+    log_intensity_scale: { dtype: 'float64', shape: [], data: Float64Array.from([model.lambda()]) },
+  });
+}

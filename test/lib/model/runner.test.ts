@@ -1,0 +1,181 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { unzipSync, unzlibSync } from 'fflate';
+import * as tf from '@tensorflow/tfjs';
+import { makeDemoStudy } from '../../../src/lib/sim';
+import { openNpz, writeNpz } from '../../../src/lib/ingest';
+import { makeLegacyParams, makeModelConfig, makeTrainingConfig, updateLegacyDict } from '../../../src/lib/config/config';
+import { createPtychoPinnRunner } from '../../../src/lib/model/runner';
+import { loadGeneratorFromBundle } from '../../../src/lib/model/bundle';
+import type { ArtifactSink, FileSource, RunnerArgs, RunnerProgress, TrainingJob } from '../../../src/lib/study/runner';
+
+class MemFiles implements FileSource {
+  constructor(readonly map: Map<string, Uint8Array>) {}
+  has(p: string) { return this.map.has(p); }
+  async get(p: string) { return new Blob([this.map.get(p)! as Uint8Array<ArrayBuffer>]); }
+}
+
+class MemSink implements ArtifactSink {
+  files = new Map<string, Uint8Array>();
+  text = new Map<string, string>();
+  dirs = new Set<string>();
+  async mkdir(p: string) { this.dirs.add(p); }
+  async writeText(p: string, t: string) { this.text.set(p, t); }
+  async appendText(p: string, t: string) { this.text.set(p, (this.text.get(p) ?? '') + t); }
+  async writeBytes(p: string, b: Uint8Array) { this.files.set(p, b.slice()); }
+  async exists(p: string) { return this.files.has(p) || this.text.has(p) || this.dirs.has(p); }
+  async readBytes(p: string) { return this.files.get(p); }
+}
+
+let files: Map<string, Uint8Array>;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  const demo = await makeDemoStudy('small', { timestamp: '2026-01-01T00:00:00Z' });
+  files = new Map(demo.files.map((f) => [f.path, f.bytes]));
+}, 120_000);
+
+function job(view: 'baseline' | 'dense', over: Partial<TrainingJob> = {}): TrainingJob {
+  const g = view === 'baseline' ? 1 : 2;
+  return {
+    dose: 1000, view, gridsize: g,
+    train_data_path: view === 'baseline' ? 'phase_c/dose_1000/patched_train.npz' : 'phase_d/dose_1000/dense/dense_train.npz',
+    test_data_path: view === 'baseline' ? 'phase_c/dose_1000/patched_test.npz' : 'phase_d/dose_1000/dense/dense_test.npz',
+    artifact_dir: `artifacts/dose_1000/${view}/gs${g}`,
+    log_path: `artifacts/dose_1000/${view}/gs${g}/train.log`,
+    ...over,
+  };
+}
+
+/** The real bridge: DEFAULT_CFG, then update_legacy_dict with the job's TrainingConfig (CONFIG-001). */
+function bridged(j: TrainingJob, extra: Record<string, unknown>) {
+  const config = makeTrainingConfig({ model: makeModelConfig({ N: 32 as 64, gridsize: j.gridsize }), nphotons: j.dose, output_dir: j.artifact_dir, train_data_file: j.train_data_path, test_data_file: j.test_data_path });
+  const params = updateLegacyDict(makeLegacyParams(), config);
+  return { config, params: { ...params, ...extra } };
+}
+
+function args(j: TrainingJob, sink: MemSink, extra: Record<string, unknown> = {}, more: Partial<RunnerArgs> = {}): RunnerArgs {
+  const { config, params } = bridged(j, extra);
+  return { job: j, config, params, files: new MemFiles(files), sink, ...more };
+}
+
+describe('createPtychoPinnRunner on the demo study (N=32)', () => {
+  it('trains a baseline job and writes history, reconstruction (npz + png) and a hashed tfjs bundle', async () => {
+    const sink = new MemSink();
+    const j = job('baseline');
+    const events: RunnerProgress[] = [];
+    const checkpoints: number[] = [];
+    const runner = createPtychoPinnRunner({ epochsOverride: 2, nGroupsOverride: 24, batchSizeOverride: 8 });
+    const r = await runner(args(j, sink, { n_filters_scale: 0.25 }, { onProgress: (p) => events.push(p), onCheckpoint: (e) => { checkpoints.push(e); } }));
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe('success');
+    expect(r.epochs_completed).toBe(2);
+    expect(r.history!.train_loss.length).toBe(2);
+    expect(r.final_loss).toBe(r.history!.train_loss[1]);
+    expect(Number.isFinite(r.final_loss as number)).toBe(true);
+    expect(checkpoints).toEqual([1, 2]);
+    expect(r.samples_per_second).toBeGreaterThan(0);
+    expect(r.duration_seconds).toBeGreaterThan(0);
+    expect(Date.parse(r.finished_at!)).toBeGreaterThanOrEqual(Date.parse(r.started_at!));
+    // bundle: relative path, sha256 and size of the bytes actually written
+    expect(r.bundle_path).toBe('model.zip');
+    const zip = sink.files.get(`${j.artifact_dir}/model.zip`)!;
+    expect(r.bundle_size_bytes).toBe(zip.length);
+    expect(r.bundle_sha256).toBe(createHash('sha256').update(zip).digest('hex'));
+    expect(Object.keys(unzipSync(zip)).sort()).toEqual(['history.json', 'model.json', 'probe.npz', 'weights.bin']);
+    const { model, metadata } = await loadGeneratorFromBundle(zip);
+    expect((metadata as { ptychopinn: { N: number } }).ptychopinn.N).toBe(32);
+    model.dispose();
+    // reconstruction.npz readable by our reader (np.load-compatible writer)
+    const npz = await openNpz(new Blob([sink.files.get(`${j.artifact_dir}/reconstruction.npz`)! as Uint8Array<ArrayBuffer>]), 'reconstruction.npz');
+    const amp = await npz.read('amplitude');
+    const obj = await npz.read('object');
+    const ph = await npz.read('phase');
+    expect(amp.dtype).toBe('float32');
+    expect(obj.dtype).toBe('complex64');
+    expect(obj.shape).toEqual(amp.shape);
+    expect(amp.shape[0]).toBeGreaterThan(20);
+    const a = amp.data as Float32Array, o = obj.data as Float32Array, p = ph.data as Float32Array;
+    for (let k = 0; k < a.length; k += 97) {
+      expect(a[k]).toBeCloseTo(Math.hypot(o[2 * k], o[2 * k + 1]), 5);
+      if (a[k] > 1e-6) expect(p[k]).toBeCloseTo(Math.atan2(o[2 * k + 1], o[2 * k]), 5);
+    }
+    // PNG preview: signature + IHDR width = 2W + 2
+    const png = sink.files.get(`${j.artifact_dir}/reconstruction.png`)!;
+    expect(Array.from(png.subarray(1, 4))).toEqual([80, 78, 71]);
+    expect(new DataView(png.buffer, png.byteOffset).getUint32(16)).toBe(2 * amp.shape[1] + 2);
+    expect(unzlibSync(png.subarray(41, 41 + new DataView(png.buffer, png.byteOffset).getUint32(33))).length).toBe(amp.shape[0] * (2 * amp.shape[1] + 2 + 1));
+    // history.json and train.log
+    const hist = JSON.parse(sink.text.get(`${j.artifact_dir}/history.json`)!);
+    expect(hist.train_loss).toEqual(r.history!.train_loss);
+    const log = sink.text.get(j.log_path)!;
+    expect(log).toMatch(/epoch 1\/2: loss/);
+    expect(log).toMatch(/epoch 2\/2: loss/);
+    expect(log).toMatch(/saved model.zip/);
+    expect(events.some((e) => e.status === 'preview')).toBe(true);
+    expect(events.filter((e) => e.status === 'epoch').length).toBe(2);
+  });
+
+  it('trains a gridsize-2 dense job (K-NN groups, per-sample merge)', async () => {
+    const sink = new MemSink();
+    const j = job('dense');
+    const r = await createPtychoPinnRunner({ epochsOverride: 1, nGroupsOverride: 16, batchSizeOverride: 8 })(args(j, sink, { n_filters_scale: 0.25 }));
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe('success');
+    expect(r.epochs_completed).toBe(1);
+    expect(sink.files.has(`${j.artifact_dir}/reconstruction.npz`)).toBe(true);
+  });
+
+  it('fails with the validation messages when a file is broken, and writes no bundle', async () => {
+    const sink = new MemSink();
+    const j = job('baseline', { train_data_path: 'broken/patched_train.npz' });
+    const broken = new Map(files);
+    broken.set('broken/patched_train.npz', new Uint8Array([1, 2, 3, 4, 5]));
+    const { config, params } = bridged(j, { n_filters_scale: 0.25 });
+    const r = await createPtychoPinnRunner({ epochsOverride: 1 })({ job: j, config, params, files: new MemFiles(broken), sink });
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/^load train: .*broken\/patched_train\.npz/);
+    expect(r.bundle_path).toBeNull();
+    expect(sink.files.size).toBe(0);
+    expect(sink.text.get(j.log_path)).toMatch(/FAILED: load train/);
+  });
+
+  it('fails with the contract\'s messages when a required key is missing', async () => {
+    const sink = new MemSink();
+    const j = job('baseline', { train_data_path: 'bad/patched_train.npz' });
+    const bad = new Map(files);
+    const n = 6;
+    bad.set('bad/patched_train.npz', writeNpz({
+      diffraction: { dtype: 'float32', shape: [n, 32, 32], data: new Float32Array(n * 32 * 32).fill(0.5) },
+      xcoords: { dtype: 'float64', shape: [n], data: Float64Array.from({ length: n }, (_, i) => 40 + 3 * i) },
+      ycoords: { dtype: 'float64', shape: [n], data: Float64Array.from({ length: n }, (_, i) => 40 + 2 * i) },
+    }));
+    const { config, params } = bridged(j, { n_filters_scale: 0.25 });
+    const r = await createPtychoPinnRunner({ epochsOverride: 1 })({ job: j, config, params, files: new MemFiles(bad), sink });
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/^load train: In bad\/patched_train\.npz, 'probeGuess'/);
+    expect(r.epochs_completed).toBe(0);
+  });
+
+  it('fails clearly on a missing file and on a gridsize that was not bridged', async () => {
+    const sink = new MemSink();
+    const r1 = await createPtychoPinnRunner()(args(job('baseline', { test_data_path: 'nope/test.npz' }), sink, { n_filters_scale: 0.25 }));
+    expect(r1.status).toBe('failed');
+    expect(r1.error).toMatch(/load test: the file nope\/test\.npz is not among the dropped files/);
+    const r2 = await createPtychoPinnRunner()(args(job('dense'), sink, { gridsize: 1 }));
+    expect(r2.status).toBe('failed');
+    expect(r2.error).toMatch(/^config: params gridsize 1 differs from the job's gridsize 2/);
+  });
+
+  it('is cancelled by an abort signal', async () => {
+    const sink = new MemSink();
+    const ac = new AbortController();
+    let steps = 0;
+    const r = await createPtychoPinnRunner({ epochsOverride: 3, nGroupsOverride: 24, batchSizeOverride: 8 })(
+      args(job('baseline'), sink, { n_filters_scale: 0.25 }, { signal: ac.signal, onProgress: (p) => { if (p.status === 'step' && ++steps === 1) ac.abort(); } }),
+    );
+    expect(r.status).toBe('cancelled');
+    expect(steps).toBe(1);
+    expect(r.bundle_path).toBeNull();
+  });
+});
