@@ -1,5 +1,8 @@
 /**
- * NPZ read benchmark: our reader (Node, from fs.openAsBlob) against numpy.load, side by side in one run.
+ * NPZ read benchmark: our reader in Node against numpy.load, side by side in one run. Our reader reads
+ * through a file handle (openFileSource: positional reads straight into the arrays, zlib.crc32), the
+ * primary figure, and for comparison through the same handle with our JS CRC and through
+ * fs.openAsBlob (the Blob path browsers take with a File).
  *
  * Generates with numpy (/usr/bin/python3) into a temp dir a ~200 MB stored NPZ (np.savez) and a ~200 MB
  * deflated NPZ (np.savez_compressed) of diffraction-like float32 data (sqrt of Poisson counts under a
@@ -14,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openNpz, type NdArray, type OpenNpzOptions } from '../src/lib/ingest/index.ts';
+import { openFileSource } from '../src/lib/ingest/node-source.ts';
 
 const PY = '/usr/bin/python3';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -65,19 +69,27 @@ function sumOf(a: NdArray): number {
   return s;
 }
 
-async function loadAll(file: string, opts: OpenNpzOptions): Promise<{ arrays: Record<string, NdArray>; bytes: number }> {
-  const z = await openNpz(await fs.openAsBlob(file), path.basename(file), opts);
-  const arrays: Record<string, NdArray> = {};
-  let bytes = 0;
-  for (const k of z.keys) {
-    arrays[k] = await z.read(k);
-    bytes += (arrays[k].data as ArrayBufferView).byteLength;
+/** How our reader gets at the file: a file handle with zlib.crc32 or with our JS CRC, or fs.openAsBlob. */
+export type Via = 'handle' | 'handle-jscrc' | 'blob';
+
+async function loadAll(file: string, via: Via, opts: OpenNpzOptions): Promise<{ arrays: Record<string, NdArray>; bytes: number }> {
+  const handle = via === 'blob' ? null : await openFileSource(file, { nativeCrc: via === 'handle' });
+  try {
+    const z = await openNpz(handle ?? await fs.openAsBlob(file), path.basename(file), opts);
+    const arrays: Record<string, NdArray> = {};
+    let bytes = 0;
+    for (const k of z.keys) {
+      arrays[k] = await z.read(k);
+      bytes += (arrays[k].data as ArrayBufferView).byteLength;
+    }
+    return { arrays, bytes };
+  } finally {
+    await handle?.close();
   }
-  return { arrays, bytes };
 }
 
 /** Child mode: load once in a fresh process, print peak memory deltas. */
-export async function measureMemory(file: string, inflate: OpenNpzOptions['inflate']): Promise<void> {
+export async function measureMemory(file: string, via: Via, inflate: OpenNpzOptions['inflate']): Promise<void> {
   const base = process.memoryUsage();
   let peakRss = base.rss, peakAb = base.arrayBuffers;
   const timer = setInterval(() => {
@@ -85,7 +97,7 @@ export async function measureMemory(file: string, inflate: OpenNpzOptions['infla
     peakRss = Math.max(peakRss, m.rss);
     peakAb = Math.max(peakAb, m.arrayBuffers);
   }, 2);
-  const { bytes } = await loadAll(file, { inflate });
+  const { bytes } = await loadAll(file, via, { inflate });
   clearInterval(timer);
   const m = process.memoryUsage();
   peakRss = Math.max(peakRss, m.rss);
@@ -93,9 +105,16 @@ export async function measureMemory(file: string, inflate: OpenNpzOptions['infla
   console.log(JSON.stringify({ rssDelta: peakRss - base.rss, abDelta: peakAb - base.arrayBuffers, bytes }));
 }
 
+const VIA_LABEL: Record<Via, string> = {
+  handle: 'file handle + zlib.crc32',
+  'handle-jscrc': 'file handle + JS crc32',
+  blob: 'fs.openAsBlob',
+};
+
 export interface NpzBenchRow {
   file: string;
   compression: 'stored' | 'deflate';
+  via: string;
   inflate: string;
   fileMB: number;
   arrayMB: number;
@@ -120,11 +139,15 @@ export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promi
     console.log(`generating ~${mb} MB stored and deflated NPZ files with numpy in ${dir} ...`);
     execFileSync(PY, ['-c', GEN, dir, String(mb)], { stdio: 'inherit' });
     const rows: NpzBenchRow[] = [];
-    const cases: { name: string; compression: 'stored' | 'deflate'; inflate: 'auto' | 'native' | 'fflate'; target: number; checkCrc?: boolean }[] = [
-      { name: 'stored.npz', compression: 'stored' as const, inflate: 'auto' as const, target: 1.5 },
-      { name: 'stored.npz', compression: 'stored' as const, inflate: 'auto' as const, target: 1.5, checkCrc: false },
-      { name: 'deflated.npz', compression: 'deflate' as const, inflate: 'native' as const, target: 3 },
-      { name: 'deflated.npz', compression: 'deflate' as const, inflate: 'fflate' as const, target: 3 },
+    type Case = { name: string; compression: 'stored' | 'deflate'; via: Via; inflate: 'auto' | 'native' | 'fflate'; target: number; checkCrc?: boolean };
+    const cases: Case[] = [
+      { name: 'stored.npz', compression: 'stored', via: 'handle', inflate: 'auto', target: 1.5 },
+      { name: 'stored.npz', compression: 'stored', via: 'handle-jscrc', inflate: 'auto', target: 1.5 },
+      { name: 'stored.npz', compression: 'stored', via: 'handle', inflate: 'auto', target: 1.5, checkCrc: false },
+      { name: 'stored.npz', compression: 'stored', via: 'blob', inflate: 'auto', target: 1.5 },
+      { name: 'deflated.npz', compression: 'deflate', via: 'handle', inflate: 'native', target: 3 },
+      { name: 'deflated.npz', compression: 'deflate', via: 'blob', inflate: 'native', target: 3 },
+      { name: 'deflated.npz', compression: 'deflate', via: 'blob', inflate: 'fflate', target: 3 },
     ];
     const numpy = new Map<string, { ms: number; bytes: number; sums: Record<string, number> }>();
     for (const c of cases) {
@@ -139,7 +162,7 @@ export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promi
       for (let r = 0; r < reps; r++) {
         last = {};
         const t = performance.now();
-        const { arrays } = await loadAll(file, { inflate: c.inflate, checkCrc: c.checkCrc ?? true });
+        const { arrays } = await loadAll(file, c.via, { inflate: c.inflate, checkCrc: c.checkCrc ?? true });
         best = Math.min(best, performance.now() - t);
         last = arrays;
       }
@@ -148,11 +171,11 @@ export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promi
         return Math.abs(ours - s) <= 1e-9 * Math.max(1, Math.abs(s));
       });
       last = {};
-      const child = c.checkCrc === false ? { status: 1, stdout: '' } : spawnSync(process.execPath, ['--import', 'tsx', path.join(HERE, 'npz.ts'), '--memory', file, c.inflate], { encoding: 'utf8' });
+      const child = c.checkCrc === false ? { status: 1, stdout: '' } : spawnSync(process.execPath, ['--import', 'tsx', path.join(HERE, 'npz.ts'), '--memory', file, c.via, c.inflate], { encoding: 'utf8' });
       const mem = child.status === 0 ? JSON.parse(child.stdout.trim().split('\n').pop()!) : { rssDelta: NaN, abDelta: NaN };
       const fileMB = fs.statSync(file).size / 2 ** 20;
       rows.push({
-        file: c.name, compression: c.compression, inflate: c.checkCrc === false ? 'no CRC check' : c.inflate,
+        file: c.name, compression: c.compression, via: VIA_LABEL[c.via], inflate: c.compression === 'stored' ? (c.checkCrc === false ? 'no CRC check' : '-') : c.inflate,
         fileMB: +fileMB.toFixed(1), arrayMB: +(np.bytes / 2 ** 20).toFixed(1),
         numpyMs: +np.ms.toFixed(1), oursMs: +best.toFixed(1), ratio: +(best / np.ms).toFixed(2), target: c.target,
         oursMBps: +((np.bytes / 2 ** 20) / (best / 1000)).toFixed(0),
@@ -161,7 +184,7 @@ export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promi
       });
     }
     console.table(rows.map((r) => ({
-      file: r.file, inflate: r.inflate, 'file MB': r.fileMB, 'array MB': r.arrayMB, 'numpy ms': r.numpyMs, 'ours ms': r.oursMs,
+      file: r.file, via: r.via, inflate: r.inflate, 'file MB': r.fileMB, 'array MB': r.arrayMB, 'numpy ms': r.numpyMs, 'ours ms': r.oursMs,
       'ours/numpy': r.ratio, target: `<= ${r.target}x`, 'meets': r.ratio <= r.target ? 'yes' : 'NO', 'ours MB/s': r.oursMBps,
       'peak rss +MB': r.peakRssDeltaMB, 'peak arrayBuffers +MB': r.peakArrayBuffersDeltaMB, 'values = numpy': r.valuesMatch,
     })));
@@ -172,5 +195,5 @@ export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promi
 }
 
 if (process.argv[2] === '--memory') {
-  await measureMemory(process.argv[3], process.argv[4] as OpenNpzOptions['inflate']);
+  await measureMemory(process.argv[3], process.argv[4] as Via, process.argv[5] as OpenNpzOptions['inflate']);
 }

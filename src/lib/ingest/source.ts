@@ -50,8 +50,8 @@ const BLOB_CHUNK = 2 * 2 ** 20;
 /**
  * Piece size and reads in flight for large RandomAccessSource reads. Pieces are read straight into
  * the result while the oldest one is checksummed (reads run on Node's I/O threads, the CRC on this
- * one). In bench/npz.ts on 2 cores, 4 MiB x 4 in flight beat 1-32 MiB x 1-8 (file handle + zlib.crc32:
- * 200 MB in ~195 ms against ~265 ms for 4 MiB one at a time and ~290 ms with no overlap).
+ * one). Measured on the 2-core dev machine, 200 MB through a file handle with zlib.crc32: 4 MiB x 4
+ * in flight ~200 ms median, 4 MiB x 1 ~265 ms; 0.5-32 MiB x 1-8 were otherwise within its noise.
  */
 const RA_CHUNK = 4 * 2 ** 20;
 const RA_DEPTH = 4;
