@@ -47,6 +47,13 @@ export interface PtychoPinnRunnerOptions {
   stitchM?: number;
   /** Bundle file name inside the artifact dir. Default 'model.zip'. */
   bundleName?: string;
+  /**
+   * Emit a 'preview' progress event (stitched amplitude/phase of up to previewGroups test groups)
+   * every this many epochs; 0 (default) = only the final reconstruction's preview.
+   */
+  previewEveryEpochs?: number;
+  /** Test groups used for the per-epoch previews. Default 64. */
+  previewGroups?: number;
   /** Called with every epoch checkpoint (in addition to RunnerArgs.onCheckpoint). */
   onCheckpoint?: (epoch: number, state: TrainingCheckpoint) => void | Promise<void>;
 }
@@ -168,6 +175,9 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       }
       if (settings.realspaceWeight !== 0) await log(`note: realspace_weight ${settings.realspaceWeight} is ignored (the realspace loss is not ported; model spec 8.4)`);
       const seed = settings.subsampleSeed ?? opts.seed ?? 42;
+      if (settings.intensityScaleTrainableRequested && !opts.trainableIntensityScale) {
+        await log("params 'intensity_scale.trainable' is True, but the intensity scale is kept constant (deviation (b): it never moved in the reference's runs)");
+      }
 
       // ---- data
       progress({ status: 'loading', message: `Loading ${job.train_data_path}` });
@@ -210,6 +220,8 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       );
 
       // ---- train
+      const previewEvery = opts.previewEveryEpochs ?? 0;
+      const previewGroups = subsetGroups(testGroups, opts.previewGroups ?? 64);
       const resume = isTrainingCheckpoint(args.resume) ? args.resume : undefined;
       if (args.resume !== undefined && !resume) await log('resume state ignored: it is not a PtychoPINN checkpoint');
       outcome = await trainPinn(model, trainGroups, {
@@ -224,6 +236,14 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
           await args.onCheckpoint?.(c.epoch, c);
           await opts.onCheckpoint?.(c.epoch, c);
         },
+        onEpochEnd: previewEvery > 0 && args.onProgress
+          ? async (epoch) => {
+              if (epoch % previewEvery !== 0) return;
+              const rec = await reconstruct(model!, previewGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
+              const st = rec.stitched;
+              progress({ status: 'preview', epoch, width: st.width, height: st.height, amplitude: st.amplitude, phase: st.phase });
+            }
+          : undefined,
       });
       await pendingLog;
       if (outcome.status !== 'success') {
@@ -299,4 +319,19 @@ function reconstructionProbeNpz(model: PtychoPinn): Uint8Array {
     probe: { dtype: 'complex64', shape: [N, N], data: pr },
     log_intensity_scale: { dtype: 'float64', shape: [], data: Float64Array.from([model.lambda()]) },
   });
+}
+
+/** The first k groups of a grouped set (a view for previews). */
+function subsetGroups(g: GroupedData, k: number): GroupedData {
+  const B = Math.min(g.B, Math.max(1, k));
+  const row = g.N * g.N * g.C;
+  return {
+    ...g,
+    B,
+    X: g.X.subarray(0, B * row),
+    offsets: g.offsets.subarray(0, B * g.C * 2),
+    centres: g.centres.subarray(0, B * 2),
+    indices: g.indices.subarray(0, B * g.C),
+    seeds: g.seeds.subarray(0, B),
+  };
 }

@@ -38,6 +38,8 @@ export interface TrainOptions {
   /** Called after every epoch with the state needed to resume (await-ed before the next epoch). */
   onCheckpoint?: (c: TrainingCheckpoint) => void | Promise<void>;
   resume?: TrainingCheckpoint;
+  /** Awaited after every epoch (after the checkpoint), e.g. to render a preview reconstruction. */
+  onEpochEnd?: (epoch: number) => void | Promise<void>;
   /** One line per epoch and notable event (for train.log). */
   log?: (line: string) => void;
 }
@@ -314,6 +316,7 @@ export async function trainPinn(model: PtychoPinn, data: GroupedData, opts: Trai
       const stop = early.onEpochEnd(trainLoss, epoch);
       const last = stop || epoch + 1 === opts.epochs;
       if (opts.onCheckpoint) await opts.onCheckpoint(await checkpoint(epoch + 1, last, stop));
+      if (opts.onEpochEnd) await opts.onEpochEnd(epoch + 1);
       if (stop) {
         opts.log?.(`EarlyStopping: training loss did not improve for ${early.patience} epochs; stopped after epoch ${epoch + 1}`);
         return outcome('success', { stoppedEarly: true });

@@ -65,7 +65,7 @@ describe('createPtychoPinnRunner on the demo study (N=32)', () => {
     const j = job('baseline');
     const events: RunnerProgress[] = [];
     const checkpoints: number[] = [];
-    const runner = createPtychoPinnRunner({ epochsOverride: 2, nGroupsOverride: 24, batchSizeOverride: 8 });
+    const runner = createPtychoPinnRunner({ epochsOverride: 2, nGroupsOverride: 24, batchSizeOverride: 8, previewEveryEpochs: 1, previewGroups: 8 });
     const r = await runner(args(j, sink, { n_filters_scale: 0.25 }, { onProgress: (p) => events.push(p), onCheckpoint: (e) => { checkpoints.push(e); } }));
     expect(r.error).toBeUndefined();
     expect(r.status).toBe('success');
@@ -112,7 +112,8 @@ describe('createPtychoPinnRunner on the demo study (N=32)', () => {
     expect(log).toMatch(/epoch 1\/2: loss/);
     expect(log).toMatch(/epoch 2\/2: loss/);
     expect(log).toMatch(/saved model.zip/);
-    expect(events.some((e) => e.status === 'preview')).toBe(true);
+    // one preview per epoch (8 groups) plus the final one over all test groups
+    expect(events.filter((e) => e.status === 'preview').map((e) => (e as { epoch: number }).epoch)).toEqual([1, 2, 2]);
     expect(events.filter((e) => e.status === 'epoch').length).toBe(2);
   });
 
