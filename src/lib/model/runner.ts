@@ -68,11 +68,15 @@ const errText = (e: unknown): string => (e instanceof Error ? `${e.name === 'Err
 
 const join = (dir: string, name: string): string => (dir === '' || dir === '.' ? name : `${dir.replace(/\/+$/, '')}/${name}`);
 
-/** nphotons from the NPZ _metadata when present (model spec 2.10: it replaces the config value). */
+/**
+ * nphotons from the NPZ _metadata when present (model spec 2.10: it replaces the config value):
+ * top-level `nphotons`, or `physics_parameters.nphotons` as Phase C metadata carries it (study spec 2.1).
+ */
 export function metadataNphotons(meta: unknown): number | undefined {
   if (typeof meta !== 'object' || meta === null) return undefined;
   const m = meta as Record<string, unknown>;
-  const v = m['nphotons'] ?? (typeof m['simulation'] === 'object' && m['simulation'] !== null ? (m['simulation'] as Record<string, unknown>)['nphotons'] : undefined);
+  const phys = m['physics_parameters'];
+  const v = m['nphotons'] ?? (typeof phys === 'object' && phys !== null ? (phys as Record<string, unknown>)['nphotons'] : undefined);
   const n = typeof v === 'string' ? Number(v) : v;
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined;
 }

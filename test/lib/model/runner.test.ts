@@ -180,3 +180,14 @@ describe('createPtychoPinnRunner on the demo study (N=32)', () => {
     expect(r.bundle_path).toBeNull();
   });
 });
+
+describe('metadataNphotons (model spec 2.10)', () => {
+  it('reads top-level or physics_parameters.nphotons, ignores anything else', async () => {
+    const { metadataNphotons } = await import('../../../src/lib/model/runner');
+    expect(metadataNphotons({ physics_parameters: { nphotons: 1000 } })).toBe(1000);
+    expect(metadataNphotons({ nphotons: '1e5' })).toBe(1e5);
+    expect(metadataNphotons({ nphotons: -1 })).toBeUndefined();
+    expect(metadataNphotons('x')).toBeUndefined();
+    expect(metadataNphotons(undefined)).toBeUndefined();
+  });
+});
