@@ -38,6 +38,19 @@ describe('generator parameter counts (model spec 1.7)', () => {
     expect(filterPlan(256, 2, 4, true)).toEqual({ encoder: [16, 32, 64, 128, 256], trunk: [512, 256, 128, 64], border: 16, cOut: 4 });
     expect(expectedParameterCount(defaults(64, 1))).toBe(2_331_772);
   });
+  it('pad_object=False and the other amplitude activations build with the formula count', () => {
+    for (const cfg of [
+      { ...defaults(64, 1), padObject: false },
+      { ...defaults(32, 4), ampActivation: 'swish' as const },
+      { ...defaults(32, 1), ampActivation: 'softplus' as const, probeBig: false },
+    ]) {
+      expect(countAndDispose(cfg)).toBe(expectedParameterCount(cfg));
+    }
+  });
+  it('rejects unsupported N and fractional filter counts', () => {
+    expect(() => filterPlan(48, 2, 1, true)).toThrow(/N must be/);
+    expect(() => filterPlan(64, 0.3, 1, true)).toThrow(/whole number/);
+  });
   it('N=256 builds', () => {
     const cfg = defaults(256, 1);
     expect(countAndDispose(cfg)).toBe(expectedParameterCount(cfg));
