@@ -36,3 +36,14 @@ export function colourise(values: ArrayLike<number>, lo: number, hi: number, map
   }
   return out;
 }
+
+/** [min, max] of the finite values ([0, 1] when there are none; widened when flat). */
+export function finiteRange(values: ArrayLike<number>): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  }
+  if (!Number.isFinite(lo)) return [0, 1];
+  return lo === hi ? [lo, lo + 1] : [lo, hi];
+}

@@ -10,14 +10,19 @@ export interface TrainingSettings {
   epochs: number;        // TrainingConfig.nepochs
   groups: number;        // TrainingConfig.n_groups
   batchSize: number;     // TrainingConfig.batch_size
-  filterScale: number;   // ModelConfig.n_filters_scale
+  /**
+   * ModelConfig.n_filters_scale. The reference uses whole numbers (default 2); quarter steps below 1
+   * (0.25, 0.5, 0.75) are an extension for quick looks on slow (software or CPU) backends: every layer
+   * keeps a whole number of filters at these values.
+   */
+  filterScale: number;
 }
 
 export const PRESETS: Record<PresetName, Omit<TrainingSettings, 'preset'>> = {
   // The reference defaults (study spec 6.1: nepochs 50, n_groups 512, batch_size 16, n_filters_scale 2).
   Reference: { epochs: 50, groups: 512, batchSize: 16, filterScale: 2 },
-  // A first look on slow machines: a fraction of the groups and epochs and a narrower network.
-  'Quick look': { epochs: 5, groups: 64, batchSize: 16, filterScale: 1 },
+  // A first look on slow machines: a fraction of the groups and epochs and a quarter-width network.
+  'Quick look': { epochs: 5, groups: 64, batchSize: 16, filterScale: 0.5 },
 };
 
 export function presetSettings(name: PresetName): TrainingSettings {
@@ -39,7 +44,9 @@ export function settingsProblems(s: TrainingSettings): string[] {
   if (!posInt(s.epochs)) out.push('Epochs must be a whole number of at least 1.');
   if (!posInt(s.groups)) out.push('Groups must be a whole number of at least 1.');
   if (!posInt(s.batchSize)) out.push('Batch size must be a whole number of at least 1.');
-  if (!posInt(s.filterScale)) out.push('Filter scale must be a whole number of at least 1.');
+  if (!(s.filterScale >= 0.25) || !Number.isInteger(s.filterScale * 4)) {
+    out.push('Filter scale must be a multiple of 0.25, at least 0.25 (the reference default is 2).');
+  }
   return out;
 }
 

@@ -36,7 +36,7 @@ export interface LiveView {
   epochX: number[];
   trainLoss: number[];
   valLoss: (number | null)[];
-  preview: { width: number; height: number; amplitude: Float32Array; phase: Float32Array } | null;
+  preview: Extract<TrainEvent, { type: 'preview' }> | null;
 }
 
 const emptyLive = (): LiveView => ({
@@ -307,6 +307,9 @@ export class Studio {
       case 'progress':
         this.onProgress(ev.key, ev.progress, ev.gpuBytes);
         break;
+      case 'preview':
+        if (ev.key === this.live.key) this.live = { ...this.live, preview: ev };
+        break;
       case 'job-end': {
         const st = String(ev.result.status ?? (ev.result.dry_run ? 'dry-run' : 'success'));
         const code: JobCode = ev.result.dry_run === true ? 'dry-run' : (st as JobCode);
@@ -356,9 +359,6 @@ export class Studio {
         l.fraction = p.record.epoch / p.epochs;
         this.status = `Epoch ${p.record.epoch} of ${p.epochs}: train loss ${p.record.train_loss.toPrecision(6)}` +
           (p.record.val_loss !== null ? `, validation ${p.record.val_loss.toPrecision(6)}` : '') + '.';
-        break;
-      case 'preview':
-        l.preview = { width: p.width, height: p.height, amplitude: p.amplitude, phase: p.phase };
         break;
     }
     if (key === l.key || l.key === null) this.live = l;

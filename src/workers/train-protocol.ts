@@ -30,6 +30,10 @@ export type TrainEvent =
   | { type: 'backend'; info: BackendInfo }
   | { type: 'job-start'; key: string; index: number; total: number; resumedFromEpoch: number | null }
   | { type: 'progress'; key: string; progress: RunnerProgress; gpuBytes?: number }
+  /** A stitched reconstruction already colour-mapped in the worker (the page only blits it). */
+  | { type: 'preview'; key: string; epoch: number; width: number; height: number;
+      amplitude: { rgba: Uint8ClampedArray<ArrayBuffer>; min: number; max: number };
+      phase: { rgba: Uint8ClampedArray<ArrayBuffer>; min: number; max: number } }
   | { type: 'job-end'; key: string; result: Record<string, unknown>; manifest: string }
   | { type: 'done'; state: 'finished' | 'cancelled'; manifest: string }
   | { type: 'fatal'; message: string };

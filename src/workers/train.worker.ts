@@ -11,8 +11,9 @@ import { buildManifest, manifestJob, manifestPath, serializeManifest, type Manif
 import { makeLegacyParams } from '../lib/config/config';
 import { memoryFileSource } from '../lib/study/plan';
 import type { JobRunner, RunnerArgs } from '../lib/study/runner';
-const createPtychoPinnRunner = (): JobRunner => { throw new Error('runner not yet available'); };
+import { createPtychoPinnRunner } from '../lib/model/runner';
 import { configOverrides } from '../ui/settings';
+import { colourise, finiteRange, type ColourMap } from '../ui/colour';
 import * as store from './store';
 import type { RunPlan, TrainEvent, TrainRequest } from './train-protocol';
 
@@ -20,6 +21,12 @@ const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (ev: TrainEvent, transfer: Transferable[] = []) => scope.postMessage(ev, transfer);
 
 let controller: AbortController | null = null;
+
+/** Colour-map an image here, off the main thread; the page only draws the bytes. */
+function colourImage(values: Float32Array, map: ColourMap, range?: [number, number]) {
+  const [min, max] = range ?? finiteRange(values);
+  return { rgba: colourise(values, min, max, map), min, max };
+}
 
 scope.onmessage = (m: MessageEvent<TrainRequest>) => {
   const req = m.data;
@@ -56,7 +63,7 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
     return text;
   };
 
-  const baseRunner = plan.dryRun ? undefined : createPtychoPinnRunner();
+  const baseRunner = plan.dryRun ? undefined : createPtychoPinnRunner({ previewEveryEpochs: 1 });
 
   for (let i = 0; i < total; i++) {
     const { job, key, blocked } = plan.jobs[i];
@@ -86,7 +93,12 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
             resume: checkpoint?.state,
             onProgress: (p) => {
               if (p.status === 'step') post({ type: 'progress', key, progress: p, gpuBytes: memoryFigures().gpuBytes });
-              else if (p.status === 'preview') post({ type: 'progress', key, progress: p }, [p.amplitude.buffer, p.phase.buffer]);
+              else if (p.status === 'preview') {
+                const amplitude = colourImage(p.amplitude, 'viridis');
+                const phase = colourImage(p.phase, 'twilight', [-Math.PI, Math.PI]);
+                post({ type: 'preview', key, epoch: p.epoch, width: p.width, height: p.height, amplitude, phase },
+                  [amplitude.rgba.buffer, phase.rgba.buffer]);
+              }
               else post({ type: 'progress', key, progress: p });
               args.onProgress?.(p);
             },

@@ -13,12 +13,15 @@ async function loadSmallDemo(page: Page): Promise<void> {
   await expect(page.getByTestId('job-table').locator('tbody tr[data-job]')).toHaveCount(9, { timeout: 60_000 });
 }
 
-/** Small settings so SwiftShader trains a job in seconds: one epoch, a few groups, a narrow network. */
+/**
+ * Small settings so SwiftShader (about 0.3 GFLOP/s here) trains a job in tens of seconds: few epochs
+ * and groups and a quarter-width network (filter scale 0.25 gives 1/64 of the default's FLOPs).
+ */
 async function quickSettings(page: Page, epochs = 1): Promise<void> {
   await page.getByLabel('Epochs').fill(String(epochs));
-  await page.getByLabel('Groups').fill('24');
+  await page.getByLabel('Groups').fill('20');
   await page.getByLabel('Batch size').fill('8');
-  await page.getByLabel('Filter scale').fill('1');
+  await page.getByLabel('Filter scale').fill('0.25');
 }
 
 test('demo study: a dry run manifest, then two jobs trained on WebGPU with live progress, manifest and artifacts', async ({ page }) => {
@@ -59,7 +62,7 @@ test('demo study: a dry run manifest, then two jobs trained on WebGPU with live 
   await page.getByText('Validation report').click();
 
   await expect(page.getByRole('status')).toContainText('Finished 2 job(s)', { timeout: 300_000 });
-  await expect(page.getByRole('img', { name: 'Amplitude image' })).toBeVisible();
+  await expect(page.getByRole('img', { name: /^Amplitude/ })).toBeVisible();
   const longtasks = await page.evaluate((n) => (window as unknown as { __longtasks: number[] }).__longtasks.slice(n), before);
   expect(Math.max(0, ...longtasks), `main-thread long tasks during training: ${longtasks.join(', ')}`).toBeLessThan(100);
 
@@ -92,7 +95,8 @@ test('demo study: a dry run manifest, then two jobs trained on WebGPU with live 
   expect(params.gridsize).toBe(2);
   expect(params.nphotons).toBe(1000);
   expect(params.nepochs).toBe(1);
-  expect(params.n_groups).toBe(24);
+  expect(params.n_groups).toBe(20);
+  expect(params.n_filters_scale).toBe(0.25);
   const png = files[`${dir}/reconstruction.png`];
   expect(Array.from(png.slice(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
 
