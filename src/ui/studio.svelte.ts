@@ -298,8 +298,9 @@ export class Studio {
         this.setJob(ev.key, 'running', 'running');
         this.live = {
           ...emptyLive(), key: ev.key,
-          title: `[${ev.index + 1}/${ev.total}] ${j.job.view} (dose=${j.job.dose}, gridsize=${j.job.gridsize})`,
-          subtitle: ev.resumedFromEpoch ? `resumed after epoch ${ev.resumedFromEpoch}` : '',
+          title: `[${ev.index + 1}/${ev.total}] ${j.job.view} (dose=${j.job.dose}, gridsize=${j.job.gridsize})` +
+            (ev.resumedFromEpoch ? `, resumed after epoch ${ev.resumedFromEpoch}` : ''),
+          subtitle: '',
         };
         this.status = `Job ${ev.index + 1} of ${ev.total}: ${j.job.view} at dose ${j.job.dose}${plan.dryRun ? ' (dry run)' : ''}.`;
         break;
@@ -343,6 +344,7 @@ export class Studio {
         break;
       case 'step': {
         l.epoch = p.epoch; l.epochs = p.epochs; l.step = p.step; l.steps = p.steps;
+        l.subtitle = 'training';
         l.loss = p.loss; l.sps = p.samples_per_second; l.eta = p.eta_seconds;
         l.fraction = ((p.epoch - 1) + p.step / p.steps) / p.epochs;
         l.gpuBytes = p.gpu_bytes ?? gpuBytes;

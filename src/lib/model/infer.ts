@@ -53,7 +53,11 @@ export interface Reconstruction {
 }
 
 export async function reconstruct(model: PtychoPinn, data: GroupedData, opts: { batchSize: number; M?: number; signal?: AbortSignal }): Promise<Reconstruction> {
-  const M = opts.M ?? DEFAULT_STITCH_M; // M = 20 on the CLI path (model spec 4.6)
+  // M = 20 on the CLI path (model spec 4.6), which lies inside the central N/2 window for N >= 64.
+  // For the N = 32 extension the crop is capped at N/2 so it never reaches the border-branch
+  // content that the merge normaliser amplifies ×1000 (model spec 2.4).
+  const N = model.settings.N;
+  const M = opts.M ?? Math.min(DEFAULT_STITCH_M, N / 2);
   const patches = await predictTrimmed(model, data, opts.batchSize, opts.signal);
   const stitched = stitchPatches(patches.re, patches.im, patches.B, patches.N, data.centres, M);
   return { patches, stitched, centres: data.centres, M };
