@@ -28,7 +28,8 @@ export default defineConfig({
   webServer: {
     command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: `http://127.0.0.1:${PORT}`,
-    reuseExistingServer: false,
+    // Locally several test runs may share one preview server (same dist/); CI always starts its own.
+    reuseExistingServer: !process.env.CI,
     timeout: 60_000,
   },
 });
