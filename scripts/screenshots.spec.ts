@@ -1,0 +1,30 @@
+import { test, expect } from '@playwright/test';
+
+const OUT = 'docs/screenshots';
+
+test('screenshots of the empty page, a loaded study, a running job and a finished study', async ({ page }) => {
+  test.setTimeout(600_000);
+  await page.goto('/');
+  await expect(page.getByTestId('adapter')).toHaveAttribute('data-kind', /webgpu|none/);
+  await page.screenshot({ path: `${OUT}/1-empty.png`, fullPage: true });
+
+  await page.getByRole('button', { name: 'Load demo study' }).click();
+  await expect(page.getByTestId('job-table').locator('tbody tr[data-job]')).toHaveCount(9, { timeout: 60_000 });
+  await page.getByText('Validation report').click();
+  await page.screenshot({ path: `${OUT}/2-loaded.png`, fullPage: true });
+  await page.getByText('Validation report').click();
+
+  await page.getByLabel('Dose').selectOption('1000');
+  await page.getByLabel('Gridsize').selectOption('2');
+  await page.getByLabel('Epochs').fill('3');
+  await page.getByLabel('Groups').fill('24');
+  await page.getByLabel('Batch size').fill('8');
+  await page.getByLabel('Filter scale').fill('0.25');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await expect(page.getByTestId('epoch')).toContainText(/^2 \/ 3$/, { timeout: 300_000 });
+  await expect(page.getByRole('img', { name: /^Amplitude/ })).toBeVisible({ timeout: 300_000 });
+  await page.screenshot({ path: `${OUT}/3-running.png`, fullPage: true });
+
+  await expect(page.getByRole('status')).toContainText('Finished 2 job(s)', { timeout: 600_000 });
+  await page.screenshot({ path: `${OUT}/4-finished.png`, fullPage: true });
+});
