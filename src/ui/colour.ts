@@ -15,7 +15,7 @@ const STOPS: Record<ColourMap, number[][]> = {
   gray: [[0, 0, 0], [255, 255, 255]],
 };
 
-/** RGBA bytes for values mapped linearly from [lo, hi]; non-finite values are drawn magenta. */
+/** RGBA bytes for values mapped linearly from [lo, hi] (clamped); non-finite values are drawn light grey. */
 export function colourise(values: ArrayLike<number>, lo: number, hi: number, map: ColourMap): Uint8ClampedArray<ArrayBuffer> {
   const stops = STOPS[map];
   const n = stops.length - 1;
@@ -25,7 +25,8 @@ export function colourise(values: ArrayLike<number>, lo: number, hi: number, map
     const v = values[i];
     const o = i * 4;
     out[o + 3] = 255;
-    if (!Number.isFinite(v)) { out[o] = 255; out[o + 1] = 0; out[o + 2] = 255; continue; }
+    // Non-finite values mark pixels without data (e.g. not scanned): a neutral light grey.
+    if (!Number.isFinite(v)) { out[o] = 236; out[o + 1] = 238; out[o + 2] = 242; continue; }
     const t = Math.min(1, Math.max(0, (v - lo) / span)) * n;
     const k = Math.min(n - 1, Math.floor(t));
     const f = t - k;
@@ -37,13 +38,18 @@ export function colourise(values: ArrayLike<number>, lo: number, hi: number, map
   return out;
 }
 
-/** [min, max] of the finite values ([0, 1] when there are none; widened when flat). */
+/**
+ * The display range of an image: the 0.5th and 99.5th percentiles of its finite values, so a few
+ * extreme pixels (e.g. the reference's x1000 border amplification, model spec 2.4) do not wash out
+ * the rest; values outside are clamped by colourise. [0, 1] when nothing is finite; widened when flat.
+ */
 export function finiteRange(values: ArrayLike<number>): [number, number] {
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
-  }
-  if (!Number.isFinite(lo)) return [0, 1];
+  const finite: number[] = [];
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) finite.push(values[i]);
+  if (finite.length === 0) return [0, 1];
+  const sorted = Float64Array.from(finite).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))];
+  const lo = at(0.005);
+  const hi = at(0.995);
   return lo === hi ? [lo, lo + 1] : [lo, hi];
 }

@@ -54,6 +54,8 @@ export interface PtychoPinnRunnerOptions {
   previewEveryEpochs?: number;
   /** Test groups used for the per-epoch previews. Default 64. */
   previewGroups?: number;
+  /** Test hook (fault injection): the loss of this training step becomes NaN (TrainOptions.nanLossAtStep). */
+  nanLossAtStep?: number;
   /** Called with every epoch checkpoint (in addition to RunnerArgs.onCheckpoint). */
   onCheckpoint?: (epoch: number, state: TrainingCheckpoint) => void | Promise<void>;
 }
@@ -236,6 +238,7 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
         onProgress: progress,
         resume,
         log: logSync,
+        nanLossAtStep: opts.nanLossAtStep,
         onCheckpoint: async (c) => {
           await args.onCheckpoint?.(c.epoch, c);
           await opts.onCheckpoint?.(c.epoch, c);
@@ -245,7 +248,7 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
               if (epoch % previewEvery !== 0) return;
               const rec = await reconstruct(model!, previewGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
               const st = rec.stitched;
-              progress({ status: 'preview', epoch, width: st.width, height: st.height, amplitude: st.amplitude, phase: st.phase });
+              progress({ status: 'preview', epoch, width: st.width, height: st.height, ...previewImages(st) });
             }
           : undefined,
       });
@@ -260,7 +263,7 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       progress({ status: 'saving', message: 'Reconstructing the test split' });
       const rec = await reconstruct(model, testGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
       const st = rec.stitched;
-      progress({ status: 'preview', epoch: outcome.epochsCompleted, width: st.width, height: st.height, amplitude: st.amplitude, phase: st.phase });
+      progress({ status: 'preview', epoch: outcome.epochsCompleted, width: st.width, height: st.height, ...previewImages(st) });
       const metadata = {
         generator: 'PtychoPINN Studio (src/lib/model)',
         job: { dose: job.dose, view: job.view, gridsize: job.gridsize, train_data_path: job.train_data_path, test_data_path: job.test_data_path },
@@ -323,6 +326,23 @@ function reconstructionProbeNpz(model: PtychoPinn): Uint8Array {
     probe: { dtype: 'complex64', shape: [N, N], data: pr },
     log_intensity_scale: { dtype: 'float64', shape: [], data: Float64Array.from([model.lambda()]) },
   });
+}
+
+/**
+ * Amplitude and phase for a live preview: pixels that no test crop reaches (stitch weight 0) are NaN,
+ * so a display can tell "not scanned" from a reconstructed zero. The saved files keep the reference's
+ * values (0 there).
+ */
+function previewImages(st: { amplitude: Float32Array; phase: Float32Array; weight: Float32Array }): { amplitude: Float32Array; phase: Float32Array } {
+  const amplitude = st.amplitude.slice();
+  const phase = st.phase.slice();
+  for (let i = 0; i < amplitude.length; i++) {
+    if (st.weight[i] === 0) {
+      amplitude[i] = NaN;
+      phase[i] = NaN;
+    }
+  }
+  return { amplitude, phase };
 }
 
 /** The first k groups of a grouped set (a view for previews). */

@@ -27,6 +27,8 @@ export interface StitchResult {
   originY: number;
   /** the pad d of step 3 */
   pad: number;
+  /** The normaliser before the 1e-9 (step 7): the summed interpolation weight; 0 where no crop reaches. */
+  weight: Float32Array;
 }
 
 /**
@@ -111,5 +113,8 @@ export function stitchPatches(
     amplitude[i] = Math.hypot(a, bb);
     phase[i] = Math.atan2(bb, a);
   }
-  return { width: S, height: S, re, im, amplitude, phase, originX: mx - d - M / 2, originY: my - d - M / 2, pad: d };
+  return {
+    width: S, height: S, re, im, amplitude, phase, originX: mx - d - M / 2, originY: my - d - M / 2, pad: d,
+    weight: Float32Array.from(cnt),
+  };
 }
