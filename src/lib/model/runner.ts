@@ -291,7 +291,7 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       const sha = await sha256Hex(zip);
       await writeHistory();
       await log(`saved ${bundleName} (${zip.length} bytes, sha256 ${sha})`);
-      progress({ status: 'done', message: `Trained ${outcome.epochsCompleted} epochs; final loss ${outcome.finalLoss}` });
+      progress({ status: 'done', message: `Trained ${outcome.epochsCompleted} epochs; final loss ${outcome.finalLoss === null ? "n/a" : outcome.finalLoss.toPrecision(6)}` });
       return {
         ...base(),
         status: 'success',
