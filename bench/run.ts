@@ -1,31 +1,361 @@
 /**
- * `npm run bench`: runs every benchmark, prints its table and writes results/<name>-<date>.json.
- * Options: --only=npz  --mb=200 (NPZ size)  --reps=3
+ * `npm run bench`: every benchmark side by side in one run, one table of ratios, the same table
+ * (plus every detail) as JSON in bench/results/bench-<date>.json.
+ *
+ *   1. NPZ loading, ours against numpy.load on the same ~200 MB files (bench/npz.ts).
+ *   2. CPU backend, in this Node process (tfjs-backend-cpu, with the app's fast Conv2DBackpropFilter
+ *      from src/lib/model/cpu-kernels.ts installed, as the runner does): peak matMul GFLOP/s, one full
+ *      PtychoPINN training step (achieved GFLOP/s and its fraction of that peak, first vs steady step),
+ *      matrix-DFT vs tfjs FFT far field, tf.memory() across the 9-job demo study.
+ *   3. WebGPU in headless Chromium (Playwright, /usr/bin/chromium, page served by Vite's dev server on
+ *      http://127.0.0.1, a secure context): the same measurements through the same code
+ *      (bench/browser/suite.ts), the study only when the time budget allows.
+ *
+ * The FLOPs of a step are counted once, in Node, from the kernels tfjs runs for that config
+ * (tf.profile; see kernelFlops in bench/browser/suite.ts); the conv part is also given by the
+ * textbook formula 3 × Σ 2·9·cin·cout·H·W·B (backward ≈ 2× forward) as a cross-check.
+ *
+ * Options: --only=npz,cpu,webgpu (comma-separated)  --parts=step,physics,study  --mb=200  --npz-reps=2
+ *          --steps=3  --budget-s=540 (the WebGPU study gets what is left of it and stops there)
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchNpz } from './npz.ts';
+import * as tf from '@tensorflow/tfjs';
+import { chromium, type Page } from '@playwright/test';
+import { createServer, type ViteDevServer } from 'vite';
+import { benchNpz, type NpzBenchRow } from './npz.ts';
+import type * as SuiteModule from './browser/suite.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const only = new Set((arg('only') ?? '').split(',').filter(Boolean));
+const want = (part: string) => only.size === 0 || only.has(part);
+const parts = new Set((arg('parts') ?? 'step,physics,study').split(','));
 
-const benches: Record<string, () => Promise<unknown>> = {
-  npz: () => benchNpz({ mb: Number(arg('mb') ?? 200), reps: Number(arg('reps') ?? 3) }),
+const STEP_CONFIG: SuiteModule.StepConfig = { N: 32, gridsize: 2, f: 0.25, batch: 8 };
+const STEPS = Number(arg('steps') ?? 3);
+const PEAK_N = 512;
+const PEAK_REPS = 3;
+const PHYSICS = [
+  { B: 16, N: 32 },
+  { B: 16, N: 64 },
+];
+/** tfjs' CPU FFT takes seconds per call (it recurses through tensor ops), so fewer repetitions there. */
+const PHYSICS_REPS = { cpu: 1, webgpu: 3 } as const;
+const STUDY: SuiteModule.StudyMemoryOptions = { epochs: 1, groups: 8, batch: 8, filterScale: 0.25 };
+const BUDGET_S = Number(arg('budget-s') ?? 540);
+const T0 = performance.now();
+const elapsed = () => (performance.now() - T0) / 1000;
+
+// ---------------------------------------------------------------------------------------------
+// The summary table
+
+interface Row {
+  benchmark: string;
+  backend: string;
+  measured: string;
+  against: string;
+  ratio: number | null;
+  /** e.g. '<= 1.5' */
+  target: string;
+  meets: string;
+  note: string;
+}
+const rows: Row[] = [];
+const details: Record<string, unknown> = {};
+const skipped: string[] = [];
+
+const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
+const gf = (x: number) => `${x.toFixed(3)} GFLOP/s`;
+const r3 = (x: number) => +x.toPrecision(3);
+function add(r: Omit<Row, 'meets' | 'target'> & { max?: number; min?: number }): void {
+  const { max, min, ...rest } = r;
+  const target = max !== undefined ? `<= ${max}` : min !== undefined ? `>= ${min}` : '';
+  const meets = r.ratio === null ? '' : max !== undefined ? (r.ratio <= max ? 'yes' : 'NO') : min !== undefined ? (r.ratio >= min ? 'yes' : 'NO') : '';
+  rows.push({ ...rest, ratio: r.ratio === null ? null : r3(r.ratio), target, meets });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. NPZ
+
+function npzRows(res: NpzBenchRow[]): void {
+  for (const r of res) {
+    add({
+      benchmark: `NPZ load ${r.file} (${r.fileMB} MB), ${r.via}${r.inflate === '-' ? '' : `, ${r.inflate}`}`,
+      backend: 'node',
+      measured: ms(r.oursMs), against: `numpy.load ${ms(r.numpyMs)}`,
+      ratio: r.ratio, max: r.target, note: `values = numpy: ${r.valuesMatch}`,
+    });
+  }
+  for (const r of res) {
+    if (!Number.isFinite(r.peakArrayBuffersDeltaMB)) continue;
+    add({
+      benchmark: `NPZ peak memory ${r.file}, ${r.via}${r.inflate === '-' ? '' : `, ${r.inflate}`}`,
+      backend: 'node',
+      measured: `+${r.peakArrayBuffersDeltaMB} MB arrayBuffers`, against: `${r.arrayMB} MB of arrays`,
+      ratio: r.peakArrayBuffersDeltaMB / r.arrayMB, note: `peak rss +${r.peakRssDeltaMB} MB`,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2./3. the tfjs measurements, on either side
+
+/** Runs a suite function here (CPU) or in the page (WebGPU); the page side passes a JS expression. */
+interface Side {
+  backend: 'cpu' | 'webgpu';
+  peak(): Promise<SuiteModule.PeakResult>;
+  step(): Promise<SuiteModule.StepResult>;
+  physics(B: number, N: number, reps: number): Promise<SuiteModule.PhysicsResult>;
+  study(): Promise<SuiteModule.StudyMemoryResult>;
+}
+
+function nodeSide(S: typeof SuiteModule): Side {
+  return {
+    backend: 'cpu',
+    peak: () => S.peakMatmul(PEAK_N, PEAK_REPS),
+    step: () => S.stepBench(STEP_CONFIG, STEPS),
+    physics: (B, N, reps) => S.physicsBench(B, N, reps),
+    study: () => S.studyMemory(STUDY),
+  };
+}
+
+function pageSide(page: Page, studySeconds = Infinity): Side {
+  const call = <T>(expr: string): Promise<T> => page.evaluate(`window.__suite.${expr}`) as Promise<T>;
+  return {
+    backend: 'webgpu',
+    peak: () => call(`peakMatmul(${PEAK_N}, ${PEAK_REPS})`),
+    step: () => call(`stepBench(${JSON.stringify(STEP_CONFIG)}, ${STEPS})`),
+    physics: (B, N, reps) => call(`physicsBench(${B}, ${N}, ${reps})`),
+    study: () => call(`studyMemory(${JSON.stringify(STUDY)}, ${Number.isFinite(studySeconds) ? Math.round(studySeconds) : 'undefined'})`),
+  };
+}
+
+function detailsOf(be: string): Record<string, unknown> {
+  return (details[be] ??= {}) as Record<string, unknown>;
+}
+
+/** Training step, peak and far field on one backend. */
+async function measureCompute(side: Side, flops: SuiteModule.FlopCount | undefined, label: string): Promise<void> {
+  const d = detailsOf(side.backend);
+  if (flops) await measureStep(side, flops, label, d);
+  if (parts.has('physics')) await measurePhysics(side, label, d);
+}
+
+async function measureStep(side: Side, flops: SuiteModule.FlopCount, label: string, d: Record<string, unknown>): Promise<void> {
+  const be = side.backend;
+  // The training step first, on a fresh backend: its first step pays for shader compilation.
+  console.log(`[${elapsed().toFixed(0)} s] ${label}: training step N=${STEP_CONFIG.N} gridsize=${STEP_CONFIG.gridsize} f=${STEP_CONFIG.f} batch=${STEP_CONFIG.batch}, 1 + ${STEPS} steps ...`);
+  const step = await side.step();
+  d.step = step;
+  console.log(`[${elapsed().toFixed(0)} s] ${label}: peak matMul ${PEAK_N}^3, best of ${PEAK_REPS} ...`);
+  const peak = await side.peak();
+  d.peak = peak;
+  const achieved = flops.total / (step.steadyBestMs / 1000) / 1e9;
+  const cfg = `N=${STEP_CONFIG.N}, gridsize ${STEP_CONFIG.gridsize}, filter scale ${STEP_CONFIG.f}, batch ${STEP_CONFIG.batch}`;
+  add({
+    benchmark: `training step (${cfg}): achieved FLOP/s vs peak matMul`,
+    backend: label,
+    measured: `${gf(achieved)} (${(flops.total / 1e9).toFixed(3)} GFLOP in ${ms(step.steadyBestMs)}, best of ${STEPS})`,
+    against: `${gf(peak.gflops)} (matMul ${PEAK_N}^3, best of ${PEAK_REPS})`,
+    ratio: achieved / peak.gflops,
+    note: `${step.parameters} params; median step ${ms(step.steadyMedianMs)}`,
+  });
+  add({
+    benchmark: `time to first step (${cfg}) vs steady step`,
+    backend: label,
+    measured: ms(step.firstStepMs), against: ms(step.steadyBestMs),
+    ratio: step.firstStepMs / step.steadyBestMs,
+    note: be === 'webgpu' ? 'first step = shader compilation + first run' : 'first step = kernel setup + first run (no shaders)',
+  });
+}
+
+async function measurePhysics(side: Side, label: string, d: Record<string, unknown>): Promise<void> {
+  const be = side.backend;
+  const phys: SuiteModule.PhysicsResult[] = [];
+  for (const { B, N } of PHYSICS) {
+    const reps = PHYSICS_REPS[be];
+    console.log(`[${elapsed().toFixed(0)} s] ${label}: far field B=${B} N=${N}, matrix-DFT vs tf.spectral.fft, best of ${reps} ...`);
+    const p = await side.physics(B, N, reps);
+    phys.push(p);
+    add({
+      benchmark: `far field ${B}x${N}x${N}: tfjs FFT path vs matrix-DFT`,
+      backend: label,
+      measured: `FFT ${ms(p.fftBestMs)}`, against: `DFT ${ms(p.dftBestMs)}`,
+      ratio: p.fftOverDft,
+      note: `best of ${reps}; > 1: DFT faster; max rel diff ${p.maxRelDiff.toExponential(1)}; first calls FFT ${ms(p.fftFirstMs)} / DFT ${ms(p.dftFirstMs)}`,
+    });
+  }
+  d.physics = phys;
+}
+
+/** Memory across the 9-job demo study on one backend. */
+async function measureStudy(side: Side, label: string): Promise<void> {
+  const d = detailsOf(side.backend);
+  console.log(`[${elapsed().toFixed(0)} s] ${label}: 9-job demo study through the real runner (${JSON.stringify(STUDY)}) ...`);
+  const st = await side.study();
+  d.study = st;
+  const first = st.jobs[0];
+  const last = st.jobs[st.jobs.length - 1];
+  const failed = st.jobs.filter((j) => j.status !== 'success');
+  const k = st.jobs.length;
+  const what = (x: string) => `memory after job ${k} vs after job 1: ${x}`;
+  const studyNote = `${st.stoppedAt ? `STOPPED at the time budget after ${k} of 9 jobs; ` : ''}${k} jobs in ${st.totalSeconds.toFixed(0)} s${failed.length ? `; NOT all succeeded: ${failed.map((j) => `${j.job} ${j.status}`).join('; ')}` : ', all succeeded'}; before the study ${st.before.tensors} tensors`;
+  add({
+    benchmark: what('tensors (tf.memory)'),
+    backend: label, measured: `${last.tensors} tensors`, against: `${first.tensors} tensors`,
+    ratio: last.tensors / first.tensors, max: 1.1, note: studyNote,
+  });
+  add({
+    benchmark: what('tensor bytes'),
+    backend: label, measured: `${(last.bytes / 2 ** 20).toFixed(2)} MiB`, against: `${(first.bytes / 2 ** 20).toFixed(2)} MiB`,
+    ratio: last.bytes / first.bytes, max: 1.1, note: `per job: ${st.jobs.map((j) => j.tensors).join(', ')} tensors`,
+  });
+  if (first.gpuBytes !== undefined && last.gpuBytes !== undefined) {
+    add({
+      benchmark: what('GPU bytes (numBytesInGPU)'),
+      backend: label, measured: `${(last.gpuBytes / 2 ** 20).toFixed(2)} MiB`, against: `${(first.gpuBytes / 2 ** 20).toFixed(2)} MiB`,
+      ratio: last.gpuBytes / first.gpuBytes, max: 1.1,
+      note: `allocated incl. pool: ${((first.gpuBytesAllocated ?? NaN) / 2 ** 20).toFixed(1)} -> ${((last.gpuBytesAllocated ?? NaN) / 2 ** 20).toFixed(1)} MiB`,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser plumbing
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function withPage<T>(fn: (page: Page, info: { chromium: string }) => Promise<T>): Promise<T> {
+  const port = await freePort();
+  // Vite's dev server straight from the sources, without the app's vite.config.ts (no Svelte needed).
+  let server: ViteDevServer | undefined;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--no-sandbox'],
+  });
+  try {
+    server = await createServer({
+      configFile: false,
+      root: ROOT,
+      logLevel: 'warn',
+      server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
+      optimizeDeps: { entries: ['bench/browser/suite.html'], include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', 'fflate'] },
+    });
+    await server.listen();
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') console.log(`  [page] ${m.text()}`);
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400) console.log(`  [page] ${r.status()} ${r.url()}`);
+    });
+    page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
+    const url = `http://127.0.0.1:${port}/bench/browser/suite.html`;
+    await page.goto(url);
+    await page.waitForFunction('window.__suiteReady === true', undefined, { timeout: 180_000 });
+    return await fn(page, { chromium: browser.version() });
+  } finally {
+    await browser.close();
+    await server?.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const load0 = os.loadavg();
+const date = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+const meta: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  tfjs: tf.version.tfjs,
+  cpus: os.cpus().length,
+  cpu: os.cpus()[0]?.model,
+  memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+  loadavgStart: load0.map((x) => +x.toFixed(2)),
+  args: process.argv.slice(2),
+  configs: { step: STEP_CONFIG, steps: STEPS, peak: { n: PEAK_N, reps: PEAK_REPS }, physics: PHYSICS, physicsReps: PHYSICS_REPS, study: STUDY },
 };
 
-const only = arg('only');
-const date = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
-for (const [name, run] of Object.entries(benches)) {
-  if (only && only !== name) continue;
-  console.log(`\n== ${name} ==`);
-  const results = await run();
-  const out = path.join(HERE, 'results', `${name}-${date}.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify({
-    bench: name, date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model,
-    args: process.argv.slice(2), results,
-  }, null, 2));
-  console.log(`wrote ${path.relative(process.cwd(), out)}`);
+if (want('npz')) {
+  console.log('\n== NPZ loading: ours vs numpy.load ==');
+  const res = await benchNpz({ mb: Number(arg('mb') ?? 200), reps: Number(arg('npz-reps') ?? 2) });
+  details.npz = res;
+  npzRows(res);
 }
+
+let flops: SuiteModule.FlopCount | undefined;
+if (want('cpu') || want('webgpu')) {
+  // The suite module imports tfjs and the app's model; loaded only when needed.
+  const S = await import('./browser/suite.ts');
+  const be = await S.useBackend('cpu', true);
+  meta.cpuBackend = be;
+  console.log(`\n== tfjs CPU backend in Node (${be.backend}, fast Conv2DBackpropFilter ${be.fastCpuKernels ? 'ON' : 'off'}) ==`);
+  if (want('cpu')) {
+    const label = `cpu (Node, fast conv backprop ${be.fastCpuKernels ? 'on' : 'off'})`;
+    await measureCompute(nodeSide(S), parts.has('step') ? await countFlops() : undefined, label);
+    if (parts.has('study')) await measureStudy(nodeSide(S), label);
+  } else if (parts.has('step')) await countFlops();
+
+  async function countFlops(): Promise<SuiteModule.FlopCount> {
+    console.log(`[${elapsed().toFixed(0)} s] counting the FLOPs of one step (tf.profile on the CPU backend) ...`);
+    flops = await S.countStepFlops(STEP_CONFIG);
+    details.flops = flops;
+    console.log(
+      `  ${(flops.total / 1e9).toFixed(3)} GFLOP per step: conv ${(flops.conv / 1e9).toFixed(3)} (textbook 3x forward: ${(flops.convStepAnalytic / 1e9).toFixed(3)}), ` +
+        `matMul ${(flops.matmul / 1e9).toFixed(3)}, other ${(flops.other / 1e9).toFixed(3)}; ${flops.kernels} kernels`,
+    );
+    return flops;
+  }
+}
+
+if (want('webgpu')) {
+  console.log('\n== WebGPU in headless Chromium ==');
+  try {
+    await withPage(async (page, info) => {
+      const be = (await page.evaluate(`window.__suite.useBackend('webgpu')`)) as SuiteModule.BackendReport;
+      meta.chromium = info.chromium;
+      meta.webgpuBackend = be;
+      console.log(`  chromium ${info.chromium}; tfjs backend ${be.backend}; adapter ${be.adapter}`);
+      if (be.backend !== 'webgpu') {
+        skipped.push(`WebGPU: the page fell back to '${be.backend}' (${be.adapter})`);
+        return;
+      }
+      const label = `webgpu (${be.adapter})`;
+      await measureCompute(pageSide(page), flops, label);
+      if (!parts.has('study')) return;
+      // The study gets what is left of the budget; jobs not finished by then are reported as not run.
+      const left = BUDGET_S - elapsed() - 15;
+      if (left > 60) await measureStudy(pageSide(page, left), label);
+      else skipped.push(`WebGPU 9-job study: only ${left.toFixed(0)} s of the ${BUDGET_S} s budget left`);
+    });
+  } catch (e) {
+    skipped.push(`WebGPU part failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+meta.loadavgEnd = os.loadavg().map((x) => +x.toFixed(2));
+meta.totalSeconds = +elapsed().toFixed(1);
+if (skipped.length) meta.skipped = skipped;
+
+console.log(`\n== npm run bench: ratios measured side by side (${meta.date}, ${meta.cpus} x ${meta.cpu}, load ${load0.map((x) => x.toFixed(2)).join(' ')} -> ${(meta.loadavgEnd as number[]).join(' ')}, ${meta.totalSeconds} s) ==`);
+console.table(rows);
+for (const s of skipped) console.log(`skipped: ${s}`);
+const out = path.join(HERE, 'results', `bench-${date}.json`);
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, JSON.stringify({ meta, table: rows, details }, null, 2));
+console.log(`wrote ${path.relative(process.cwd(), out)}`);
