@@ -9,5 +9,5 @@ export default defineConfig({
   testDir: '.',
   testMatch: 'screenshots.spec.ts',
   use: { ...base.use, baseURL: `http://127.0.0.1:${PORT}`, viewport: { width: 1280, height: 900 } },
-  webServer: { ...base.webServer, cwd: fileURLToPath(new URL('..', import.meta.url)), command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort --bypass-lock`, url: `http://127.0.0.1:${PORT}` },
+  webServer: { ...base.webServer, cwd: fileURLToPath(new URL('..', import.meta.url)), command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`, url: `http://127.0.0.1:${PORT}` },
 });
