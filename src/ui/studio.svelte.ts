@@ -11,7 +11,8 @@ import { collect, type DroppedFile } from './intake';
 import { PlanClient } from './plan-client';
 import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from './settings';
 import type { DemoEvent, DemoRequest, DemoSize } from '../workers/demo-protocol';
-import type { RunPlan, TrainEvent, TrainRequest } from '../workers/train-protocol';
+import { parseFaults, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
+import { buildManifest, manifestJob, manifestPath, serializeManifest } from '../lib/report/manifest';
 import * as store from '../workers/store';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 
@@ -78,6 +79,9 @@ export class Studio {
   /** A previous run found in IndexedDB that did not finish (shown after a reload). */
   interrupted = $state.raw<{ runId: string; plan: RunPlan; done: number; total: number; filesSaved: boolean } | null>(null);
 
+  /** Test hook: faults to inject into training runs, from the URL's `?faults=` (train-protocol.ts). */
+  private faults: FaultPlan | null = null;
+
   private planClient = new PlanClient();
   private trainWorker: Worker | null = null;
   private demoWorker: Worker | null = null;
@@ -90,6 +94,11 @@ export class Studio {
   );
 
   constructor() {
+    try {
+      this.faults = parseFaults(globalThis.location?.search ?? '');
+    } catch (err) {
+      console.warn(`Ignoring the 'faults' URL parameter: ${err instanceof Error ? err.message : String(err)}`);
+    }
     void probeWebGPU().then((a) => (this.adapter = a));
     void this.restore();
   }
@@ -268,24 +277,62 @@ export class Studio {
     this.trainWorker?.terminate();
     const w = new Worker(new URL('../workers/train.worker.ts', import.meta.url), { type: 'module' });
     this.trainWorker = w;
-    w.onmessage = (m: MessageEvent<TrainEvent>) => this.onTrainEvent(m.data, plan);
+    const crashed = (reason: string) => {
+      if (this.trainWorker !== w) return; // a second error from a worker already given up on
+      void this.onTrainCrash(reason, runId, plan, files);
+    };
+    w.onmessage = (m: MessageEvent<TrainEvent>) => {
+      const ev = m.data;
+      if (ev.type === 'fatal') crashed(ev.message);
+      else if (ev.type === 'restart') {
+        // The worker lost its GPU device (the job that hit it is recorded as failed): a new worker
+        // gets a new device and runs the jobs left.
+        this.launch(runId, plan, files, true);
+        this.status = `${ev.reason.replace(/\.$/, '')}. That job is marked failed; continuing on a new device.`;
+      } else this.onTrainEvent(ev, plan);
+    };
     w.onerror = (e) => {
       e.preventDefault();
-      this.onTrainCrash(`the training worker crashed (${e.message || 'no message'})`, plan);
+      crashed(`the training worker crashed (${e.message || 'no message'})`);
     };
-    w.postMessage({ type: 'start', runId, plan, files, resume } satisfies TrainRequest);
+    const request: TrainRequest = { type: 'start', runId, plan, files, resume };
+    if (this.faults) request.faults = $state.snapshot(this.faults);
+    w.postMessage(request);
   }
 
-  private onTrainCrash(reason: string, plan: RunPlan): void {
-    for (const j of plan.jobs) {
-      const c = this.jobs[j.key]?.code;
-      if (c === 'running') this.setJob(j.key, 'failed', `failed: ${reason}`);
-    }
-    this.running = false;
+  /**
+   * The training worker died (an uncaught error, or a fatal one it reported). The job it was
+   * running is recorded as failed with the reason, in the store like any result, and the worker is
+   * started again on the jobs still to run (each restart follows a failed job, so this ends). The
+   * manifest is rebuilt from the stored results: finished jobs plus the failed one.
+   */
+  private async onTrainCrash(reason: string, runId: string, plan: RunPlan, files: { path: string; blob: Blob }[]): Promise<void> {
     this.trainWorker?.terminate();
     this.trainWorker = null;
+    const hit = plan.jobs.filter((j) => this.jobs[j.key]?.code === 'running');
+    for (const j of hit) {
+      const error = `worker: ${reason}`;
+      this.setJob(j.key, 'failed', `failed: ${error}`);
+      await store.putResult(runId, j.key, { status: 'failed', error });
+      await store.deleteCheckpoint(runId, j.key);
+    }
+    const results = new Map((await store.resultsOf(runId)).map((r) => [r.jobKey, r.result]));
+    const left = plan.jobs.filter((j) => !results.has(j.key) || results.get(j.key)!.status === 'cancelled');
+    this.manifest = await this.manifestFromStore(runId, plan);
+    if (hit.length > 0 && left.length > 0) {
+      this.launch(runId, plan, files, true);
+      this.status = `Training stopped: ${reason}. That job is marked failed; continuing with the ${left.length} job(s) left.`;
+      return;
+    }
+    this.running = false;
+    if (left.length > 0) {
+      for (const j of left) this.setJob(j.key, 'interrupted', 'interrupted');
+      await store.setRunState(runId, 'interrupted');
+      this.interrupted = { runId, plan, done: plan.jobs.length - left.length, total: plan.jobs.length, filesSaved: !plan.dryRun };
+    } else {
+      await store.setRunState(runId, 'finished');
+    }
     this.status = `Training stopped: ${reason}. Finished results are kept; the manifest covers them.`;
-    void this.rebuildManifestFromStore();
   }
 
   private onTrainEvent(ev: TrainEvent, plan: RunPlan): void {
@@ -329,9 +376,8 @@ export class Studio {
         this.trainWorker?.terminate();
         this.trainWorker = null;
         break;
-      case 'fatal':
-        this.onTrainCrash(ev.message, plan);
-        break;
+      case 'fatal': case 'restart':
+        break; // handled in launch (they need the run's files to go on)
     }
   }
 
@@ -387,11 +433,24 @@ export class Studio {
     download('ptychopinn-artifacts.zip', zipSync(tree, { level: 6 }), 'application/zip');
   }
 
-  private async rebuildManifestFromStore(): Promise<void> {
-    if (!this.runId) return;
-    const files = await store.artifactsOf(this.runId);
-    const m = files.find((f) => f.path === 'training_manifest.json');
-    if (m) this.manifest = new TextDecoder().decode(m.bytes);
+  /**
+   * The run's manifest from the results in the store (what the worker writes after every job, in
+   * plan order), saved with the artifacts; null when no job has a result yet.
+   */
+  private async manifestFromStore(runId: string, plan: RunPlan): Promise<string | null> {
+    const results = new Map((await store.resultsOf(runId)).map((r) => [r.jobKey, r.result]));
+    if (results.size === 0) return null;
+    const done = plan.jobs.filter((j) => results.has(j.key));
+    const backend = plan.dryRun ? null
+      : (done.map((j) => results.get(j.key)!.backend).find((b): b is string => typeof b === 'string') ?? null);
+    const text = serializeManifest(buildManifest({
+      now: performance.timeOrigin + performance.now(),
+      phaseCRoot: plan.phaseCRoot, phaseDRoot: plan.phaseDRoot, artifactRoot: plan.artifactRoot,
+      filters: plan.filters, dryRun: plan.dryRun, skipped: plan.skipped, backend,
+      jobs: done.map((j) => manifestJob(j.job, results.get(j.key)!)),
+    }));
+    await store.idbSink(runId).writeText(manifestPath(plan.artifactRoot), text);
+    return text;
   }
 
   // ---------------------------------------------------------------- never lose work
@@ -412,7 +471,7 @@ export class Studio {
       const code: JobCode = res.dry_run === true ? 'dry-run' : (String(res.status) as JobCode);
       this.setJob(r.jobKey, code, code === 'failed' ? `failed: ${String(res.error ?? '')}` : code);
     }
-    await this.rebuildManifestFromStore();
+    this.manifest = await this.manifestFromStore(run.id, plan);
     const done = results.length;
     if (run.state === 'running') {
       await store.setRunState(run.id, 'interrupted');

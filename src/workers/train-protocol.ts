@@ -22,8 +22,56 @@ export interface RunPlan {
   skipped: SkipEvent[];
 }
 
+/**
+ * Test hook (test/e2e/faults.spec.ts): faults to inject into a run, so the end-to-end tests can show
+ * that each fails only the job it hits. The page reads them from its URL, `?faults=<JSON>` (see
+ * parseFaults); the UI never sets them. Each fault names the job it hits by its key
+ * (`dose_1000/dense/gs2`); `step` is the 1-based training step counted across the job's epochs
+ * (of this worker's run: a resumed job counts again from its first step after the checkpoint).
+ */
+export interface FaultPlan {
+  /** The training loss of this step becomes NaN (through the real loss and NaN check in trainPinn). */
+  nanLossAt?: { job: string; step: number };
+  /** The WebGPU device is destroyed (GPUDevice.destroy()) after this step, as a driver reset would. */
+  loseDeviceAt?: { job: string; step: number };
+  /** An uncaught exception is thrown in the training worker after this step (the worker dies). */
+  crashWorkerAt?: { job: string; step: number };
+  /**
+   * While this job runs, the store has room for only `bytes` more bytes: a write of artifacts or a
+   * checkpoint beyond that throws a DOMException 'QuotaExceededError', as IndexedDB does when the
+   * origin's quota is used up.
+   */
+  quotaBytes?: { job: string; bytes: number };
+}
+
+const FAULT_KEYS = ['nanLossAt', 'loseDeviceAt', 'crashWorkerAt', 'quotaBytes'] as const;
+
+/** Parse the `faults` URL parameter (JSON); null when absent. Throws on anything malformed. */
+export function parseFaults(search: string): FaultPlan | null {
+  const raw = new URLSearchParams(search).get('faults');
+  if (raw === null) return null;
+  const v: unknown = JSON.parse(raw);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('faults must be a JSON object');
+  const out: FaultPlan = {};
+  for (const [k, f] of Object.entries(v as Record<string, unknown>)) {
+    if (!(FAULT_KEYS as readonly string[]).includes(k)) throw new Error(`unknown fault '${k}'`);
+    if (typeof f !== 'object' || f === null) throw new Error(`fault '${k}' must be an object`);
+    const { job, step, bytes } = f as Record<string, unknown>;
+    if (typeof job !== 'string') throw new Error(`fault '${k}' needs a job key`);
+    const count = k === 'quotaBytes' ? bytes : step;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
+      throw new Error(`fault '${k}' needs a whole ${k === 'quotaBytes' ? 'bytes' : 'step'} number`);
+    }
+    if (k === 'quotaBytes') out.quotaBytes = { job, bytes: count };
+    else if (k === 'nanLossAt') out.nanLossAt = { job, step: count };
+    else if (k === 'loseDeviceAt') out.loseDeviceAt = { job, step: count };
+    else out.crashWorkerAt = { job, step: count };
+  }
+  return out;
+}
+
 export type TrainRequest =
-  | { type: 'start'; runId: string; plan: RunPlan; files: { path: string; blob: Blob }[]; resume: boolean }
+  | { type: 'start'; runId: string; plan: RunPlan; files: { path: string; blob: Blob }[]; resume: boolean; faults?: FaultPlan }
   | { type: 'cancel' };
 
 export type TrainEvent =
@@ -36,4 +84,6 @@ export type TrainEvent =
       phase: { rgba: Uint8ClampedArray<ArrayBuffer>; min: number; max: number } }
   | { type: 'job-end'; key: string; result: Record<string, unknown>; manifest: string }
   | { type: 'done'; state: 'finished' | 'cancelled'; manifest: string }
+  /** This worker cannot train again (its GPU device was lost): start a new one to run the jobs left. */
+  | { type: 'restart'; reason: string }
   | { type: 'fatal'; message: string };

@@ -4,18 +4,23 @@
  * through the study run loop (src/lib/report/run.ts) with the real PtychoPINN runner, and keeps
  * everything in IndexedDB as it goes: each job's result, its artifacts, per-epoch checkpoints,
  * and a manifest rewritten after every job so it always covers what finished.
+ *
+ * Faults fail only the job they hit: a NaN/Inf loss (the training loop's check), a lost WebGPU
+ * device (the job fails with the reason and the next job gets a new backend on a new device), a full
+ * store (the job fails with 'storage full'). A crash of this worker is handled by the page
+ * (src/ui/studio.svelte.ts). `FaultPlan` (train-protocol.ts) injects each of them for the tests.
  */
-import { initBackend, deviceLost, memoryFigures, type BackendInfo } from '../lib/runtime/backend';
+import { initBackend, deviceLost, currentDevice, memoryFigures, type BackendInfo } from '../lib/runtime/backend';
 import { runStudy } from '../lib/report/run';
 import { buildManifest, manifestJob, manifestPath, serializeManifest, type ManifestJob } from '../lib/report/manifest';
 import { makeLegacyParams } from '../lib/config/config';
 import { memoryFileSource } from '../lib/study/plan';
-import type { JobRunner, RunnerArgs } from '../lib/study/runner';
+import type { ArtifactSink, JobRunner, RunnerArgs, RunnerResult } from '../lib/study/runner';
 import { createPtychoPinnRunner } from '../lib/model/runner';
 import { configOverrides } from '../ui/settings';
 import { colourise, finiteRange, type ColourMap } from '../ui/colour';
 import * as store from './store';
-import type { RunPlan, TrainEvent, TrainRequest } from './train-protocol';
+import type { FaultPlan, RunPlan, TrainEvent, TrainRequest } from './train-protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (ev: TrainEvent, transfer: Transferable[] = []) => scope.postMessage(ev, transfer);
@@ -31,11 +36,74 @@ function colourImage(values: Float32Array, map: ColourMap, range?: [number, numb
 scope.onmessage = (m: MessageEvent<TrainRequest>) => {
   const req = m.data;
   if (req.type === 'cancel') controller?.abort(new DOMException('Cancelled by the user', 'AbortError'));
-  else if (req.type === 'start') void run(req.runId, req.plan, req.files, req.resume).catch((err) =>
+  else if (req.type === 'start') void run(req.runId, req.plan, req.files, req.resume, req.faults ?? {}).catch((err) =>
     post({ type: 'fatal', message: err instanceof Error ? err.message : String(err) }));
 };
 
-async function run(runId: string, plan: RunPlan, files: { path: string; blob: Blob }[], resume: boolean): Promise<void> {
+const errText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+function isQuotaError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'QuotaExceededError';
+}
+
+/** Bytes a value takes in the store, roughly: binary buffers exactly, text by its length. */
+function approxBytes(v: unknown, depth = 0): number {
+  if (v instanceof ArrayBuffer) return v.byteLength;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (typeof v === 'string') return v.length;
+  if (typeof v !== 'object' || v === null || depth > 16) return 8;
+  let n = 0;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) n += approxBytes(x, depth + 1);
+  return n;
+}
+
+/**
+ * Every write of a job (artifacts and checkpoints) goes through here, so a full store is noticed
+ * and named: the first QuotaExceededError of a job is kept to give the job its reason. For the
+ * fault tests `room` limits how many more bytes the store accepts while the faulted job runs.
+ */
+class StorageGuard {
+  room: number | null = null;
+  full: { what: string; error: string } | null = null;
+
+  async write<T>(what: string, bytes: number, op: () => Promise<T>): Promise<T> {
+    try {
+      if (this.room !== null) {
+        if (bytes > this.room) {
+          throw new DOMException(
+            `(injected fault) the store has room for ${this.room} more bytes; writing ${what} needs ${bytes}`, 'QuotaExceededError');
+        }
+        this.room -= bytes;
+      }
+      return await op();
+    } catch (e) {
+      if (isQuotaError(e)) this.full ??= { what, error: errText(e) };
+      throw e;
+    }
+  }
+
+  sink(inner: ArtifactSink): ArtifactSink {
+    const enc = new TextEncoder();
+    return {
+      ...inner,
+      mkdir: (path) => inner.mkdir(path),
+      exists: (path) => inner.exists(path),
+      readBytes: (path) => inner.readBytes(path),
+      writeText: (path, text) => this.write(path, enc.encode(text).length, () => inner.writeText(path, text)),
+      writeBytes: (path, bytes) => this.write(path, bytes.length, () => inner.writeBytes(path, bytes)),
+      appendText: (path, text) => this.write(path, enc.encode(text).length, () => inner.appendText(path, text)),
+    };
+  }
+}
+
+const storageFullReason = (what: string, error: string): string =>
+  `storage full: the browser refused to store ${what} (${error}). Finished results are kept; free some space ` +
+  '(delete old runs or this site\'s data) and run this job again.';
+
+/** Device loss during a job: how long the job may take to notice before it is given up on. */
+const DEVICE_LOSS_GRACE_MS = 15_000;
+
+async function run(runId: string, plan: RunPlan, files: { path: string; blob: Blob }[], resume: boolean, faults: FaultPlan): Promise<void> {
   controller = new AbortController();
   const signal = controller.signal;
   let backend: BackendInfo | null = null;
@@ -43,7 +111,8 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
     backend = await initBackend(plan.backend);
     post({ type: 'backend', info: backend });
   }
-  const sink = store.idbSink(runId);
+  const storage = new StorageGuard();
+  const sink = storage.sink(store.idbSink(runId));
   const source = memoryFileSource(files);
   const legacy = makeLegacyParams();
   const prior = new Map((await store.resultsOf(runId)).map((r) => [r.jobKey, r.result]));
@@ -59,11 +128,20 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
       backend: plan.dryRun ? null : (backend?.name ?? null),
     });
     const text = serializeManifest(m);
-    await sink.writeText(manifestPath(plan.artifactRoot), text);
+    try {
+      await sink.writeText(manifestPath(plan.artifactRoot), text);
+    } catch (e) {
+      // The page holds the manifest from the events and rebuilds it from the stored results; a
+      // store too full for it must not stop the run.
+      if (!isQuotaError(e)) throw e;
+    }
     return text;
   };
 
   const baseRunner = plan.dryRun ? undefined : createPtychoPinnRunner({ previewEveryEpochs: 1 });
+
+  /** Set when a job lost the GPU device: this worker's tfjs cannot train again (see below). */
+  let lostReason: string | null = null;
 
   for (let i = 0; i < total; i++) {
     const { job, key, blocked } = plan.jobs[i];
@@ -78,22 +156,43 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
 
     let runner: JobRunner | undefined;
     if (baseRunner) {
-      runner = async (args: RunnerArgs) => {
+      const at = (f: { job: string; step: number } | undefined) => (f && f.job === key ? f.step : undefined);
+      const nanAt = at(faults.nanLossAt);
+      const loseDeviceAt = at(faults.loseDeviceAt);
+      const crashAt = at(faults.crashWorkerAt);
+      const jobRunner = nanAt === undefined ? baseRunner : createPtychoPinnRunner({ previewEveryEpochs: 1, nanLossAtStep: nanAt });
+      runner = async (args: RunnerArgs): Promise<RunnerResult> => {
         // Device loss fails this job with its reason; the loop goes on (a new device is made next job).
         const lost = deviceLost();
         const jobCtl = new AbortController();
         const onAbort = () => jobCtl.abort(signal.reason);
         signal.addEventListener('abort', onAbort);
-        let lostReason: string | null = null;
-        void lost?.then((r) => { lostReason = r; jobCtl.abort(new Error(r)); });
+        let steps = 0;
+        const lostResult = (r: Partial<RunnerResult>): RunnerResult => ({
+          ...r, status: 'failed', error: lostReason!, bundle_path: null, bundle_sha256: null, bundle_size_bytes: null,
+        });
+        // A job that does not come back from the dead device in time is given up on.
+        const givenUp = lost?.then((reason) => {
+          lostReason = reason;
+          jobCtl.abort(new DOMException(reason, 'AbortError'));
+          return new Promise<RunnerResult>((resolve) => setTimeout(() => resolve(lostResult({})), DEVICE_LOSS_GRACE_MS));
+        });
         try {
-          const r = await baseRunner({
+          const training = jobRunner({
             ...args,
             signal: jobCtl.signal,
             resume: checkpoint?.state,
             onProgress: (p) => {
-              if (p.status === 'step') post({ type: 'progress', key, progress: p, gpuBytes: memoryFigures().gpuBytes });
-              else if (p.status === 'preview') {
+              if (p.status === 'step') {
+                post({ type: 'progress', key, progress: p, gpuBytes: memoryFigures().gpuBytes });
+                steps += 1;
+                if (steps === loseDeviceAt) currentDevice()?.destroy();
+                if (steps === crashAt) {
+                  setTimeout(() => {
+                    throw new Error(`(injected fault) the training worker crashed during ${key}, step ${steps}`);
+                  }, 0);
+                }
+              } else if (p.status === 'preview') {
                 const amplitude = colourImage(p.amplitude, 'viridis');
                 const phase = colourImage(p.phase, 'twilight', [-Math.PI, Math.PI]);
                 post({ type: 'preview', key, epoch: p.epoch, width: p.width, height: p.height, amplitude, phase },
@@ -102,9 +201,11 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
               else post({ type: 'progress', key, progress: p });
               args.onProgress?.(p);
             },
-            onCheckpoint: (epoch, state) => store.putCheckpoint(runId, key, epoch, state),
+            onCheckpoint: (epoch, state) =>
+              storage.write(`the checkpoint after epoch ${epoch}`, approxBytes(state), () => store.putCheckpoint(runId, key, epoch, state)),
           });
-          if (lostReason) return { ...r, status: 'failed', error: lostReason };
+          const r = await (givenUp ? Promise.race([training, givenUp]) : training);
+          if (lostReason) return lostResult(r);
           return r;
         } finally {
           signal.removeEventListener('abort', onAbort);
@@ -112,6 +213,9 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
       };
     }
 
+    const quota = faults.quotaBytes?.job === key ? faults.quotaBytes.bytes : null;
+    storage.room = quota;
+    storage.full = null;
     const res = await runStudy({
       jobs: [{ job, blocked: blocked.length > 0, reasons: blocked }],
       dryRun: plan.dryRun,
@@ -129,14 +233,28 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
       signal,
       writeManifest: false, // this loop writes the whole run's manifest after every job
     });
-    const entry = res.entries[0];
+    storage.room = null;
+    let entry = res.entries[0];
+    const full = storage.full as StorageGuard['full']; // set by the job's writes
+    if (full && entry.result.status === 'failed') {
+      entry = manifestJob(job, { ...entry.result, error: storageFullReason(full.what, full.error) });
+    }
     entries.push(entry);
     await store.putResult(runId, key, entry.result);
     if (entry.result.status === 'success') await store.deleteCheckpoint(runId, key);
     post({ type: 'job-end', key, result: entry.result, manifest: await writeManifest() });
     if (res.cancelled || entry.result.status === 'cancelled') { cancelled = true; break; }
+    if (lostReason && i + 1 < total) {
+      // A new device in this worker is not enough: in Chromium a device requested after the first
+      // was lost was itself lost ('destroyed') a few seconds into the next job, with nothing
+      // destroying it. A new worker gets a new tfjs and a new device; the page starts one
+      // (resuming the run: finished and failed jobs are kept, the rest run).
+      post({ type: 'restart', reason: lostReason });
+      return;
+    }
   }
   const manifest = await writeManifest();
   await store.setRunState(runId, cancelled ? 'cancelled' : 'finished');
   post({ type: 'done', state: cancelled ? 'cancelled' : 'finished', manifest });
 }
+

@@ -42,6 +42,11 @@ export interface TrainOptions {
   onEpochEnd?: (epoch: number) => void | Promise<void>;
   /** One line per epoch and notable event (for train.log). */
   log?: (line: string) => void;
+  /**
+   * Test hook (fault injection, test/e2e/faults.spec.ts): the loss of this training step (1-based,
+   * counted over the steps this call runs) is multiplied by NaN, so the NaN check below fires.
+   */
+  nanLossAtStep?: number;
 }
 
 export interface TrainOutcome {
@@ -155,6 +160,7 @@ export async function trainPinn(model: PtychoPinn, data: GroupedData, opts: Trai
   let rng = new Rng(opts.seed);
   let lr = lr0;
   let startEpoch = 0;
+  let stepsRun = 0;
   const vars = model.trainableVariables();
 
   try {
@@ -245,8 +251,12 @@ export async function trainPinn(model: PtychoPinn, data: GroupedData, opts: Trai
         const { inputs, offsets } = makeBatch(data, part, model.scale);
         const ops = model.operators(offsets, part.length);
         let loss: number;
+        const poison = ++stepsRun === opts.nanLossAtStep;
         try {
-          const { value, grads } = tf.variableGrads(() => model.loss(inputs, ops, true), vars);
+          const { value, grads } = tf.variableGrads(() => {
+            const l = model.loss(inputs, ops, true);
+            return poison ? tf.mul(l, NaN) : l;
+          }, vars);
           loss = (await value.data())[0];
           value.dispose();
           if (!Number.isFinite(loss)) {
