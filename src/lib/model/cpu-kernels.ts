@@ -24,7 +24,43 @@ interface BackpropFilterAttrs {
 }
 
 let original: tf.KernelConfig | undefined;
+let originalResizeGrad: tf.KernelConfig | undefined;
 let installed = false;
+
+/**
+ * ResizeNearestNeighborGrad (the gradient of UpSampling2D) for the CPU backend. tfjs-backend-cpu 4.22
+ * reads dy at `b · imagesStrides[0] + …`, i.e. with the INPUT's batch stride, so for batch > 1 every
+ * sample after the first sums the wrong part of dy (found by test/e2e/backends.spec.ts: CPU and WebGPU
+ * gradients disagreed by O(1); WebGPU matches the exact 2x2-block sum). This is the same algorithm with
+ * dy's own batch stride; alignCorners as in tfjs (halfPixelCenters is ignored there too).
+ */
+function resizeNearestNeighborGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const backend = args.backend as CpuBackendLike;
+  const images = args.inputs['images'] as tf.TensorInfo;
+  const dy = args.inputs['dy'] as tf.TensorInfo;
+  const alignCorners = Boolean(args.attrs?.['alignCorners']);
+  const [batch, xH, xW, depth] = images.shape;
+  const [, yH, yW] = dy.shape;
+  const dyv = backend.data.get(dy.dataId).values;
+  const out = new Float32Array(batch * xH * xW * depth);
+  const hScale = (alignCorners && yH > 1 ? xH - 1 : xH) / (alignCorners && yH > 1 ? yH - 1 : yH);
+  const wScale = (alignCorners && yW > 1 ? xW - 1 : xW) / (alignCorners && yW > 1 ? yW - 1 : yW);
+  // Every dy pixel goes to exactly one source pixel: the forward's nearest index (as the tfjs kernel).
+  const srcRow = Int32Array.from({ length: yH }, (_, r) => Math.min(xH - 1, alignCorners ? Math.round(r * hScale) : Math.floor(r * hScale)));
+  const srcCol = Int32Array.from({ length: yW }, (_, c) => Math.min(xW - 1, alignCorners ? Math.round(c * wScale) : Math.floor(c * wScale)));
+  const acc = new Float64Array(out.length);
+  for (let b = 0; b < batch; b++) {
+    for (let r = 0; r < yH; r++) {
+      for (let c = 0; c < yW; c++) {
+        const o = ((b * xH + srcRow[r]) * xW + srcCol[c]) * depth;
+        const i = ((b * yH + r) * yW + c) * depth;
+        for (let d = 0; d < depth; d++) acc[o + d] += dyv[i + d];
+      }
+    }
+  }
+  for (let k = 0; k < out.length; k++) out[k] = acc[k];
+  return backend.makeTensorInfo(images.shape, images.dtype, out);
+}
 
 function fastBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { inputs } = args;
@@ -84,7 +120,8 @@ function fastBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
 }
 
 /**
- * Replace the CPU backend's Conv2DBackpropFilter by the flat-indexed version above. Idempotent.
+ * Replace the CPU backend's Conv2DBackpropFilter by the flat-indexed version above, and its
+ * ResizeNearestNeighborGrad by the corrected one (wrong for batch > 1 in tfjs 4.22). Idempotent.
  * Affects only the 'cpu' backend; WebGPU/WebGL kernels are untouched.
  */
 export function installFastCpuKernels(): void {
@@ -94,6 +131,9 @@ export function installFastCpuKernels(): void {
   original = k;
   tf.unregisterKernel('Conv2DBackpropFilter', 'cpu');
   tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'cpu', kernelFunc: fastBackpropFilter as unknown as tf.KernelFunc });
+  originalResizeGrad = tf.getKernel('ResizeNearestNeighborGrad', 'cpu');
+  if (originalResizeGrad) tf.unregisterKernel('ResizeNearestNeighborGrad', 'cpu');
+  tf.registerKernel({ kernelName: 'ResizeNearestNeighborGrad', backendName: 'cpu', kernelFunc: resizeNearestNeighborGrad as unknown as tf.KernelFunc });
   installed = true;
 }
 

@@ -35,3 +35,20 @@ describe('fast CPU Conv2DBackpropFilter', () => {
     }
   });
 });
+
+describe('CPU ResizeNearestNeighborGrad (UpSampling2D gradient)', () => {
+  it('sums dy over each 2x2 block for every sample of a batch (tfjs 4.22 used the wrong batch stride)', () => {
+    for (const [b, h, c] of [[1, 4, 3], [3, 4, 2], [2, 8, 5]]) {
+      const x = tf.zeros([b, h, h, c]) as tf.Tensor4D;
+      const wv = Float32Array.from({ length: b * 4 * h * h * c }, (_, i) => ((i * 7919) % 101) - 50);
+      const w = tf.tensor4d(wv, [b, 2 * h, 2 * h, c]);
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [2 * h, 2 * h]), w)))(x).dataSync();
+      for (let bb = 0; bb < b; bb++) for (let i = 0; i < h; i++) for (let j = 0; j < h; j++) for (let cc = 0; cc < c; cc++) {
+        let s = 0;
+        for (const di of [0, 1]) for (const dj of [0, 1]) s += wv[((bb * 2 * h + 2 * i + di) * 2 * h + 2 * j + dj) * c + cc];
+        expect(g[((bb * h + i) * h + j) * c + cc]).toBe(s);
+      }
+      tf.dispose([x, w]);
+    }
+  });
+});
