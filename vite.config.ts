@@ -32,7 +32,17 @@ function contentSecurityPolicy(): Plugin {
 export default defineConfig({
   plugins: [svelte(), contentSecurityPolicy()],
   worker: { format: 'es' },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    // Extra pages built next to the app (dist/<path>): test pages that run library code in the browser.
+    rollupOptions: {
+      input: {
+        main: 'index.html',
+        backends: 'test/e2e/pages/backends.html', // test/e2e/backends.spec.ts: CPU vs WebGPU forward/loss/gradients
+      },
+    },
+  },
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1', headers: { 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
   test: {

@@ -1,0 +1,184 @@
+/**
+ * Test page for test/e2e/backends.spec.ts: the same PtychoPINN forward pass, loss and gradients on the
+ * tfjs 'cpu' backend and on 'webgpu', in one page. The model is built on the CPU from a seed; its
+ * weights are copied as arrays into a second model built on WebGPU, so both evaluate exactly the same
+ * function on the same batch. Returns the raw figures; the spec decides what is close enough.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { PtychoPinn } from '../../../src/lib/model/pinn';
+import { settingsFromParams } from '../../../src/lib/model/settings';
+import { intensityScale } from '../../../src/lib/model/data';
+import { Rng } from '../../../src/lib/model/rng';
+import { installFastCpuKernels } from '../../../src/lib/model/cpu-kernels';
+
+export interface CompareConfig {
+  N: number;
+  gridsize: number;
+  filterScale: number;
+  batch: number;
+  seed: number;
+}
+
+export interface Evaluation {
+  backend: string;
+  loss: number;
+  intensity: Float32Array;
+  trimmedRe: Float32Array;
+  grads: Float32Array[];
+  names: string[];
+}
+
+export interface Diff {
+  /** max |a − b| / max |a| over the tensor (a: CPU) */
+  maxRel: number;
+  maxAbs: number;
+  scale: number;
+}
+
+export interface CompareResult {
+  config: CompareConfig;
+  backends: [string, string];
+  adapter: string;
+  parameters: number;
+  loss: { cpu: number; webgpu: number; rel: number };
+  intensity: Diff;
+  trimmed: Diff;
+  /** per trainable variable */
+  grads: Array<{ name: string; size: number } & Diff>;
+  /** the largest gradient difference over all variables */
+  gradsMaxRel: number;
+  /** relative norm of the difference of the whole gradient vector: ||g_cpu − g_gpu|| / ||g_cpu|| */
+  gradsNormRel: number;
+  /** ||g_cpu|| for a sanity check that gradients are not all zero */
+  gradNorm: number;
+  seconds: { cpu: number; webgpu: number };
+}
+
+function batchData(cfg: CompareConfig): { inputs: Float32Array; offsets: Float32Array } {
+  const { N, gridsize, batch } = cfg;
+  const C = gridsize * gridsize;
+  const rng = new Rng(cfg.seed + 1000);
+  const s = intensityScale(1e9, N);
+  // Model input s·X with X a plausible normalised amplitude: a bright centre (DC at N/2) over a
+  // random speckle, mean Σ X² around (N/2)² (model spec 4.3).
+  const inputs = new Float32Array(batch * N * N * C);
+  for (let b = 0; b < batch; b++)
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < N; j++)
+        for (let c = 0; c < C; c++) {
+          const r2 = (i - N / 2) ** 2 + (j - N / 2) ** 2;
+          inputs[((b * N + i) * N + j) * C + c] = s * (0.2 * rng.next() + 3 * Math.exp(-r2 / 4));
+        }
+  // Relative offsets r_c = −(p_c − p̄): random positions within ±4 px, centred per group (model spec 2.2).
+  const offsets = new Float32Array(batch * C * 2);
+  if (C > 1) {
+    for (let b = 0; b < batch; b++) {
+      const p = Array.from({ length: C * 2 }, () => 8 * rng.next() - 4);
+      for (let k = 0; k < 2; k++) {
+        let m = 0;
+        for (let c = 0; c < C; c++) m += p[c * 2 + k] / C;
+        for (let c = 0; c < C; c++) offsets[(b * C + c) * 2 + k] = -(p[c * 2 + k] - m);
+      }
+    }
+  }
+  return { inputs, offsets };
+}
+
+async function evaluate(model: PtychoPinn, cfg: CompareConfig, data: { inputs: Float32Array; offsets: Float32Array }): Promise<Evaluation> {
+  const { N, batch } = cfg;
+  const C = cfg.gridsize * cfg.gridsize;
+  const inputs = tf.tensor4d(data.inputs, [batch, N, N, C]);
+  const ops = model.operators(data.offsets, batch);
+  const vars = model.trainableVariables();
+  try {
+    const fwd = model.forward(inputs, ops, true);
+    const { value, grads } = tf.variableGrads(() => model.loss(inputs, ops, true), vars);
+    const names = vars.map((v) => v.name);
+    const out: Evaluation = {
+      backend: tf.getBackend(),
+      loss: (await value.data())[0],
+      intensity: (await fwd.intensity.data()) as Float32Array,
+      trimmedRe: (await fwd.trimmedRe.data()) as Float32Array,
+      grads: await Promise.all(names.map(async (n) => (await grads[n].data()) as Float32Array)),
+      names,
+    };
+    tf.dispose([value, fwd.intensity, fwd.trimmedRe, fwd.trimmedIm, ...Object.values(grads)]);
+    return out;
+  } finally {
+    ops.dispose();
+    inputs.dispose();
+  }
+}
+
+function diff(a: Float32Array, b: Float32Array): Diff {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let maxAbs = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i]) || !Number.isFinite(b[i])) return { maxRel: Infinity, maxAbs: Infinity, scale: NaN };
+    maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(a[i]));
+  }
+  return { maxRel: scale > 0 ? maxAbs / scale : maxAbs === 0 ? 0 : Infinity, maxAbs, scale };
+}
+
+export async function compare(cfg: CompareConfig): Promise<CompareResult> {
+  const settings = settingsFromParams({ N: cfg.N, gridsize: cfg.gridsize, n_filters_scale: cfg.filterScale, batch_size: cfg.batch, nphotons: 1e9 });
+  const data = batchData(cfg);
+
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
+  installFastCpuKernels(); // as the runner does on the CPU backend (includes the UpSampling2D gradient fix)
+  let t = performance.now();
+  const cpuModel = new PtychoPinn({ settings, seed: cfg.seed });
+  const weights = cpuModel.generator.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
+  const cpu = await evaluate(cpuModel, cfg, data);
+  const parameters = cpuModel.generator.countParams();
+  cpuModel.dispose();
+  const cpuSeconds = (performance.now() - t) / 1000;
+
+  if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
+  await tf.ready();
+  t = performance.now();
+  const gpuModel = new PtychoPinn({ settings, seed: cfg.seed + 1 }); // different init, then the CPU weights
+  const ws = weights.map((w) => tf.tensor(w.values, w.shape));
+  gpuModel.generator.setWeights(ws);
+  tf.dispose(ws);
+  const gpu = await evaluate(gpuModel, cfg, data);
+  gpuModel.dispose();
+  const gpuSeconds = (performance.now() - t) / 1000;
+
+  const grads = cpu.grads.map((g, i) => ({ name: cpu.names[i], size: g.length, ...diff(g, gpu.grads[i]) }));
+  let dn = 0;
+  let gn = 0;
+  cpu.grads.forEach((g, i) => {
+    for (let k = 0; k < g.length; k++) {
+      dn += (g[k] - gpu.grads[i][k]) ** 2;
+      gn += g[k] ** 2;
+    }
+  });
+  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string; description?: string } }).adapterInfo;
+  return {
+    config: cfg,
+    backends: [cpu.backend, gpu.backend],
+    adapter: info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ') : 'unknown',
+    parameters,
+    loss: { cpu: cpu.loss, webgpu: gpu.loss, rel: Math.abs(cpu.loss - gpu.loss) / Math.abs(cpu.loss) },
+    intensity: diff(cpu.intensity, gpu.intensity),
+    trimmed: diff(cpu.trimmedRe, gpu.trimmedRe),
+    grads,
+    gradsMaxRel: Math.max(...grads.map((g) => g.maxRel)),
+    gradsNormRel: Math.sqrt(dn / gn),
+    gradNorm: Math.sqrt(gn),
+    seconds: { cpu: cpuSeconds, webgpu: gpuSeconds },
+  };
+}
+
+declare global {
+  interface Window {
+    __backends?: { compare: typeof compare };
+  }
+}
+window.__backends = { compare };
+document.getElementById('out')!.textContent = 'ready';
+
