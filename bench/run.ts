@@ -163,7 +163,8 @@ async function measureStep(side: Side, flops: SuiteModule.FlopCount, label: stri
     measured: `${gf(achieved)} (${(flops.total / 1e9).toFixed(3)} GFLOP in ${ms(step.steadyBestMs)}, best of ${STEPS})`,
     against: `${gf(peak.gflops)} (matMul ${PEAK_N}^3, best of ${PEAK_REPS})`,
     ratio: achieved / peak.gflops,
-    note: `${step.parameters} params; median step ${ms(step.steadyMedianMs)}`,
+    note: `${step.parameters} params; median step ${ms(step.steadyMedianMs)}` +
+      (achieved > peak.gflops ? "; above the matMul 'peak': this backend's matMul kernel is slower than its conv kernels, so it is no roofline here" : ''),
   });
   add({
     benchmark: `time to first step (${cfg}) vs steady step`,
@@ -220,7 +221,16 @@ async function measureStudy(side: Side, label: string): Promise<void> {
       benchmark: what('GPU bytes (numBytesInGPU)'),
       backend: label, measured: `${(last.gpuBytes / 2 ** 20).toFixed(2)} MiB`, against: `${(first.gpuBytes / 2 ** 20).toFixed(2)} MiB`,
       ratio: last.gpuBytes / first.gpuBytes, max: 1.1,
-      note: `allocated incl. pool: ${((first.gpuBytesAllocated ?? NaN) / 2 ** 20).toFixed(1)} -> ${((last.gpuBytesAllocated ?? NaN) / 2 ** 20).toFixed(1)} MiB`,
+      note: 'bytes of live tensors in GPU buffers',
+    });
+  }
+  if (first.gpuBytesAllocated !== undefined && last.gpuBytesAllocated !== undefined) {
+    const seq = st.jobs.map((j) => ((j.gpuBytesAllocated ?? NaN) / 2 ** 20).toFixed(1)).join(', ');
+    add({
+      benchmark: what('GPU bytes allocated incl. the tfjs buffer pool (numBytesAllocatedInGPU)'),
+      backend: label, measured: `${(last.gpuBytesAllocated / 2 ** 20).toFixed(2)} MiB`, against: `${(first.gpuBytesAllocated / 2 ** 20).toFixed(2)} MiB`,
+      ratio: last.gpuBytesAllocated / first.gpuBytesAllocated,
+      note: `per job (MiB): ${seq}; before the study ${((st.before.gpuBytesAllocated ?? NaN) / 2 ** 20).toFixed(1)}`,
     });
   }
 }

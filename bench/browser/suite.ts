@@ -289,11 +289,13 @@ function fftshift2(x: tf.Tensor3D): tf.Tensor3D {
  */
 export function fftFarField(re: tf.Tensor3D, im: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
-    const N = re.shape[2];
+    const [B, N] = re.shape;
+    // tf.real / tf.imag of an fft result come back flattened to [B·N, N] on WebGPU: reshape explicitly.
+    const part = (c: tf.Tensor, which: 're' | 'im') => (which === 're' ? tf.real(c) : tf.imag(c)).reshape([B, N, N]);
     const T = (x: tf.Tensor) => tf.transpose(x, [0, 2, 1]);
     const rows = tf.spectral.fft(tf.complex(re, im));
-    const cols = tf.spectral.fft(tf.complex(T(tf.real(rows)), T(tf.imag(rows))));
-    const I = tf.div(tf.add(tf.square(T(tf.real(cols))), tf.square(T(tf.imag(cols)))), N * N) as tf.Tensor3D;
+    const cols = tf.spectral.fft(tf.complex(T(part(rows, 're')), T(part(rows, 'im'))));
+    const I = tf.div(tf.add(tf.square(T(part(cols, 're'))), tf.square(T(part(cols, 'im')))), N * N) as tf.Tensor3D;
     return fftshift2(I);
   });
 }
@@ -330,8 +332,9 @@ export async function physicsBench(B: number, N: number, reps: number): Promise<
     const f = await time(() => fftFarField(re, im));
     const a = farFieldIntensity(re, im);
     const b = fftFarField(re, im);
-    const [diff, scale] = await Promise.all([tf.max(tf.abs(tf.sub(a, b))).data(), tf.max(tf.abs(b)).data()]);
-    tf.dispose([a, b]);
+    const [dt, st] = tf.tidy(() => [tf.max(tf.abs(tf.sub(a, b))), tf.max(tf.abs(b))]);
+    const [diff, scale] = await Promise.all([dt.data(), st.data()]);
+    tf.dispose([a, b, dt, st]);
     return { B, N, dftBestMs: d.best, fftBestMs: f.best, fftOverDft: f.best / d.best, dftFirstMs: d.first, fftFirstMs: f.first, maxRelDiff: diff[0] / scale[0] };
   } finally {
     tf.dispose([re, im]);
