@@ -79,7 +79,9 @@ export class PtychoPinn {
     }
     this.probeArrays = norm;
     this.generator = buildGenerator(netCfg);
-    this.logScale = tf.variable(tf.scalar(Math.log(this.scale)), this.trainableScale, undefined, 'float32');
+    const lambda0 = tf.scalar(Math.log(this.scale));
+    this.logScale = tf.variable(lambda0, this.trainableScale, undefined, 'float32'); // a copy: the scalar is not kept
+    lambda0.dispose();
     this.probe = { re: tf.tensor2d(norm.re, [s.N, s.N]), im: tf.tensor2d(norm.im, [s.N, s.N]) };
   }
 
