@@ -73,8 +73,11 @@ export function sanitizeResult(value: unknown, depth = 0): unknown {
   return String(value);
 }
 
-/** A job's manifest entry (E4 training.py:445-454): the job's fields, then its result. */
-export function manifestJob(job: TrainingJob, result: Record<string, unknown>): ManifestJob {
+/**
+ * A job's fields in the reference's key order (dose, view, gridsize, data paths, log, artifact dir),
+ * shared by the manifest entry (E4 training.py:445-454) and the dry-run summary (:248-264).
+ */
+export function jobFields(job: TrainingJob): Omit<ManifestJob, 'result'> {
   return {
     dose: job.dose,
     view: job.view,
@@ -83,8 +86,12 @@ export function manifestJob(job: TrainingJob, result: Record<string, unknown>): 
     test_data_path: job.test_data_path,
     log_path: job.log_path,
     artifact_dir: job.artifact_dir,
-    result: sanitizeResult(result) as Record<string, unknown>,
   };
+}
+
+/** A job's manifest entry (E4 training.py:445-454): the job's fields, then its result. */
+export function manifestJob(job: TrainingJob, result: Record<string, unknown>): ManifestJob {
+  return { ...jobFields(job), result: sanitizeResult(result) as Record<string, unknown> };
 }
 
 export interface BuildManifestInput {

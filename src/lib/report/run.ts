@@ -22,7 +22,7 @@ import { pyFloatRepr, pyPathJoin } from '../study/pyformat';
 import type {
   ArtifactSink, FileSource, JobRunner, RunnerProgress, RunnerResult, TrainingJob,
 } from '../study/runner';
-import { buildManifest, manifestJob, manifestPath, serializeManifest } from './manifest';
+import { buildManifest, jobFields, manifestJob, manifestPath, serializeManifest } from './manifest';
 import type { ManifestJob, TrainingManifest } from './manifest';
 import { pyJsonDumps } from './pyjson';
 
@@ -57,16 +57,7 @@ async function prepareJobDirs(job: TrainingJob, sink: ArtifactSink): Promise<voi
 export async function dryRunJob(job: TrainingJob, sink: ArtifactSink): Promise<DryRunSummary> {
   await prepareJobDirs(job, sink);
   await sink.writeText(job.log_path, dryRunLog(job));
-  return {
-    dose: job.dose,
-    view: job.view,
-    gridsize: job.gridsize,
-    train_data_path: job.train_data_path,
-    test_data_path: job.test_data_path,
-    log_path: job.log_path,
-    artifact_dir: job.artifact_dir,
-    dry_run: true,
-  };
+  return { ...jobFields(job), dry_run: true };
 }
 
 /** User-chosen settings (presets, edits) applied to every job's configs before the job's own fields. */
