@@ -4,19 +4,11 @@
  * of random seeds, seed excluded, C of K at random), offsets r_c = −(p_c − p̄) from the *_start
  * coordinates, the (N/2)² diffraction normalisation and the intensity scale s.
  */
+import type { Dataset } from '../contract/types';
 import { Rng } from './rng';
 
-/** The fields of the contract's Dataset that training needs (structurally compatible with it). */
-export interface DiffractionData {
-  N: number;
-  n: number;
-  /** n·N·N amplitudes, C order. */
-  diffraction: Float32Array;
-  xcoords: Float64Array;
-  ycoords: Float64Array;
-  xcoordsStart: Float64Array;
-  ycoordsStart: Float64Array;
-}
+/** The fields of the contract's Dataset that training needs (tests build these without a file). */
+export type DiffractionData = Pick<Dataset, 'N' | 'n' | 'diffraction' | 'xcoords' | 'ycoords' | 'xcoordsStart' | 'ycoordsStart'>;
 
 export interface GroupedData {
   N: number;
