@@ -22,6 +22,7 @@ import { describeAdapter } from '../../src/lib/runtime/adapter';
 import { PtychoPinn } from '../../src/lib/model/pinn';
 import type { PinnSettings } from '../../src/lib/model/settings';
 import { installFastCpuKernels } from '../../src/lib/model/cpu-kernels';
+import { installAccurateWebGpuTrig } from '../../src/lib/model/webgpu-kernels';
 import { farFieldIntensity } from '../../src/lib/physics';
 import { makeDemoStudy } from '../../src/lib/sim';
 import { planStudy, memoryFileSource } from '../../src/lib/study/plan';
@@ -48,6 +49,7 @@ export async function useBackend(name: 'webgpu' | 'cpu', fastCpuKernels = true):
     installFastCpuKernels();
     fast = true;
   }
+  if (info.name === 'webgpu') installAccurateWebGpuTrig(); // as the runner does
   return { backend: info.name, adapter: describeAdapter(info.adapter), fastCpuKernels: fast };
 }
 

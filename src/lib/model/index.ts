@@ -25,4 +25,5 @@ export { predictTrimmed, reconstruct, reconstructionNpz, type Reconstruction } f
 export { encodePng, reconstructionPreview } from './png';
 export { modelFiles, zipBundle, sha256Hex, loadGeneratorFromBundle } from './bundle';
 export { installFastCpuKernels } from './cpu-kernels';
+export { installAccurateWebGpuTrig } from './webgpu-kernels';
 export { Rng, type RngState } from './rng';

@@ -26,6 +26,7 @@ import { reconstruct, reconstructionNpz } from './infer';
 import { reconstructionPreview } from './png';
 import { modelFiles, sha256Hex, zipBundle } from './bundle';
 import { installFastCpuKernels } from './cpu-kernels';
+import { installAccurateWebGpuTrig } from './webgpu-kernels';
 
 export interface PtychoPinnRunnerOptions {
   /** Train this many epochs instead of params.nepochs ("Quick look" preset, tests). */
@@ -162,6 +163,7 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
         await tf.ready();
       }
       if (tf.getBackend() === 'cpu') installFastCpuKernels();
+      if (tf.getBackend() === 'webgpu') installAccurateWebGpuTrig();
       await log(`backend: ${tf.getBackend()}`);
 
       // ---- settings (CONFIG-001: from the bridged legacy dict)

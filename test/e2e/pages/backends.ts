@@ -11,6 +11,7 @@ import { settingsFromParams } from '../../../src/lib/model/settings';
 import { intensityScale } from '../../../src/lib/model/data';
 import { Rng } from '../../../src/lib/model/rng';
 import { installFastCpuKernels } from '../../../src/lib/model/cpu-kernels';
+import { installAccurateWebGpuTrig, uninstallAccurateWebGpuTrig } from '../../../src/lib/model/webgpu-kernels';
 
 export interface CompareConfig {
   N: number;
@@ -18,6 +19,8 @@ export interface CompareConfig {
   filterScale: number;
   batch: number;
   seed: number;
+  /** WebGPU side: tfjs' own Sin/Cos (WGSL built-ins) instead of the runner's accurate kernels */
+  builtinTrig?: boolean;
 }
 
 export interface Evaluation {
@@ -139,6 +142,8 @@ export async function compare(cfg: CompareConfig): Promise<CompareResult> {
 
   if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
   await tf.ready();
+  if (cfg.builtinTrig) uninstallAccurateWebGpuTrig();
+  else installAccurateWebGpuTrig(); // as the runner does on WebGPU
   t = performance.now();
   const gpuModel = new PtychoPinn({ settings, seed: cfg.seed + 1 }); // different init, then the CPU weights
   const ws = weights.map((w) => tf.tensor(w.values, w.shape));
@@ -174,11 +179,52 @@ export async function compare(cfg: CompareConfig): Promise<CompareResult> {
   };
 }
 
+export interface TrigAccuracy {
+  /** max |f(x) − Math.f(x)| over x in [-π, π] (float32 x), for the WGSL built-ins and for ours */
+  builtin: { sin: number; cos: number };
+  accurate: { sin: number; cos: number };
+  /** the same over [-1000, 1000] */
+  accurateWide: { sin: number; cos: number };
+  /** whether ours gives exactly sin/cos of ±0 and the exact value at a few non-finite inputs */
+  specials: { sinZero: number; cosZero: number; nan: boolean };
+}
+
+/** Sin and Cos on WebGPU against float64 Math.sin/Math.cos of the same float32 inputs. */
+export async function trigAccuracy(): Promise<TrigAccuracy> {
+  if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
+  await tf.ready();
+  const grid = (lo: number, hi: number, n: number) => Float32Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+  const worst = async (x: Float32Array) => {
+    const t = tf.tensor1d(x);
+    const s = (await tf.sin(t).data()) as Float32Array;
+    const c = (await tf.cos(t).data()) as Float32Array;
+    t.dispose();
+    let es = 0;
+    let ec = 0;
+    for (let i = 0; i < x.length; i++) {
+      es = Math.max(es, Math.abs(s[i] - Math.sin(x[i])));
+      ec = Math.max(ec, Math.abs(c[i] - Math.cos(x[i])));
+    }
+    return { sin: es, cos: ec };
+  };
+  const narrow = grid(-Math.PI, Math.PI, 200_003);
+  uninstallAccurateWebGpuTrig();
+  const builtin = await worst(narrow);
+  installAccurateWebGpuTrig();
+  const accurate = await worst(narrow);
+  const accurateWide = await worst(grid(-1000, 1000, 200_003));
+  const sp = tf.tensor1d([0, NaN]);
+  const spSin = (await tf.sin(sp).data()) as Float32Array;
+  const spCos = (await tf.cos(sp).data()) as Float32Array;
+  sp.dispose();
+  return { builtin, accurate, accurateWide, specials: { sinZero: spSin[0], cosZero: spCos[0], nan: Number.isNaN(spSin[1]) && Number.isNaN(spCos[1]) } };
+}
+
 declare global {
   interface Window {
-    __backends?: { compare: typeof compare };
+    __backends?: { compare: typeof compare; trigAccuracy: typeof trigAccuracy };
   }
 }
-window.__backends = { compare };
+window.__backends = { compare, trigAccuracy };
 document.getElementById('out')!.textContent = 'ready';
 
