@@ -88,7 +88,7 @@ function npzRows(res: NpzBenchRow[]): void {
       benchmark: `NPZ load ${r.file} (${r.fileMB} MB), ${r.via}${r.inflate === '-' ? '' : `, ${r.inflate}`}`,
       backend: 'node',
       measured: ms(r.oursMs), against: `numpy.load ${ms(r.numpyMs)}`,
-      ratio: r.ratio, max: r.target, note: `values = numpy: ${r.valuesMatch}`,
+      ratio: r.ratio, max: r.target, note: `median of per-round ratios ${r.medianRoundRatio}; values = numpy: ${r.valuesMatch}`,
     });
   }
   for (const r of res) {
@@ -303,7 +303,7 @@ const meta: Record<string, unknown> = {
 
 if (want('npz')) {
   console.log('\n== NPZ loading: ours vs numpy.load ==');
-  const res = await benchNpz({ mb: Number(arg('mb') ?? 200), reps: Number(arg('npz-reps') ?? 2) });
+  const res = await benchNpz({ mb: Number(arg('mb') ?? 200), reps: Number(arg('npz-reps') ?? 4) });
   details.npz = res;
   npzRows(res);
 }
