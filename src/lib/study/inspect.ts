@@ -1,16 +1,24 @@
 /**
  * The real dataset inspector and N inference: ingest's `openNpz` (random access through
- * Blob.slice, only headers read) and the contract's `inspectDataset` / `inferPatchSize`.
+ * Blob.slice) and the contract's `loadDataset` / `inferPatchSize`.
  * The app's worker and the CLI both use these, so both validate with the same code.
  */
 import { openNpz } from '../ingest/npz';
-import { inferPatchSize, inspectDataset } from '../contract/index';
+import { inferPatchSize, loadDataset } from '../contract/index';
 import type { DatasetInspector } from './plan';
 import type { FileSource } from './runner';
 
+/**
+ * Every rule of the data contract on one file, before any training: the headers (keys, dtypes,
+ * shapes, N, positions) and then the values of the members training reads (NaN/Inf, negative or
+ * all-zero amplitudes, `diff3d` differing from `diffraction`, members whose data fail their CRC,
+ * the DATA-001 amplitude hints, `_metadata`). Headers alone would let those files through to fail
+ * only when their job trains, and never show them in the per-file report. Only the training members
+ * are read (never `Y`), one file at a time; the loaded arrays are dropped, the report kept.
+ */
 export const inspectNpz: DatasetInspector = async (file, blob, { gridsize }) => {
   const archive = await openNpz(blob, file);
-  return inspectDataset(archive, { file, gridsize });
+  return (await loadDataset(archive, { file, gridsize })).report;
 };
 
 /** The reference's fallback when N cannot be read (LATEST `_infer_patch_size`, study spec 4.3). */

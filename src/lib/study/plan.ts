@@ -5,6 +5,7 @@
  * both produce the same jobs for the same inputs. Pure: no DOM, no Node APIs.
  */
 import type { ContractIssue } from '../contract/issues';
+import { isIngestError } from '../ingest/types';
 import type { DatasetReport } from '../contract/types';
 import type { FileSource, TrainingJob } from './runner';
 import { DESIGN_DOSES } from './design';
@@ -26,7 +27,7 @@ async function blobOf(b: Blob | (() => Promise<Blob>)): Promise<Blob> {
   return typeof b === 'function' ? b() : b;
 }
 
-/** Opens one NPZ and runs the data contract on it (default: ingest's openNpz + contract's inspectDataset). */
+/** Opens one NPZ and runs the data contract on it (the app and the CLI: inspectNpz, src/lib/study/inspect.ts). */
 export type DatasetInspector = (file: string, blob: Blob, opts: { gridsize: 1 | 2 }) => Promise<DatasetReport>;
 
 /** The artifact root the app uses (the CLI takes --artifact-root); manifest paths are relative to the drop. */
@@ -105,7 +106,9 @@ export function resolveDoses(tree: DetectedTree, override?: readonly number[]): 
 }
 
 function unreadableReport(file: string, err: unknown): DatasetReport {
-  const detail = err instanceof Error ? err.message : String(err);
+  // An IngestError's message starts with the file name, which the sentence already gives.
+  const detail = isIngestError(err) ? (err.member === undefined ? err.detail : `member '${err.member}': ${err.detail}`)
+    : err instanceof Error ? err.message : String(err);
   const issue: ContractIssue = {
     severity: 'error',
     code: 'unreadable',

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { openAsBlob } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { planStudy, refilterPlan, memoryFileSource } from '../../../src/lib/study/plan';
 import { inspectNpz } from '../../../src/lib/study/inspect';
 import { loadTree } from './helpers';
@@ -40,12 +42,39 @@ describe('planStudy (the worker logic) on numpy-written trees', () => {
     expect(bad.map((r) => r.file)).toEqual(['phase_d/dose_1000/dense/dense_train.npz']);
   });
 
+  it('rules on values (NaN, negative, all-zero, a bad CRC) are reported per file before training and block only their jobs', async () => {
+    const contract = fileURLToPath(new URL('../../fixtures/contract/', import.meta.url));
+    const swap: Record<string, string> = {
+      'phase_c/dose_1000/patched_test.npz': 'nan_diffraction.npz',
+      'phase_d/dose_1000/dense/dense_train.npz': 'negative_amplitude.npz',
+      'phase_d/dose_10000/sparse/sparse_test.npz': 'zero_diffraction.npz',
+      'phase_c/dose_100000/patched_train.npz': 'corrupt_diffraction_data.npz',
+    };
+    const files = await Promise.all((await loadTree('full')).map(async (f) =>
+      swap[f.path] ? { path: f.path, blob: await openAsBlob(`${contract}${swap[f.path]}`) } : f));
+    const plan = await planStudy(files, { inspect: inspectNpz });
+    const bad = plan.reports.filter((r) => !r.ok);
+    expect(bad.map((r) => [r.file, r.errors.map((e) => `${e.code}:${e.key}`)])).toEqual([
+      ['phase_c/dose_1000/patched_test.npz', ['non_finite:diffraction']],
+      ['phase_d/dose_1000/dense/dense_train.npz', ['negative_amplitude:diffraction']],
+      ['phase_d/dose_10000/sparse/sparse_test.npz', ['zero_diffraction:diffraction']],
+      ['phase_c/dose_100000/patched_train.npz', ['unreadable_member:diffraction']],
+    ]);
+    for (const r of bad) expect(r.errors[0].message).toContain(r.file);
+    const blocked = plan.jobs.filter((j) => j.blocked).map((j) => `${j.job.dose}/${j.job.view}`);
+    expect(blocked).toEqual(['1000/baseline', '1000/dense', '10000/sparse', '100000/baseline']);
+    expect(plan.jobs.find((j) => j.job.dose === 1000 && j.job.view === 'baseline')!.reasons[0]).toMatch(/3 NaN or infinite values/);
+  });
+
   it("validate: 'selected' opens only the filtered jobs' files; unreadable files become report errors", async () => {
     const files = await loadTree('full');
     files.push({ path: 'phase_c/dose_1000/patched_train.npz', blob: new Blob([new Uint8Array([1, 2, 3])]) });
     const plan = await planStudy(files, { inspect: inspectNpz, validate: 'selected', filters: { view: 'baseline', dose: 1000 } });
     expect(plan.reports.map((r) => r.file)).toEqual(['phase_c/dose_1000/patched_train.npz', 'phase_c/dose_1000/patched_test.npz']);
     expect(plan.reports[0].ok).toBe(false);
+    // The sentence names the file once, then what is wrong with it.
+    expect(plan.reports[0].errors[0].message)
+      .toBe('phase_c/dose_1000/patched_train.npz: could not be read as an NPZ file (not a ZIP/NPZ archive: only 3 bytes long).');
     expect(plan.selected[0].blocked).toBe(true);
   });
 
