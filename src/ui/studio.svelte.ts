@@ -342,6 +342,9 @@ export class Studio {
         break;
       case 'job-start': {
         const j = plan.jobs.find((x) => x.key === ev.key)!;
+        // A blocked job is only recorded, never run: it must not take the live view (and the last
+        // trained job's reconstruction) away.
+        if (j.blocked.length > 0) break;
         this.setJob(ev.key, 'running', 'running');
         this.live = {
           ...emptyLive(), key: ev.key,
