@@ -226,3 +226,27 @@ export const w = {
       found, 'a JSON string');
   },
 } as const;
+
+/** A few words per warning code, for summaries that count warnings by kind ("18 × small patterns"). */
+export const WARNING_LABELS: Record<keyof typeof w, string> = {
+  legacy_key: "legacy 'diff3d' key",
+  squeezed_axis: 'trailing axis of length 1 dropped',
+  legacy_layout: 'legacy (H, W, n) layout transposed',
+  intensity_converted: 'raw intensity converted to amplitude',
+  small_patch_size: 'small patterns (quick tests only)',
+  amplitude_max: 'amplitude maximum above 10',
+  amplitude_ratio: 'amplitude max/mean above 100',
+  metadata_unreadable: "unreadable '_metadata'",
+  metadata_not_json: "'_metadata' not JSON",
+};
+
+/** Warnings counted by kind, most frequent first: [[label, count], ...]. */
+export function warningCounts(issues: readonly ContractIssue[]): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const i of issues) {
+    if (i.severity !== 'warning') continue;
+    const label = (WARNING_LABELS as Record<string, string>)[i.code] ?? i.code;
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]);
+}

@@ -4,7 +4,7 @@
  * with messages that name the file, the key, what was found and what was expected.
  */
 import { describe, expect, it } from 'vitest';
-import { formatNumber, inspectDataset, loadDataset, type ContractIssue } from '../../../src/lib/contract';
+import { e, w, formatNumber, inspectDataset, loadDataset, warningCounts, WARNING_LABELS, type ContractIssue } from '../../../src/lib/contract';
 import { expected, open } from './helpers';
 
 type Sev = 'error' | 'warning';
@@ -268,4 +268,17 @@ describe('contract rules, one numpy-written file each', () => {
       expect(dataset !== undefined).toBe(report.ok);
     });
   }
+});
+
+describe('warnings counted by kind', () => {
+  it('labels every warning of the catalogue and counts them most frequent first', () => {
+    const f = 'a.npz';
+    const issues: ContractIssue[] = [
+      w.small_patch_size(f, 'diffraction', 32), w.amplitude_max(f, 'diffraction', 20),
+      w.small_patch_size('b.npz', 'diffraction', 32), e.missing_key(f, 'probeGuess', ['diffraction'], 'a complex (N, N) array'),
+    ];
+    expect(warningCounts(issues)).toEqual([['small patterns (quick tests only)', 2], ['amplitude maximum above 10', 1]]);
+    expect(Object.keys(WARNING_LABELS).sort()).toEqual(Object.keys(w).sort());
+    expect(warningCounts([])).toEqual([]);
+  });
 });
