@@ -18,20 +18,23 @@
  *   peak = best rate of a large square tf.matMul on the same backend.
  * Writes everything to bench/results/train-<date>.json.
  *
- * DEFAULTS ARE THE REFERENCE PRESET (N = 64, n_filters_scale 2, batch 16, n_groups 512) for a few epochs:
- * meant for a machine with a GPU-class backend. On the tfjs CPU backend (pure JavaScript) one epoch of
- * that preset takes on the order of an hour on 2 cores; for a run of a few minutes on a small machine use
- * e.g. `npm run bench:train -- --N 32 --filter-scale 0.5 --groups 128 --epochs 4`.
+ * DEFAULTS ARE THE REFERENCE PRESET (N = 64, n_filters_scale 2, batch 16, n_groups 512) for 3 epochs, on
+ * tfjs' WASM backend (XNNPACK convolutions; the convolution gradients of src/lib/model/wasm-kernels.ts):
+ * about 2 samples/s on one core of this machine, so ~15 min. The pure-JavaScript CPU backend
+ * (`--backend cpu`) runs the same preset at ~0.06 samples/s (an epoch takes over 2 hours); for a quick
+ * look there use e.g. `--N 32 --filter-scale 0.5 --groups 128 --epochs 4`.
  *
  * Flags: --N 64 --gridsize 1 --filter-scale 2 --batch 16 --groups 512 --epochs 3 --positions (2·groups)
- *        --dose 1e9 --lr 1e-3 --seed 42 --backend cpu --peak-size 512 --no-write
+ *        --dose 1e9 --lr 1e-3 --seed 42 --backend wasm|cpu --peak-size 512 --no-write
  */
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { installFastCpuKernels } from '../src/lib/model/cpu-kernels.ts';
+import { installWasmTrainingKernels } from '../src/lib/model/wasm-kernels.ts';
 import { groupDataset, type DiffractionData, type GroupedData } from '../src/lib/model/data.ts';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
@@ -64,7 +67,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { N: 64, gridsize: 1, filterScale: 2, batch: 16, groups: 512, epochs: 3, positions: 0, dose: 1e9, lr: 1e-3, seed: 42, backend: 'cpu', peakSize: 512, write: true };
+  const a: Args = { N: 64, gridsize: 1, filterScale: 2, batch: 16, groups: 512, epochs: 3, positions: 0, dose: 1e9, lr: 1e-3, seed: 42, backend: 'wasm', peakSize: 512, write: true };
   const numeric: Record<string, keyof Args> = {
     '--N': 'N', '--gridsize': 'gridsize', '--filter-scale': 'filterScale', '--batch': 'batch', '--groups': 'groups', '--epochs': 'epochs',
     '--positions': 'positions', '--dose': 'dose', '--lr': 'lr', '--seed': 'seed', '--peak-size': 'peakSize',
@@ -135,9 +138,10 @@ function forwardFlopsPerSample(model: PtychoPinn): { conv: number; physics: numb
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  await tf.setBackend(args.backend);
+  if (!(await tf.setBackend(args.backend))) throw new Error(`tfjs could not start the '${args.backend}' backend`);
   await tf.ready();
   if (tf.getBackend() === 'cpu') installFastCpuKernels();
+  if (tf.getBackend() === 'wasm') installWasmTrainingKernels();
   const { N } = args;
   const S = Math.floor(3.5 * N); // object side int(3.5·N), model spec 5.2
   console.log(`bench:train  backend ${tf.getBackend()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`);

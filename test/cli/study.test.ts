@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { main, OPTIONS, PROG } from '../../src/cli/study';
+import { loadPtychoPinnRunner, main, OPTIONS, PROG } from '../../src/cli/study';
+import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from '../../src/cli/args';
 import { planStudy, memoryFileSource } from '../../src/lib/study/plan';
 import { inspectNpz } from '../../src/lib/study/inspect';
@@ -185,6 +186,19 @@ describe('study CLI main() against the fixture trees (the reference scenarios, s
     const r = await run(['--phase-c-root', `${tmp}/nope`, '--phase-d-root', `${TREES}full/phase_d`, '--artifact-root', freshDir(), '--dry']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--phase-c-root is not a directory');
+  });
+});
+
+describe('the CLI\'s runner', () => {
+  it('is the PtychoPINN runner on the WASM backend (trained there in test/lib/model/runner.test.ts)', async () => {
+    try {
+      const loaded = await loadPtychoPinnRunner();
+      expect(loaded?.backend).toBe('wasm');
+      expect(typeof loaded?.runner).toBe('function');
+      expect(tf.getBackend()).toBe('wasm');
+    } finally {
+      await tf.setBackend('cpu');
+    }
   });
 });
 

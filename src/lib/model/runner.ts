@@ -27,6 +27,7 @@ import { reconstructionPreview } from './png';
 import { modelFiles, sha256Hex, zipBundle } from './bundle';
 import { installFastCpuKernels } from './cpu-kernels';
 import { installAccurateWebGpuTrig } from './webgpu-kernels';
+import { installWasmTrainingKernels } from './wasm-kernels';
 
 export interface PtychoPinnRunnerOptions {
   /** Train this many epochs instead of params.nepochs ("Quick look" preset, tests). */
@@ -37,9 +38,10 @@ export interface PtychoPinnRunnerOptions {
   batchSizeOverride?: number;
   /**
    * Make sure tfjs runs on this backend (calls tf.setBackend when it differs). Default: leave the
-   * backend the app chose (src/lib/runtime/backend.ts) alone.
+   * backend the app chose (src/lib/runtime/backend.ts) alone. 'wasm' (Node only: the CLI and
+   * bench:train) needs '@tensorflow/tfjs-backend-wasm' imported by the caller.
    */
-  backend?: 'cpu' | 'webgpu';
+  backend?: 'cpu' | 'webgpu' | 'wasm';
   /** Train λ (the intensity scale); default false: constant, deviation (b) of product.md section 5. */
   trainableIntensityScale?: boolean;
   /** Seed for subsampling, grouping, shuffling and initialisation when params.subsample_seed is unset. Default 42. */
@@ -164,6 +166,7 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       }
       if (tf.getBackend() === 'cpu') installFastCpuKernels();
       if (tf.getBackend() === 'webgpu') installAccurateWebGpuTrig();
+      if (tf.getBackend() === 'wasm') installWasmTrainingKernels();
       await log(`backend: ${tf.getBackend()}`);
 
       // ---- settings (CONFIG-001: from the bridged legacy dict)

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { unzipSync, unzlibSync } from 'fflate';
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { makeDemoStudy } from '../../../src/lib/sim';
 import { openNpz, writeNpz } from '../../../src/lib/ingest';
 import { makeLegacyParams, makeModelConfig, makeTrainingConfig, updateLegacyDict } from '../../../src/lib/config/config';
@@ -125,6 +126,37 @@ describe('createPtychoPinnRunner on the demo study (N=32)', () => {
     expect(r.status).toBe('success');
     expect(r.epochs_completed).toBe(1);
     expect(sink.files.has(`${j.artifact_dir}/reconstruction.npz`)).toBe(true);
+  });
+
+  it('trains the same job on the WASM backend (the CLI\'s) as on the CPU backend: same losses, same reconstruction', async () => {
+    const run = async (backend: 'cpu' | 'wasm') => {
+      const sink = new MemSink();
+      const j = job('dense');
+      const r = await createPtychoPinnRunner({ backend, epochsOverride: 2, nGroupsOverride: 16, batchSizeOverride: 8 })(args(j, sink, { n_filters_scale: 0.25 }));
+      const rec = await (await openNpz(sink.files.get(`${j.artifact_dir}/reconstruction.npz`)!, 'r.npz')).read('amplitude');
+      return { r, log: sink.text.get(j.log_path)!, amplitude: rec.data as Float32Array };
+    };
+    try {
+      const cpu = await run('cpu');
+      const wasm = await run('wasm');
+      expect(wasm.r.error).toBeUndefined();
+      expect(wasm.r.status).toBe('success');
+      expect(wasm.log).toMatch(/backend: wasm/);
+      expect(cpu.log).toMatch(/backend: cpu/);
+      const [lc, lw] = [cpu.r.history!.train_loss, wasm.r.history!.train_loss];
+      expect(lw.length).toBe(2);
+      for (let e = 0; e < 2; e++) expect(Math.abs(lw[e] - lc[e]) / Math.abs(lc[e])).toBeLessThan(1e-4);
+      let d = 0;
+      let m = 0;
+      for (let k = 0; k < cpu.amplitude.length; k++) {
+        d = Math.max(d, Math.abs(cpu.amplitude[k] - wasm.amplitude[k]));
+        m = Math.max(m, Math.abs(cpu.amplitude[k]));
+      }
+      expect(wasm.amplitude.length).toBe(cpu.amplitude.length);
+      expect(d / m).toBeLessThan(1e-2);
+    } finally {
+      await tf.setBackend('cpu');
+    }
   });
 
   it('fails with the validation messages when a file is broken, and writes no bundle', async () => {
