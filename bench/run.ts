@@ -7,7 +7,10 @@
  *      from src/lib/model/cpu-kernels.ts installed, as the runner does): peak matMul GFLOP/s, one full
  *      PtychoPINN training step (achieved GFLOP/s and its fraction of that peak, first vs steady step),
  *      matrix-DFT vs tfjs FFT far field, tf.memory() across the 9-job demo study.
- *   3. WebGPU in headless Chromium (Playwright, /usr/bin/chromium, page served by Vite's dev server on
+ *   3. The WASM backend in this Node process (tfjs-backend-wasm: XNNPACK convolutions, with the
+ *      convolution gradient kernels of src/lib/model/wasm-kernels.ts, as the CLI trains): peak matMul,
+ *      the same training step, the 9-job study (no physics part: the backend has no FFT kernel).
+ *   4. WebGPU in headless Chromium (Playwright, /usr/bin/chromium, page served by Vite's dev server on
  *      http://127.0.0.1, a secure context): the same measurements through the same code
  *      (bench/browser/suite.ts), the study only when the time budget allows.
  *
@@ -15,7 +18,7 @@
  * (tf.profile; see kernelFlops in bench/browser/suite.ts); the conv part is also given by the
  * textbook formula 3 × Σ 2·9·cin·cout·H·W·B (backward ≈ 2× forward) as a cross-check.
  *
- * Options: --only=npz,cpu,webgpu (comma-separated)  --parts=step,physics,study  --mb=200  --npz-reps=2
+ * Options: --only=npz,cpu,wasm,webgpu (comma-separated)  --parts=step,physics,study  --mb=200  --npz-reps=2
  *          --steps=3  --budget-s=540 (the WebGPU study gets what is left of it and stops there)
  */
 import fs from 'node:fs';
@@ -45,7 +48,7 @@ const PHYSICS = [
   { B: 16, N: 64 },
 ];
 /** tfjs' CPU FFT takes seconds per call (it recurses through tensor ops), so fewer repetitions there. */
-const PHYSICS_REPS = { cpu: 1, webgpu: 3 } as const;
+const PHYSICS_REPS = { cpu: 1, webgpu: 3, wasm: 1 } as const;
 const STUDY: SuiteModule.StudyMemoryOptions = { epochs: 1, groups: 8, batch: 8, filterScale: 0.25 };
 const BUDGET_S = Number(arg('budget-s') ?? 540);
 const T0 = performance.now();
@@ -107,7 +110,7 @@ function npzRows(res: NpzBenchRow[]): void {
 
 /** Runs a suite function here (CPU) or in the page (WebGPU); the page side passes a JS expression. */
 interface Side {
-  backend: 'cpu' | 'webgpu';
+  backend: 'cpu' | 'webgpu' | 'wasm';
   peak(): Promise<SuiteModule.PeakResult>;
   step(): Promise<SuiteModule.StepResult>;
   physics(B: number, N: number, reps: number): Promise<SuiteModule.PhysicsResult>;
@@ -330,6 +333,32 @@ if (want('cpu') || want('webgpu')) {
         `matMul ${(flops.matmul / 1e9).toFixed(3)}, other ${(flops.other / 1e9).toFixed(3)}; ${flops.kernels} kernels`,
     );
     return flops;
+  }
+}
+
+if (want('wasm')) {
+  console.log('\n== tfjs WASM backend in Node (XNNPACK; our convolution gradient kernels) ==');
+  try {
+    const S = await import('./browser/suite.ts');
+    const tf = await import('@tensorflow/tfjs');
+    if (parts.has('step') && !flops) {
+      await S.useBackend('cpu', true);
+      console.log(`[${elapsed().toFixed(0)} s] counting the FLOPs of one step (tf.profile on the CPU backend) ...`);
+      flops = await S.countStepFlops(STEP_CONFIG);
+      details.flops = flops;
+    }
+    await import('@tensorflow/tfjs-backend-wasm');
+    if (!(await tf.setBackend('wasm'))) throw new Error('the WASM backend did not start');
+    const { installWasmTrainingKernels } = await import('../src/lib/model/wasm-kernels.ts');
+    installWasmTrainingKernels();
+    meta.wasmBackend = { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') };
+    const side: Side = { ...nodeSide(S), backend: 'wasm' };
+    const label = `wasm (Node, XNNPACK${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? ' SIMD' : ''})`;
+    if (flops && parts.has('step')) await measureStep(side, flops, label, detailsOf('wasm'));
+    if (parts.has('physics')) skipped.push('WASM physics (matrix-DFT vs FFT): the WASM backend has no FFT kernel');
+    if (parts.has('study')) await measureStudy(side, label);
+  } catch (e) {
+    skipped.push(`WASM part failed: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
