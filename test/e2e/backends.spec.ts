@@ -28,7 +28,7 @@
  * dy with the input's batch stride), this test measured O(1) gradient differences for any batch > 1.
  */
 import { test, expect } from '@playwright/test';
-import type { CompareConfig, CompareResult, TrigAccuracy } from './pages/backends';
+import type { CompareConfig, CompareResult, PoolRelease, TrigAccuracy } from './pages/backends';
 
 const TOL = { loss: 1e-5, intensity: 1e-5, trimmed: 1e-5, gradVar: 2e-2, gradNorm: 5e-3 };
 
@@ -51,6 +51,19 @@ test.describe('CPU and WebGPU backends agree', () => {
     // 2.4e-7 = 2 ulp of 1: float32 roundoff of a correctly reduced argument and a ~1 ulp polynomial.
     for (const e of [a.accurate.sin, a.accurate.cos, a.accurateWide.sin, a.accurateWide.cos]) expect(e).toBeLessThan(2.4e-7);
     expect(a.specials).toEqual({ sinZero: 0, cosZero: 1, nan: true });
+  });
+
+  test('releasing tfjs\' WebGPU buffer pool frees the pooled bytes, keeps live tensors, and tfjs computes on', async ({ page }) => {
+    await page.goto('/test/e2e/pages/backends.html');
+    await expect(page.locator('#out')).toHaveText('ready');
+    const p = await page.evaluate(() => window.__backends!.poolRelease()) as PoolRelease;
+    console.log(`[backends] pool: allocated ${p.before.allocated} B (live ${p.before.live}) -> freed ${p.freed} -> allocated ${p.after.allocated} B (live ${p.after.live})`);
+    expect(p.before.allocated).toBeGreaterThan(p.before.live + 4 * 4096 * 2); // the disposed intermediates sit in the pool
+    expect(p.freed).toBe(p.before.allocated - p.after.allocated);
+    expect(p.after.allocated).toBe(p.after.live); // nothing pooled is left
+    expect(p.after.live).toBe(p.before.live);
+    expect(p.keptIntact).toBe(true);
+    expect(p.sameResult).toBe(0);
   });
 
   for (const cfg of CONFIGS) {

@@ -28,6 +28,7 @@ import { modelFiles, sha256Hex, zipBundle } from './bundle';
 import { installFastCpuKernels } from './cpu-kernels';
 import { installAccurateWebGpuTrig } from './webgpu-kernels';
 import { installWasmTrainingKernels } from './wasm-kernels';
+import { releaseGpuBufferPool } from '../runtime/backend';
 
 export interface PtychoPinnRunnerOptions {
   /** Train this many epochs instead of params.nepochs ("Quick look" preset, tests). */
@@ -314,6 +315,8 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       return { ...base(), status: 'failed', error, bundle_path: null, bundle_sha256: null, bundle_size_bytes: null };
     } finally {
       model?.dispose();
+      // WebGPU: give back the buffers tfjs pooled for this job (its shapes may not recur).
+      await releaseGpuBufferPool().catch(() => 0);
     }
   };
 }

@@ -73,3 +73,44 @@ export function memoryFigures(): MemoryFigures {
   const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
   return { tensors: m.numTensors, bytes: m.numBytes, gpuBytes: m.numBytesInGPU, gpuBytesAllocated: m.numBytesAllocatedInGPU };
 }
+
+interface BufferManagerLike {
+  freeBuffers: Map<string, GPUBuffer[]>;
+  numFreeBuffers: number;
+  numBytesAllocated: number;
+}
+
+/**
+ * Destroy the WebGPU buffers tfjs keeps in its pool for reuse (the free ones; live tensors keep
+ * theirs). tfjs 4.22 never shrinks that pool until the backend is disposed, so a study whose jobs
+ * differ in shapes (gridsize 1 and 2, several N) would hold every job's intermediates. Called at the
+ * end of each job, when nothing is in flight: the queued commands are submitted first (tfjs releases
+ * the buffers they use only then) and the GPU is waited for. Returns the bytes released; 0 on other
+ * backends. The map's keys are kept (tfjs' releaseBuffer ignores buffers when the map is empty).
+ */
+export async function releaseGpuBufferPool(): Promise<number> {
+  if (tf.getBackend() !== 'webgpu') return 0;
+  const be = tf.backend() as unknown as WebGPUBackendLike & { bufferManager?: BufferManagerLike; submitQueue?: () => void; commandEncoder?: unknown };
+  const pool = be.bufferManager;
+  if (!be.device || !pool || !(pool.freeBuffers instanceof Map)) return 0;
+  if (be.commandEncoder) be.submitQueue?.(); // commands still being recorded (submitQueue needs an encoder)
+  // A lost device may never report its work done: then leave the pool alone.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = await Promise.race([
+    be.device.queue.onSubmittedWorkDone().then(() => true, () => false),
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), 5000); }),
+  ]);
+  clearTimeout(timer);
+  if (!idle) return 0;
+  let freed = 0;
+  for (const list of pool.freeBuffers.values()) {
+    for (const buffer of list) {
+      freed += buffer.size;
+      buffer.destroy();
+    }
+    pool.numFreeBuffers -= list.length;
+    list.length = 0;
+  }
+  pool.numBytesAllocated -= freed;
+  return freed;
+}

@@ -12,6 +12,7 @@ import { intensityScale } from '../../../src/lib/model/data';
 import { Rng } from '../../../src/lib/model/rng';
 import { installFastCpuKernels } from '../../../src/lib/model/cpu-kernels';
 import { installAccurateWebGpuTrig, uninstallAccurateWebGpuTrig } from '../../../src/lib/model/webgpu-kernels';
+import { releaseGpuBufferPool } from '../../../src/lib/runtime/backend';
 
 export interface CompareConfig {
   N: number;
@@ -220,11 +221,50 @@ export async function trigAccuracy(): Promise<TrigAccuracy> {
   return { builtin, accurate, accurateWide, specials: { sinZero: spSin[0], cosZero: spCos[0], nan: Number.isNaN(spSin[1]) && Number.isNaN(spCos[1]) } };
 }
 
+export interface PoolRelease {
+  /** numBytesAllocatedInGPU / numBytesInGPU after some work whose tensors were disposed */
+  before: { allocated: number; live: number };
+  freed: number;
+  after: { allocated: number; live: number };
+  /** the same computation before and after the release (max |Δ|), and a tensor kept across it */
+  sameResult: number;
+  keptIntact: boolean;
+}
+
+/** releaseGpuBufferPool on WebGPU: frees the pooled buffers, keeps live tensors, and tfjs works on. */
+export async function poolRelease(): Promise<PoolRelease> {
+  if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
+  await tf.ready();
+  const mem = () => {
+    const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number; numBytesAllocatedInGPU: number };
+    return { allocated: m.numBytesAllocatedInGPU, live: m.numBytesInGPU };
+  };
+  const kept = tf.range(0, 4096).reshape([64, 64]);
+  const keptValues = (await kept.data()).slice();
+  const work = () => tf.tidy(() => {
+    const a = tf.add(kept, 1);
+    const b = tf.matMul(a, tf.transpose(a));
+    return tf.sum(tf.sin(b.div(1e6)));
+  });
+  const r1 = work();
+  const v1 = (await r1.data())[0];
+  r1.dispose();
+  const before = mem();
+  const freed = await releaseGpuBufferPool();
+  const after = mem();
+  const r2 = work();
+  const v2 = (await r2.data())[0];
+  r2.dispose();
+  const keptNow = await kept.data();
+  kept.dispose();
+  return { before, freed, after, sameResult: Math.abs(v1 - v2), keptIntact: keptNow.every((x, i) => x === keptValues[i]) };
+}
+
 declare global {
   interface Window {
-    __backends?: { compare: typeof compare; trigAccuracy: typeof trigAccuracy };
+    __backends?: { compare: typeof compare; trigAccuracy: typeof trigAccuracy; poolRelease: typeof poolRelease };
   }
 }
-window.__backends = { compare, trigAccuracy };
+window.__backends = { compare, trigAccuracy, poolRelease };
 document.getElementById('out')!.textContent = 'ready';
 
