@@ -18,38 +18,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
-import { intensityScale } from '../src/lib/model/data.ts';
 import { Rng } from '../src/lib/model/rng.ts';
 import { installFastCpuKernels } from '../src/lib/model/cpu-kernels.ts';
+import { batchData } from '../test/e2e/pages/batch.ts';
 
 const [N, gridsize, batch, seed] = (process.argv[2] ?? '32,1,2,5').split(',').map(Number);
 const C = gridsize * gridsize;
-
-/** The batch of test/e2e/pages/backends.ts (same seeds, same recipe). */
-function batchData(): { inputs: Float32Array; offsets: Float32Array } {
-  const rng = new Rng(seed + 1000);
-  const s = intensityScale(1e9, N);
-  const inputs = new Float32Array(batch * N * N * C);
-  for (let b = 0; b < batch; b++)
-    for (let i = 0; i < N; i++)
-      for (let j = 0; j < N; j++)
-        for (let c = 0; c < C; c++) {
-          const r2 = (i - N / 2) ** 2 + (j - N / 2) ** 2;
-          inputs[((b * N + i) * N + j) * C + c] = s * (0.2 * rng.next() + 3 * Math.exp(-r2 / 4));
-        }
-  const offsets = new Float32Array(batch * C * 2);
-  if (C > 1) {
-    for (let b = 0; b < batch; b++) {
-      const p = Array.from({ length: C * 2 }, () => 8 * rng.next() - 4);
-      for (let k = 0; k < 2; k++) {
-        let m = 0;
-        for (let c = 0; c < C; c++) m += p[c * 2 + k] / C;
-        for (let c = 0; c < C; c++) offsets[(b * C + c) * 2 + k] = -(p[c * 2 + k] - m);
-      }
-    }
-  }
-  return { inputs, offsets };
-}
 
 let noise = new Rng(7);
 const eps: Record<string, number> = {};
@@ -84,7 +58,7 @@ installFastCpuKernels();
 const KERNELS = ['Sin', 'Cos', 'BatchMatMul', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Exp'];
 for (const k of KERNELS) perturbable(k);
 const model = new PtychoPinn({ settings: settingsFromParams({ N, gridsize, n_filters_scale: 0.25, batch_size: batch, nphotons: 1e9 }), seed });
-const data = batchData();
+const data = batchData({ N, gridsize, batch, seed }); // the batch of test/e2e/pages/backends.ts
 
 function gradients(): Grads {
   const inputs = tf.tensor4d(data.inputs, [batch, N, N, C]);

@@ -8,9 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { PtychoPinn } from '../../../src/lib/model/pinn';
 import { settingsFromParams } from '../../../src/lib/model/settings';
-import { intensityScale } from '../../../src/lib/model/data';
-import { Rng } from '../../../src/lib/model/rng';
 import { installFastCpuKernels } from '../../../src/lib/model/cpu-kernels';
+import { batchData } from './batch';
 import { installAccurateWebGpuTrig, uninstallAccurateWebGpuTrig } from '../../../src/lib/model/webgpu-kernels';
 import { releaseGpuBufferPool } from '../../../src/lib/runtime/backend';
 
@@ -57,36 +56,6 @@ export interface CompareResult {
   /** ||g_cpu|| for a sanity check that gradients are not all zero */
   gradNorm: number;
   seconds: { cpu: number; webgpu: number };
-}
-
-function batchData(cfg: CompareConfig): { inputs: Float32Array; offsets: Float32Array } {
-  const { N, gridsize, batch } = cfg;
-  const C = gridsize * gridsize;
-  const rng = new Rng(cfg.seed + 1000);
-  const s = intensityScale(1e9, N);
-  // Model input s·X with X a plausible normalised amplitude: a bright centre (DC at N/2) over a
-  // random speckle, mean Σ X² around (N/2)² (model spec 4.3).
-  const inputs = new Float32Array(batch * N * N * C);
-  for (let b = 0; b < batch; b++)
-    for (let i = 0; i < N; i++)
-      for (let j = 0; j < N; j++)
-        for (let c = 0; c < C; c++) {
-          const r2 = (i - N / 2) ** 2 + (j - N / 2) ** 2;
-          inputs[((b * N + i) * N + j) * C + c] = s * (0.2 * rng.next() + 3 * Math.exp(-r2 / 4));
-        }
-  // Relative offsets r_c = −(p_c − p̄): random positions within ±4 px, centred per group (model spec 2.2).
-  const offsets = new Float32Array(batch * C * 2);
-  if (C > 1) {
-    for (let b = 0; b < batch; b++) {
-      const p = Array.from({ length: C * 2 }, () => 8 * rng.next() - 4);
-      for (let k = 0; k < 2; k++) {
-        let m = 0;
-        for (let c = 0; c < C; c++) m += p[c * 2 + k] / C;
-        for (let c = 0; c < C; c++) offsets[(b * C + c) * 2 + k] = -(p[c * 2 + k] - m);
-      }
-    }
-  }
-  return { inputs, offsets };
 }
 
 async function evaluate(model: PtychoPinn, cfg: CompareConfig, data: { inputs: Float32Array; offsets: Float32Array }): Promise<Evaluation> {
