@@ -1,4 +1,5 @@
 import { test, expect } from '@playwright/test';
+import { fillSettings } from '../test/e2e/helpers';
 
 const OUT = 'docs/screenshots';
 
@@ -16,10 +17,7 @@ test('screenshots of the empty page, a loaded study, a running job and a finishe
 
   await page.getByLabel('Dose').selectOption('1000');
   await page.getByLabel('Gridsize').selectOption('2');
-  await page.getByLabel('Epochs').fill('3');
-  await page.getByLabel('Groups').fill('24');
-  await page.getByLabel('Batch size').fill('8');
-  await page.getByLabel('Filter scale').fill('0.25');
+  await fillSettings(page, { epochs: 3, groups: 24 });
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByTestId('epoch')).toContainText(/^2 \/ 3$/, { timeout: 300_000 });
   await expect(page.getByRole('img', { name: /^Amplitude/ })).toBeVisible({ timeout: 300_000 });

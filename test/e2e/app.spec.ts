@@ -4,25 +4,10 @@ import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openNpz } from '../../src/lib/ingest';
-import { downloadBytes, downloadText, hasNumpy, python } from './helpers';
+import { downloadBytes, downloadText, fillSettings, hasNumpy, loadSmallDemo, python } from './helpers';
 
-async function loadSmallDemo(page: Page): Promise<void> {
-  await page.goto('/');
-  await page.getByLabel('Demo size').selectOption('small');
-  await page.getByRole('button', { name: 'Load demo study' }).click();
-  await expect(page.getByTestId('job-table').locator('tbody tr[data-job]')).toHaveCount(9, { timeout: 60_000 });
-}
-
-/**
- * Small settings so SwiftShader (about 0.3 GFLOP/s here) trains a job in tens of seconds: few epochs
- * and groups and a quarter-width network (filter scale 0.25 gives 1/64 of the default's FLOPs).
- */
-async function quickSettings(page: Page, epochs = 1): Promise<void> {
-  await page.getByLabel('Epochs').fill(String(epochs));
-  await page.getByLabel('Groups').fill('20');
-  await page.getByLabel('Batch size').fill('8');
-  await page.getByLabel('Filter scale').fill('0.25');
-}
+/** Few epochs and groups, batch 8, filter scale 0.25 (see fillSettings). */
+const quickSettings = (page: Page, epochs = 1) => fillSettings(page, { epochs, groups: 20 });
 
 test('demo study: a dry run manifest, then two jobs trained on WebGPU with live progress, manifest and artifacts', async ({ page }) => {
   // Long tasks on the main thread while training (the UI must stay responsive).

@@ -11,7 +11,7 @@
 import { test, expect, type Page } from '@playwright/test';
 import { createHash } from 'node:crypto';
 import { unzipSync, strFromU8 } from 'fflate';
-import { downloadBytes, downloadText } from './helpers';
+import { downloadBytes, downloadText, fillSettings, loadSmallDemo } from './helpers';
 
 const DENSE = 'dose_1000/dense/gs2';
 const SPARSE = 'dose_1000/sparse/gs2';
@@ -27,12 +27,11 @@ interface Manifest { jobs: ManifestJob[]; backend: string | null; dry_run: boole
 
 const keyOf = (j: ManifestJob) => `dose_${j.dose}/${j.view}/gs${j.gridsize}`;
 
-async function loadSmallDemo(page: Page, faults?: object): Promise<void> {
-  await page.goto(faults ? `/?faults=${encodeURIComponent(JSON.stringify(faults))}` : '/');
-  await page.getByLabel('Demo size').selectOption('small');
-  await page.getByRole('button', { name: 'Load demo study' }).click();
-  await expect(page.getByTestId('job-table').locator('tbody tr[data-job]')).toHaveCount(9, { timeout: 60_000 });
-}
+/** The small demo, with faults injected through ?faults= when given. */
+const loadDemo = (page: Page, faults?: object) => loadSmallDemo(page, faults ? `/?faults=${encodeURIComponent(JSON.stringify(faults))}` : '/');
+
+/** 12 groups: 11 training groups, 2 steps of 8 per epoch; batch 8, filter scale 0.25. */
+const tinySettings = (page: Page, epochs: number) => fillSettings(page, { epochs, groups: 12 });
 
 /** Dose 1000, gridsize 2: the dense and the sparse job. Tiny settings (SwiftShader is slow). */
 async function selectTwoJobs(page: Page, epochs = 1): Promise<void> {
@@ -40,13 +39,6 @@ async function selectTwoJobs(page: Page, epochs = 1): Promise<void> {
   await page.getByLabel('Gridsize').selectOption('2');
   await expect(page.getByRole('status')).toContainText('2 of 9 jobs selected');
   await tinySettings(page, epochs);
-}
-
-async function tinySettings(page: Page, epochs: number): Promise<void> {
-  await page.getByLabel('Epochs').fill(String(epochs));
-  await page.getByLabel('Groups').fill('12'); // 11 training groups: 2 steps of 8 per epoch
-  await page.getByLabel('Batch size').fill('8');
-  await page.getByLabel('Filter scale').fill('0.25');
 }
 
 const statusCell = (page: Page, key: string) => page.locator(`tr[data-job="${key}"] td.status`);
@@ -112,7 +104,7 @@ async function expectConsistentRun(
 }
 
 test('a NaN loss fails only its job, with the step it happened at', async ({ page }) => {
-  await loadSmallDemo(page, { nanLossAt: { job: DENSE, step: 2 } });
+  await loadDemo(page, { nanLossAt: { job: DENSE, step: 2 } });
   await selectTwoJobs(page);
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByRole('status')).toContainText('Finished 2 job(s)', { timeout: 240_000 });
@@ -123,7 +115,7 @@ test('a NaN loss fails only its job, with the step it happened at', async ({ pag
 });
 
 test('a lost WebGPU device fails only its job; the next job trains on a new device', async ({ page }) => {
-  await loadSmallDemo(page, { loseDeviceAt: { job: DENSE, step: 1 } });
+  await loadDemo(page, { loseDeviceAt: { job: DENSE, step: 1 } });
   test.slow(); // two workers compile the shaders (SwiftShader)
   await selectTwoJobs(page);
   await page.getByRole('button', { name: 'Start training' }).click();
@@ -140,7 +132,7 @@ test('a lost WebGPU device fails only its job; the next job trains on a new devi
 test('a crashed training worker fails only the job it was running; finished jobs stay, the rest run', async ({ page }) => {
   // Three gridsize-1 jobs (baseline at each dose); the worker dies in the middle one.
   test.slow(); // three jobs, two workers compiling the shaders (SwiftShader)
-  await loadSmallDemo(page, { crashWorkerAt: { job: 'dose_10000/baseline/gs1', step: 2 } });
+  await loadDemo(page, { crashWorkerAt: { job: 'dose_10000/baseline/gs1', step: 2 } });
   await page.getByLabel('View').selectOption('baseline');
   await expect(page.getByRole('status')).toContainText('3 of 9 jobs selected');
   await tinySettings(page, 1);
@@ -159,7 +151,7 @@ test('a crashed training worker fails only the job it was running; finished jobs
 });
 
 test('a full store fails only the job whose writes do not fit, with a reason that says so', async ({ page }) => {
-  await loadSmallDemo(page, { quotaBytes: { job: SPARSE, bytes: 20_000 } });
+  await loadDemo(page, { quotaBytes: { job: SPARSE, bytes: 20_000 } });
   await selectTwoJobs(page);
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByRole('status')).toContainText('Finished 2 job(s)', { timeout: 240_000 });
@@ -171,7 +163,7 @@ test('a full store fails only the job whose writes do not fit, with a reason tha
 
 test('a reload mid-epoch keeps the finished job as it was and resumes the other from its checkpoint', async ({ page }) => {
   test.slow(); // two jobs of two epochs, and a second worker compiling the shaders
-  await loadSmallDemo(page);
+  await loadDemo(page);
   await selectTwoJobs(page, 2);
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(statusCell(page, DENSE)).toHaveAttribute('data-status', 'success', { timeout: 240_000 });

@@ -30,3 +30,23 @@ export function python(code: string, args: string[] = []): string {
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
   return r.stdout;
 }
+
+/** Open the app (at `url`, e.g. with ?faults=) and load the small demo study: 9 jobs. */
+export async function loadSmallDemo(page: Page, url = '/'): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Demo size').selectOption('small');
+  await page.getByRole('button', { name: 'Load demo study' }).click();
+  await expect(page.getByTestId('job-table').locator('tbody tr[data-job]')).toHaveCount(9, { timeout: 60_000 });
+}
+
+/**
+ * Fill the training settings. Small values let SwiftShader (about 0.3 GFLOP/s here) train a job in
+ * tens of seconds: few epochs and groups, batch 8, a quarter-width network (filter scale 0.25 gives
+ * 1/64 of the default's FLOPs). `filterScale: null` leaves that field as the preset set it.
+ */
+export async function fillSettings(page: Page, s: { epochs: number; groups: number; batch?: number; filterScale?: number | null }): Promise<void> {
+  await page.getByLabel('Epochs').fill(String(s.epochs));
+  await page.getByLabel('Groups').fill(String(s.groups));
+  await page.getByLabel('Batch size').fill(String(s.batch ?? 8));
+  if (s.filterScale !== null) await page.getByLabel('Filter scale').fill(String(s.filterScale ?? 0.25));
+}

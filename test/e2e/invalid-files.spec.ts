@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { isIngestError, openNpz } from '../../src/lib/ingest';
 import { e as errorRules, w as warningRules, loadDataset, type DatasetReport } from '../../src/lib/contract';
 import { unzipSync } from 'fflate';
-import { downloadBytes, downloadText } from './helpers';
+import { downloadBytes, downloadText, fillSettings } from './helpers';
 
 const CONTRACT = 'test/fixtures/contract';
 const N32 = 'test/fixtures/study/trees/n32/phase_c/dose_1000';
@@ -311,10 +311,7 @@ test('tree A: the valid job trains and completes with results while the jobs wit
   expect(runnable).toEqual(['dose_1000/baseline/gs1']);
 
   // Tiny settings (as app.spec.ts): one epoch, a quarter-width network; 10 positions make 2 steps.
-  await page.getByLabel('Epochs').fill('1');
-  await page.getByLabel('Groups').fill('20');
-  await page.getByLabel('Batch size').fill('8');
-  await page.getByLabel('Filter scale').fill('0.25');
+  await fillSettings(page, { epochs: 1, groups: 20 });
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByRole('status')).toContainText('Finished 9 job(s)', { timeout: 240_000 });
   await expect(page.getByRole('img', { name: /^Amplitude/ })).toBeVisible();

@@ -1,4 +1,5 @@
 import { test, expect } from '@playwright/test';
+import { fillSettings } from './helpers';
 
 // Launch Chromium without WebGPU: no --enable-unsafe-webgpu, WebGPU and Vulkan features off.
 test.use({
@@ -18,9 +19,7 @@ test('without a WebGPU adapter the app says it will train on the CPU, and does',
   await expect(page.getByTestId('job-table').locator('tbody tr[data-job]')).toHaveCount(9, { timeout: 60_000 });
   await page.getByLabel('Dose').selectOption('1000');
   await page.getByLabel('View').selectOption('baseline');
-  await page.getByLabel('Epochs').fill('1');
-  await page.getByLabel('Groups').fill('16');
-  await page.getByLabel('Batch size').fill('8');
+  await fillSettings(page, { epochs: 1, groups: 16, filterScale: null });
   await page.getByRole('button', { name: 'Start training' }).click();
   // The training worker starts tfjs on the CPU backend and says so in words.
   await expect(page.getByTestId('backend-notice')).toContainText('Training on the CPU', { timeout: 60_000 });

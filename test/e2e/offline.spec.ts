@@ -7,7 +7,7 @@
  * do see one.
  */
 import { test, expect, chromium, type Page, type ConsoleMessage } from '@playwright/test';
-import { downloadBytes, downloadText } from './helpers';
+import { downloadBytes, downloadText, fillSettings, loadSmallDemo } from './helpers';
 
 interface Recorder {
   requests: string[];
@@ -41,17 +41,11 @@ async function record(page: Page): Promise<Recorder> {
 const pageViolations = (page: Page) => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
 
 async function demoRun(page: Page, backend: 'webgpu' | 'cpu'): Promise<void> {
-  await page.goto('/');
-  await page.getByLabel('Demo size').selectOption('small');
-  await page.getByRole('button', { name: 'Load demo study' }).click();
-  await expect(page.getByTestId('job-table').locator('tbody tr[data-job]')).toHaveCount(9, { timeout: 60_000 });
+  await loadSmallDemo(page);
   await page.getByLabel('Dose').selectOption('1000');
   await page.getByLabel('View').selectOption('baseline');
   await expect(page.getByRole('status')).toContainText('1 of 9 jobs selected');
-  await page.getByLabel('Epochs').fill('1');
-  await page.getByLabel('Groups').fill('16');
-  await page.getByLabel('Batch size').fill('8');
-  await page.getByLabel('Filter scale').fill('0.25');
+  await fillSettings(page, { epochs: 1, groups: 16 });
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByRole('status')).toContainText('Finished 1 job(s)', { timeout: 180_000 });
   const m = JSON.parse((await downloadText(page, () => page.getByRole('button', { name: 'Download manifest' }).click())).text);
