@@ -11,8 +11,8 @@ import { collect, type DroppedFile } from './intake';
 import { PlanClient } from './plan-client';
 import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from './settings';
 import type { DemoEvent, DemoRequest, DemoSize } from '../workers/demo-protocol';
-import { parseFaults, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
-import { buildManifest, manifestJob, manifestPath, serializeManifest } from '../lib/report/manifest';
+import { parseFaults, runManifestText, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
+import { manifestJob, manifestPath } from '../lib/report/manifest';
 import * as store from '../workers/store';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 
@@ -444,14 +444,8 @@ export class Studio {
     const results = new Map((await store.resultsOf(runId)).map((r) => [r.jobKey, r.result]));
     if (results.size === 0) return null;
     const done = plan.jobs.filter((j) => results.has(j.key));
-    const backend = plan.dryRun ? null
-      : (done.map((j) => results.get(j.key)!.backend).find((b): b is string => typeof b === 'string') ?? null);
-    const text = serializeManifest(buildManifest({
-      now: performance.timeOrigin + performance.now(),
-      phaseCRoot: plan.phaseCRoot, phaseDRoot: plan.phaseDRoot, artifactRoot: plan.artifactRoot,
-      filters: plan.filters, dryRun: plan.dryRun, skipped: plan.skipped, backend,
-      jobs: done.map((j) => manifestJob(j.job, results.get(j.key)!)),
-    }));
+    const backend = done.map((j) => results.get(j.key)!.backend).find((b): b is string => typeof b === 'string') ?? null;
+    const text = runManifestText(plan, done.map((j) => manifestJob(j.job, results.get(j.key)!)), backend);
     await store.idbSink(runId).writeText(manifestPath(plan.artifactRoot), text);
     return text;
   }

@@ -7,6 +7,7 @@ import type { BackendInfo, BackendName } from '../lib/runtime/backend';
 import type { RunnerProgress, TrainingJob } from '../lib/study/runner';
 import type { ParsedFilters, SkipEvent } from '../lib/study/jobs';
 import type { TrainingSettings } from '../ui/settings';
+import { buildManifest, serializeManifest, type ManifestJob } from '../lib/report/manifest';
 
 /** What a run needs to be rebuilt after a reload: JSON-safe, stored in IndexedDB with the run. */
 export interface RunPlan {
@@ -87,3 +88,17 @@ export type TrainEvent =
   /** This worker cannot train again (its GPU device was lost): start a new one to run the jobs left. */
   | { type: 'restart'; reason: string }
   | { type: 'fatal'; message: string };
+
+/**
+ * training_manifest.json of a run: the plan's roots, filters and skips with the entries of the jobs
+ * that have a result, in plan order, timestamped now. One function for the worker (after every job)
+ * and the page (rebuilding from the stored results after a crash or reload).
+ */
+export function runManifestText(plan: RunPlan, jobs: ManifestJob[], backend: string | null): string {
+  return serializeManifest(buildManifest({
+    now: performance.timeOrigin + performance.now(),
+    phaseCRoot: plan.phaseCRoot, phaseDRoot: plan.phaseDRoot, artifactRoot: plan.artifactRoot,
+    filters: plan.filters, dryRun: plan.dryRun, jobs, skipped: plan.skipped,
+    backend: plan.dryRun ? null : backend,
+  }));
+}

@@ -12,7 +12,7 @@
  */
 import { initBackend, deviceLost, currentDevice, memoryFigures, type BackendInfo } from '../lib/runtime/backend';
 import { runStudy } from '../lib/report/run';
-import { buildManifest, manifestJob, manifestPath, serializeManifest, type ManifestJob } from '../lib/report/manifest';
+import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
 import { makeLegacyParams } from '../lib/config/config';
 import { memoryFileSource } from '../lib/study/plan';
 import type { ArtifactSink, JobRunner, RunnerArgs, RunnerResult } from '../lib/study/runner';
@@ -20,7 +20,7 @@ import { createPtychoPinnRunner } from '../lib/model/runner';
 import { configOverrides } from '../ui/settings';
 import { colourise, finiteRange, type ColourMap } from '../ui/colour';
 import * as store from './store';
-import type { FaultPlan, RunPlan, TrainEvent, TrainRequest } from './train-protocol';
+import { runManifestText, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from './train-protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (ev: TrainEvent, transfer: Transferable[] = []) => scope.postMessage(ev, transfer);
@@ -121,13 +121,7 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
   let cancelled = false;
 
   const writeManifest = async (): Promise<string> => {
-    const m = buildManifest({
-      now: performance.timeOrigin + performance.now(),
-      phaseCRoot: plan.phaseCRoot, phaseDRoot: plan.phaseDRoot, artifactRoot: plan.artifactRoot,
-      filters: plan.filters, dryRun: plan.dryRun, jobs: entries, skipped: plan.skipped,
-      backend: plan.dryRun ? null : (backend?.name ?? null),
-    });
-    const text = serializeManifest(m);
+    const text = runManifestText(plan, entries, backend?.name ?? null);
     try {
       await sink.writeText(manifestPath(plan.artifactRoot), text);
     } catch (e) {
