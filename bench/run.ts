@@ -312,6 +312,20 @@ if (want('npz')) {
 }
 
 let flops: SuiteModule.FlopCount | undefined;
+
+/** The FLOPs of one training step of STEP_CONFIG, from tf.profile; the CPU backend must be current. */
+async function countFlops(S: typeof SuiteModule): Promise<SuiteModule.FlopCount> {
+  console.log(`[${elapsed().toFixed(0)} s] counting the FLOPs of one step (tf.profile on the CPU backend) ...`);
+  const f = await S.countStepFlops(STEP_CONFIG);
+  flops = f;
+  details.flops = f;
+  console.log(
+    `  ${(f.total / 1e9).toFixed(3)} GFLOP per step: conv ${(f.conv / 1e9).toFixed(3)} (textbook 3x forward: ${(f.convStepAnalytic / 1e9).toFixed(3)}), ` +
+      `matMul ${(f.matmul / 1e9).toFixed(3)}, other ${(f.other / 1e9).toFixed(3)}; ${f.kernels} kernels`,
+  );
+  return f;
+}
+
 if (want('cpu') || want('webgpu')) {
   // The suite module imports tfjs and the app's model; loaded only when needed.
   const S = await import('./browser/suite.ts');
@@ -320,20 +334,9 @@ if (want('cpu') || want('webgpu')) {
   console.log(`\n== tfjs CPU backend in Node (${be.backend}, fast Conv2DBackpropFilter ${be.fastCpuKernels ? 'ON' : 'off'}) ==`);
   if (want('cpu')) {
     const label = `cpu (Node, fast conv backprop ${be.fastCpuKernels ? 'on' : 'off'})`;
-    await measureCompute(nodeSide(S), parts.has('step') ? await countFlops() : undefined, label);
+    await measureCompute(nodeSide(S), parts.has('step') ? await countFlops(S) : undefined, label);
     if (parts.has('study')) await measureStudy(nodeSide(S), label);
-  } else if (parts.has('step')) await countFlops();
-
-  async function countFlops(): Promise<SuiteModule.FlopCount> {
-    console.log(`[${elapsed().toFixed(0)} s] counting the FLOPs of one step (tf.profile on the CPU backend) ...`);
-    flops = await S.countStepFlops(STEP_CONFIG);
-    details.flops = flops;
-    console.log(
-      `  ${(flops.total / 1e9).toFixed(3)} GFLOP per step: conv ${(flops.conv / 1e9).toFixed(3)} (textbook 3x forward: ${(flops.convStepAnalytic / 1e9).toFixed(3)}), ` +
-        `matMul ${(flops.matmul / 1e9).toFixed(3)}, other ${(flops.other / 1e9).toFixed(3)}; ${flops.kernels} kernels`,
-    );
-    return flops;
-  }
+  } else if (parts.has('step')) await countFlops(S);
 }
 
 if (want('wasm')) {
@@ -343,9 +346,7 @@ if (want('wasm')) {
     const tf = await import('@tensorflow/tfjs');
     if (parts.has('step') && !flops) {
       await S.useBackend('cpu', true);
-      console.log(`[${elapsed().toFixed(0)} s] counting the FLOPs of one step (tf.profile on the CPU backend) ...`);
-      flops = await S.countStepFlops(STEP_CONFIG);
-      details.flops = flops;
+      await countFlops(S);
     }
     await import('@tensorflow/tfjs-backend-wasm');
     if (!(await tf.setBackend('wasm'))) throw new Error('the WASM backend did not start');
