@@ -1,0 +1,241 @@
+/**
+ * The study's answer (product.md 6b): every job's reconstruction scores against ground truth, as
+ * the dose x view table that `study_summary.json`, `study_summary.csv`, the CLI's closing table and
+ * the app's "Study results" section all show. Pure functions of the manifest's job entries: the
+ * scores are the `result.metrics` the runner writes (also in each job's `metrics.json`).
+ *
+ * Two scorings per job, each for amplitude and phase:
+ * - `reference`: the reference's Phase G path (central-crop stitch, align_for_evaluation,
+ *   eval_reconstruction with plane phase alignment, MS-SSIM sigma 1; reference/ptychopinn-eval.md);
+ * - `placed`: the stitched canvas placed on the truth grid by its own origin.
+ */
+import { VIEWS } from '../study/design';
+import { pyPathJoin } from '../study/pyformat';
+
+/** eval_reconstruction's scalar scores, in its order (reference/ptychopinn-eval.md 1). */
+export const SCORE_NAMES = ['mae', 'mse', 'psnr', 'ssim', 'ms_ssim', 'frc50', 'frc1over7'] as const;
+export type ScoreName = (typeof SCORE_NAMES)[number];
+export type Scores = Record<ScoreName, number | null>;
+
+export const SCORINGS = ['reference', 'placed'] as const;
+export type Scoring = (typeof SCORINGS)[number];
+export const PARTS = ['amplitude', 'phase'] as const;
+export type Part = (typeof PARTS)[number];
+
+/** One scoring of a job's reconstruction, as the runner writes it. */
+export interface ScoredReconstruction {
+  amplitude: Scores;
+  phase: Scores;
+  height: number;
+  width: number;
+  stitch_M: number;
+  phase_align: 'plane';
+  ms_ssim_sigma: 1;
+}
+
+/** `result.metrics` of a scored job (and the job's `metrics.json`). */
+export interface JobMetrics {
+  reference: ScoredReconstruction;
+  placed: ScoredReconstruction;
+  /** Fraction of the scanned area the stitched test crops cover. */
+  coverage: number;
+  /** Live amplitude SSIM (placed) during training. */
+  ssim_history?: { epoch: number; amplitude_ssim: number }[];
+}
+
+/** What a summary needs of a manifest entry (a ManifestJob has it all). */
+export interface SummaryInput {
+  dose: number;
+  view: string;
+  gridsize: number;
+  artifact_dir?: string;
+  result: Record<string, unknown>;
+}
+
+export interface PartScores {
+  amplitude: Scores;
+  phase: Scores;
+}
+
+export interface SummaryJob {
+  dose: number;
+  view: string;
+  gridsize: number;
+  /** success | failed | cancelled | dry-run | unknown */
+  status: string;
+  error: string | null;
+  artifact_dir: string | null;
+  coverage: number | null;
+  /** null when the job has no scores (failed, cancelled, dry run, no ground truth). */
+  reference: PartScores | null;
+  placed: PartScores | null;
+}
+
+/** `study_summary.json`. */
+export interface StudySummary {
+  /** Ascending. */
+  doses: number[];
+  /** baseline, dense, sparse (those present), then any other view by name. */
+  views: string[];
+  /** Dose-major, then view in the order of `views`, then gridsize. */
+  jobs: SummaryJob[];
+  /** table[String(dose)][view]: the job of that cell, null where the study has none. */
+  table: Record<string, Record<string, SummaryJob | null>>;
+}
+
+export const SUMMARY_JSON_NAME = 'study_summary.json';
+export const SUMMARY_CSV_NAME = 'study_summary.csv';
+export const COMPARISON_NAME = 'comparison.png';
+
+const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Scores from untrusted JSON: each a finite number or null (NaN, Inf, missing, non-numbers). */
+export function readScores(v: unknown): Scores {
+  const o = isRecord(v) ? v : {};
+  return Object.fromEntries(SCORE_NAMES.map((k) => [k, finite(o[k])])) as Scores;
+}
+
+function readPart(v: unknown): PartScores | null {
+  if (!isRecord(v) || !isRecord(v.amplitude) || !isRecord(v.phase)) return null;
+  return { amplitude: readScores(v.amplitude), phase: readScores(v.phase) };
+}
+
+function jobStatus(result: Record<string, unknown>): string {
+  if (result.dry_run === true) return 'dry-run';
+  return typeof result.status === 'string' ? result.status : 'unknown';
+}
+
+/** Views in study order, then others alphabetically. */
+function viewRank(v: string): number {
+  const i = (VIEWS as readonly string[]).indexOf(v);
+  return i < 0 ? VIEWS.length : i;
+}
+
+export function compareViews(a: string, b: string): number {
+  return viewRank(a) - viewRank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+export function studySummary(manifestJobs: readonly SummaryInput[]): StudySummary {
+  const jobs: SummaryJob[] = manifestJobs.map((j) => {
+    const r = isRecord(j.result) ? j.result : {};
+    const m = isRecord(r.metrics) ? r.metrics : null;
+    const status = jobStatus(r);
+    // Only a successful job's scores count; anything else has none to show.
+    const scored = status === 'success' && m !== null;
+    return {
+      dose: j.dose,
+      view: j.view,
+      gridsize: j.gridsize,
+      status,
+      error: typeof r.error === 'string' ? r.error : null,
+      artifact_dir: j.artifact_dir ?? null,
+      coverage: scored ? finite(m.coverage) : null,
+      reference: scored ? readPart(m.reference) : null,
+      placed: scored ? readPart(m.placed) : null,
+    };
+  });
+  jobs.sort((a, b) => a.dose - b.dose || compareViews(a.view, b.view) || a.gridsize - b.gridsize);
+  const doses = [...new Set(jobs.map((j) => j.dose))];
+  const views = [...new Set(jobs.map((j) => j.view))].sort(compareViews);
+  const table: StudySummary['table'] = {};
+  for (const d of doses) {
+    const row: Record<string, SummaryJob | null> = {};
+    for (const v of views) row[v] = jobs.find((j) => j.dose === d && j.view === v) ?? null;
+    table[String(d)] = row;
+  }
+  return { doses, views, jobs, table };
+}
+
+/** The cell of a dose and view, or null. */
+export function summaryCell(s: StudySummary, dose: number, view: string): SummaryJob | null {
+  return s.table[String(dose)]?.[view] ?? null;
+}
+
+/** `study_summary.json`'s text. */
+export function studySummaryJson(s: StudySummary): string {
+  return JSON.stringify(s, null, 2) + '\n';
+}
+
+export const SUMMARY_CSV_COLUMNS = ['dose', 'view', 'gridsize', 'status', 'which', 'part', ...SCORE_NAMES] as const;
+
+function csvCell(v: string | number | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * `study_summary.csv`: tidy, one row per job x scoring (reference, placed) x part (amplitude,
+ * phase), in the summary's job order. Every job has its four rows; unscored values are empty
+ * cells. Numbers are written in shortest round-trip form.
+ */
+export function studySummaryCsv(s: StudySummary): string {
+  const lines = [SUMMARY_CSV_COLUMNS.join(',')];
+  for (const j of s.jobs) {
+    for (const which of SCORINGS) {
+      for (const part of PARTS) {
+        const sc = j[which]?.[part] ?? null;
+        lines.push([j.dose, j.view, j.gridsize, j.status, which, part, ...SCORE_NAMES.map((k) => sc?.[k] ?? null)].map(csvCell).join(','));
+      }
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** A score for a table: 3 decimals for similarities, 1 for FRC ring indices and PSNR; '-' for none. */
+export function formatScore(name: ScoreName, v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '-';
+  if (name === 'frc50' || name === 'frc1over7' || name === 'psnr') return v.toFixed(1);
+  if (name === 'mae' || name === 'mse') return Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(4);
+  return v.toFixed(3);
+}
+
+/**
+ * The fixed-width table the CLI prints at the end of a run: rows dose, columns views; each cell
+ * the reference scores' amplitude MS-SSIM / SSIM / FRC50 | phase MS-SSIM. '-' where a job is
+ * missing, did not succeed or has no scores; failed jobs are listed below the table.
+ */
+export function studySummaryText(s: StudySummary): string {
+  const cell = (j: SummaryJob | null): string => {
+    const r = j?.reference;
+    if (!j || !r) return '-';
+    return `${formatScore('ms_ssim', r.amplitude.ms_ssim)} / ${formatScore('ssim', r.amplitude.ssim)} / ` +
+      `${formatScore('frc50', r.amplitude.frc50)} | ${formatScore('ms_ssim', r.phase.ms_ssim)}`;
+  };
+  const header = ['dose', ...s.views];
+  const rows = s.doses.map((d) => [String(d), ...s.views.map((v) => cell(summaryCell(s, d, v)))]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => r.map((x, c) => x.padEnd(widths[c])).join('   ').trimEnd();
+  const out = [
+    'Study results: reference scores against ground truth (Phase G alignment)',
+    'each cell: amplitude MS-SSIM / SSIM / FRC50 | phase MS-SSIM   (- = no score)',
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ];
+  const notes = s.jobs.filter((j) => j.status !== 'success' && j.status !== 'dry-run');
+  const unscored = s.jobs.filter((j) => j.status === 'success' && !j.reference);
+  if (notes.length || unscored.length) out.push('');
+  for (const j of notes) out.push(`dose ${j.dose}, ${j.view}: ${j.status}${j.error ? ` (${j.error})` : ''}`);
+  for (const j of unscored) out.push(`dose ${j.dose}, ${j.view}: trained, not scored (no ground truth in its test file?)`);
+  return out.join('\n') + '\n';
+}
+
+/** The summary files at the artifact root, for any writer (training worker, page, CLI). */
+export function studySummaryFiles(artifactRoot: string, manifestJobs: readonly SummaryInput[]): { path: string; text: string }[] {
+  const s = studySummary(manifestJobs);
+  return [
+    { path: pyPathJoin(artifactRoot, SUMMARY_JSON_NAME), text: studySummaryJson(s) },
+    { path: pyPathJoin(artifactRoot, SUMMARY_CSV_NAME), text: studySummaryCsv(s) },
+  ];
+}
+
+/** The path of a job's truth-vs-reconstruction picture (written by the runner). */
+export function comparisonPath(artifactDir: string): string {
+  return pyPathJoin(artifactDir, COMPARISON_NAME);
+}
