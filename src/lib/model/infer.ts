@@ -4,7 +4,7 @@
  * translate by +(p̄ − mean), complex average) into amplitude and phase. Output NPZ via writeNpz.
  */
 import * as tf from '@tensorflow/tfjs';
-import { stitchPatches, DEFAULT_STITCH_M, type StitchResult } from '../physics';
+import { stitchPatches, DEFAULT_STITCH_M, MERGE_NORM_EPS, type StitchResult } from '../physics';
 import { writeNpz } from '../ingest';
 import type { NdArray } from '../ingest/types';
 import type { GroupedData } from './data';
@@ -17,7 +17,16 @@ export interface TrimmedPatches {
   /** B·N·N, the trimmed object per group (model spec 2.5), re and im */
   re: Float32Array;
   im: Float32Array;
+  /**
+   * B·N·N, 1 where at least half a channel window of the merge reaches the pixel (merged window count
+   * >= 0.5), 0 elsewhere: there the model's value is the border branch divided by the 0.001 floor of
+   * the merge normaliser (model spec 2.4), an artefact, not a reconstruction.
+   */
+  covered: Uint8Array;
 }
+
+/** Merged window count below which a trimmed pixel counts as not reconstructed (see TrimmedPatches.covered). */
+export const MIN_WINDOW_COUNT = 0.5;
 
 /** Predict the trimmed object (B,N,N,1) for every group, in batches. */
 export async function predictTrimmed(model: PtychoPinn, data: GroupedData, batchSize: number, signal?: AbortSignal): Promise<TrimmedPatches> {
@@ -25,11 +34,22 @@ export async function predictTrimmed(model: PtychoPinn, data: GroupedData, batch
   const NN = N * N;
   const re = new Float32Array(B * NN);
   const im = new Float32Array(B * NN);
+  const covered = new Uint8Array(B * NN);
   for (let start = 0; start < B; start += batchSize) {
     if (signal?.aborted) throw Object.assign(new Error('inference cancelled'), { name: 'AbortError' });
     const idx = Int32Array.from({ length: Math.min(batchSize, B - start) }, (_, i) => start + i);
     const { inputs, offsets } = makeBatch(data, idx, model.scale);
     const ops = model.operators(offsets, idx.length);
+    const { P } = ops;
+    const pad = (P - N) / 2;
+    for (let b = 0; b < idx.length; b++) {
+      for (let i = 0; i < N; i++) {
+        for (let j = 0; j < N; j++) {
+          const count = ops.normData[b * P * P + (i + pad) * P + (j + pad)] - MERGE_NORM_EPS;
+          covered[(start + b) * NN + i * N + j] = count >= MIN_WINDOW_COUNT ? 1 : 0;
+        }
+      }
+    }
     try {
       const out = model.forward(inputs, ops, false);
       const [r, i] = await Promise.all([out.trimmedRe.data(), out.trimmedIm.data()]);
@@ -41,7 +61,12 @@ export async function predictTrimmed(model: PtychoPinn, data: GroupedData, batch
       inputs.dispose();
     }
   }
-  return { B, N, re, im };
+  return { B, N, re, im, covered };
+}
+
+/** The stitch crop M for patch size N: the reference's 20 (model spec 4.6), at most N/2. */
+export function stitchCrop(N: number): number {
+  return Math.min(DEFAULT_STITCH_M, N / 2);
 }
 
 export interface Reconstruction {
@@ -53,20 +78,23 @@ export interface Reconstruction {
 }
 
 export async function reconstruct(model: PtychoPinn, data: GroupedData, opts: { batchSize: number; M?: number; signal?: AbortSignal }): Promise<Reconstruction> {
-  // M = 20 on the CLI path (model spec 4.6), which lies inside the central N/2 window for N >= 64.
-  // For the N = 32 extension the crop is capped at N/2 so it never reaches the border-branch
-  // content that the merge normaliser amplifies ×1000 (model spec 2.4).
+  // M = 20 on the CLI path (model spec 4.6), capped at N/2 for the N = 32 extension. For gridsize 1
+  // the crop then lies inside the central window; for gridsize 2 a group's crop can still reach
+  // pixels that no channel window covers, so those are masked out of the stitch (TrimmedPatches.covered)
+  // instead of carrying the merge normaliser's ×1000 artefact onto the canvas.
   const N = model.settings.N;
-  const M = opts.M ?? Math.min(DEFAULT_STITCH_M, N / 2);
+  const M = opts.M ?? stitchCrop(N);
   const patches = await predictTrimmed(model, data, opts.batchSize, opts.signal);
-  const stitched = stitchPatches(patches.re, patches.im, patches.B, patches.N, data.centres, M);
+  const stitched = stitchPatches(patches.re, patches.im, patches.B, patches.N, data.centres, M, patches.covered);
   return { patches, stitched, centres: data.centres, M };
 }
 
 /**
  * reconstruction.npz: amplitude (H,W) float32, phase (H,W) float32, object (H,W) complex64,
  * origin_xy (2,) float64 = object coordinates of pixel (0,0), group_centres (B,2) float64,
- * probe (N,N) complex64 (the normalised probe the model used), metadata: a JSON string.
+ * probe (N,N) complex64 (the normalised probe the model used), covered (H,W) uint8 (1 where a test
+ * crop reconstructs the pixel; 0 = not scanned, where amplitude, phase and object are 0), metadata: a
+ * JSON string.
  */
 export function reconstructionNpz(rec: Reconstruction, probe: { re: Float32Array; im: Float32Array }, N: number, metadata: Record<string, unknown>): Uint8Array {
   const { stitched: s } = rec;
@@ -87,6 +115,7 @@ export function reconstructionNpz(rec: Reconstruction, probe: { re: Float32Array
     origin_xy: { dtype: 'float64', shape: [2], data: Float64Array.from([s.originX, s.originY]) },
     group_centres: { dtype: 'float64', shape: [rec.centres.length / 2, 2], data: Float64Array.from(rec.centres) },
     probe: { dtype: 'complex64', shape: [N, N], data: pr },
+    covered: { dtype: 'uint8', shape: [s.height, s.width], data: Uint8Array.from(s.weight, (w) => (w > 0 ? 1 : 0)) },
     metadata: { dtype: 'str', shape: [], data: [JSON.stringify({ ...metadata, stitch_M: rec.M, stitch_pad: s.pad })] },
   };
   return writeNpz(arrays, { compress: true });

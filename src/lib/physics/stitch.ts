@@ -34,6 +34,10 @@ export interface StitchResult {
 /**
  * @param patchesRe, patchesIm B x N x N row-major (the trimmed object per group)
  * @param centres B x 2 group centres p̄ as (x, y)
+ * @param patchMask optional B x N x N: 0 marks a patch pixel that carries no reconstruction (no channel
+ *   window of the gridsize-2 merge reached it, so the model's value there is the merge normaliser's
+ *   ×1000 artefact, model spec 2.4). Masked pixels add neither value nor weight: canvas pixels that
+ *   only they reach end with weight 0 (not covered) instead of an amplified value.
  */
 export function stitchPatches(
   patchesRe: Float32Array,
@@ -42,11 +46,13 @@ export function stitchPatches(
   N: number,
   centres: Float64Array,
   M = DEFAULT_STITCH_M,
+  patchMask?: Uint8Array,
 ): StitchResult {
   if (patchesRe.length !== B * N * N || patchesIm.length !== B * N * N) throw new Error(`stitchPatches: expected ${B}·${N}·${N} values per part`);
   if (centres.length !== 2 * B) throw new Error(`stitchPatches: centres must hold ${2 * B} values (x, y per group)`);
   if (M > N || M % 2 !== 0 || N % 2 !== 0) throw new Error(`stitchPatches: need even M <= N, got M=${M}, N=${N}`);
   if (B === 0) throw new Error('stitchPatches: no patches');
+  if (patchMask && patchMask.length !== B * N * N) throw new Error(`stitchPatches: the mask must hold ${B}·${N}·${N} values`);
   let mx = 0;
   let my = 0;
   for (let b = 0; b < B; b++) {
@@ -86,8 +92,8 @@ export function stitchPatches(
         let sw = 0;
         for (const [pr, wr] of rt) {
           for (const [pc, wc] of ct) {
-            const w = wr * wc;
             const idx = base + (pr + c0) * N + (pc + c0);
+            const w = patchMask && patchMask[idx] === 0 ? 0 : wr * wc;
             sr += w * patchesRe[idx];
             si += w * patchesIm[idx];
             sw += w;

@@ -6,43 +6,65 @@
  *   phase_c/dose_<int>/patched_{train,test}.npz
  *   phase_d/dose_<int>/<view>/<view>_{train,test}.npz        (view = dense, sparse)
  *
- * DEMO CHOICES (also written into every file's `_metadata`, key `demo`):
+ * DEMO CHOICES (also written into every file's `_metadata`, key `demo`). The demo must be able to show
+ * an object (product.md section 7): the central stitch crops of the test positions must tile the scanned
+ * area for baseline and dense, and sparse must keep tens of positions per split.
  * - 'small': N = 32; 'standard': N = 64 (the reference default N).
  * - Spacing thresholds scale with the patch size: (1 − f)·N with f = 0.7 (dense) and 0.2 (sparse)
- *   (product.md section 7; the reference used a nominal 128 px for 64 px data). So dense keeps points
- *   whose nearest neighbour is >= 0.3·N away, sparse >= 0.8·N.
- * - Why the object is larger than the reference's S = 3.5·N: for n uniform random points in an area A,
- *   a point survives a spacing threshold r with probability ≈ exp(−nπr²/A); the number kept,
- *   n·exp(−nπr²/A), is at most A/(eπr²) (at n = A/(πr²)). For sparse (r = 0.8·N) on one y-half of a
- *   3.5N object (scan area 2.5N x 1.25N) that is < 1 position. To keep tens of sparse positions per
- *   split we scan an L x L square with L = 16·N (object side S = L + N = 17·N, buffer N/2 as in model
- *   spec 5.3), so each half is 16N x 8N; a Monte-Carlo of this geometry (edge effects included) gives on
- *   average ≈ 25 sparse positions per split for n = 160 positions (5th percentile ≈ 18), ≈ 65 dense and
- *   ≈ 80 baseline (Phase C) positions per split, and an acceptance rate ≈ 30 % (> the 10 % floor).
+ *   (product.md section 7; the reference used a nominal 128 px for 64 px data): 0.3·N and 0.8·N.
+ * - Scan: a square raster of DEMO_LATTICE x DEMO_LATTICE positions with step a = DEMO_SPACING·N
+ *   (0.305·N: 9.76 px at N = 32, 19.52 px at N = 64), the raster scan of real ptychography and of the
+ *   reference's grid-sampled 'lines' benchmark (eval spec 5). Why not uniform random positions: the
+ *   direct spacing rule keeps a random point only when its nearest neighbour is >= 0.3·N away, so at
+ *   most 1/(e·π·(0.3N)²) points per px² survive, and their M x M stitch crops (M = 20 at N = 64, N/2
+ *   at N = 32) cover ~10 % of the scan: the earlier random demo showed a scatter of squares. A raster
+ *   with a >= 0.3·N passes the dense rule whole (dense = the baseline positions at gridsize 2), and
+ *   a <= M keeps the crops tiling the scan.
+ * - Sparse: the direct rule (nearest neighbour >= 0.8·N) keeps no raster point, so the demo uses the
+ *   later Phase D revisions' greedy fallback (study spec 2.2; selection_strategy 'greedy' in the
+ *   metadata): every third raster point on each axis, ~32 per split.
+ * - Object side S = (L − 1)·a + N, rounded up to even, so positions lie in [N/2, S − N/2] (buffer N/2,
+ *   model spec 5.3).
  * - Line density: the reference draws 400 lines on the 2S canvas for S = int(3.5·N); the demo scales
  *   the count with S (400·S/int(3.5·N)) so the texture per pixel matches the reference's at that N.
  * - The object is amplitude only (phase 0), as the reference 'lines' source without set_phi.
- * - One object and one set of positions (seeded, as the reference reuses seed 42 for every dose);
- *   the Poisson noise is drawn from a separate stream per dose. Seeds: rng_seeds.simulation = 42 default.
+ * - One object and one set of positions for every dose (as the reference reuses seed 42); the Poisson
+ *   noise is drawn from a separate stream per dose. Seeds: rng_seeds.simulation = 42 default.
+ * - Diffraction is written normalised as the data contract asks (amplitude, "max typically < 1",
+ *   study spec 7.1): each dose's amplitudes are divided by their maximum over the whole simulation
+ *   (train and test alike), recorded as `diffraction_scale` in `_metadata`. Training is unaffected:
+ *   the model normalises by α (model spec 4.3) and scales by nphotons itself.
  * - Files are stored uncompressed (np.savez) by default: the object (complex64, S x S) is copied into
- *   all 18 files as the reference does, ~2.4 MB each for 'small' and ~9.5 MB for 'standard'.
+ *   all 18 files as the reference does.
  */
 import { writeNpz } from '../ingest';
 import type { NdArray } from '../ingest/types';
 import { defaultProbe } from '../physics/probe';
 import { Rng } from './rng';
 import { linesObject, REFERENCE_LINE_COUNT } from './lines';
-import { uniformPositions } from './simulate';
 import { canonicalize, simulateDose, spacingFilter, spacingThreshold, splitByY, OVERLAP_VIEWS, SPLIT_FRACTION, type SpacingMetrics } from './study';
 
 /** Study doses, photons per exposure (study spec 1: dose_list). */
 export const DEMO_DOSES = [1e3, 1e4, 1e5] as const;
 /** Default simulation seed (study spec 1: rng_seeds.simulation = 42). */
 export const DEMO_SEED = 42;
-/** Scan extent in units of N (see the block comment). */
-export const DEMO_SCAN_EXTENT = 16;
-/** Positions per dose (see the block comment). */
-export const DEMO_POSITIONS = 160;
+/** Raster positions per side (see the block comment). */
+export const DEMO_LATTICE = 24;
+/** Raster step in units of N: >= 0.3 (the dense threshold) and <= the stitch crop (see the block comment). */
+export const DEMO_SPACING = 0.305;
+
+/** A square raster of L x L positions with step `step`, the first at (start, start), row-major (y, then x). */
+export function latticePositions(L: number, step: number, start: number): { x: Float64Array; y: Float64Array } {
+  const x = new Float64Array(L * L);
+  const y = new Float64Array(L * L);
+  for (let r = 0; r < L; r++) {
+    for (let c = 0; c < L; c++) {
+      x[r * L + c] = start + c * step;
+      y[r * L + c] = start + r * step;
+    }
+  }
+  return { x, y };
+}
 
 export type DemoSize = 'small' | 'standard';
 
@@ -93,10 +115,22 @@ export interface DemoStudy {
 
 export function demoGeometry(size: DemoSize) {
   const N = size === 'small' ? 32 : 64;
-  const scan = DEMO_SCAN_EXTENT * N;
-  const S = scan + N; // positions in [N/2, S − N/2] (buffer N/2, model spec 5.3)
+  const step = DEMO_SPACING * N;
+  const scan = (DEMO_LATTICE - 1) * step;
+  const S = 2 * Math.ceil((scan + N) / 2); // positions in [N/2, S − N/2] (buffer N/2, model spec 5.3)
   const nLines = Math.round((REFERENCE_LINE_COUNT * S) / Math.floor(3.5 * N)); // reference density, model spec 5.2
-  return { N, S, scan, nLines, nPositions: DEMO_POSITIONS, buffer: N / 2 };
+  return { N, S, scan, step, lattice: DEMO_LATTICE, nLines, nPositions: DEMO_LATTICE * DEMO_LATTICE, buffer: N / 2 };
+}
+
+/** Divide float32 amplitudes in place by their maximum; returns the factor applied (1/max). */
+function normaliseAmplitudes(a: NdArray): number {
+  const d = a.data as Float32Array;
+  let max = 0;
+  for (let i = 0; i < d.length; i++) if (d[i] > max) max = d[i];
+  if (!(max > 0)) return 1;
+  const f = 1 / max;
+  for (let i = 0; i < d.length; i++) d[i] *= f;
+  return f;
 }
 
 const str = (text: string): NdArray => ({ dtype: 'str', shape: [], data: [text] });
@@ -116,7 +150,7 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
   await tick();
   const amp = linesObject(S, new Rng(seed, 1), g.nLines);
   const object = { re: amp, im: new Float64Array(S * S), H: S, W: S };
-  const { x, y } = uniformPositions(g.nPositions, S, S, g.buffer, new Rng(seed, 2));
+  const { x, y } = latticePositions(g.lattice, g.step, g.buffer);
   const probe = defaultProbe(N); // RAW probe for simulation (model spec 7 item 10)
 
   const demoMeta = {
@@ -126,13 +160,15 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
     object_size: S,
     object: `'lines', ${g.nLines} lines on a ${2 * S} px canvas, G1 + 2 G5 + 5 G10, central crop, phase 0`,
     scan_extent_px: g.scan,
+    scan: `raster ${g.lattice} x ${g.lattice}, step ${g.step} px (${DEMO_SPACING} N)`,
     n_positions: g.nPositions,
     buffer: g.buffer,
     seed,
     overlap_views: { ...OVERLAP_VIEWS },
     spacing_thresholds: { dense: spacingThreshold(OVERLAP_VIEWS.dense, N), sparse: spacingThreshold(OVERLAP_VIEWS.sparse, N) },
     spacing_rule: '(1 - overlap) * N (product.md section 7; the reference used a nominal 128 px patch)',
-    why: 'object side 17N and 160 uniform positions so that each sparse split keeps tens of positions (expected ~25)',
+    sparse_selection: 'greedy fallback (the direct rule keeps no raster point at 0.8 N)',
+    why: 'a raster with step between the dense threshold (0.3 N) and the stitch crop, so the test crops tile the scan; sparse keeps ~32 positions per split',
   };
 
   const files: DemoFile[] = [];
@@ -145,6 +181,7 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
     progress(`Simulating ${g.nPositions} patterns at dose ${dose.toExponential(0)}`, (di + 0.1) / DEMO_DOSES.length);
     await tick();
     const sim = simulateDose({ object, probe, N, x, y, dose, rng: new Rng(seed, 100 + di) });
+    const diffractionScale = normaliseAmplitudes(sim.arrays.diff3d);
     const canonical = canonicalize(sim.arrays);
     const split = splitByY(canonical);
     const baseMeta = (part: 'train' | 'test', count: number) => ({
@@ -152,7 +189,10 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
       creation_info: { timestamp, script: 'src/lib/sim/demo.ts', hostname: 'browser', ptychopinn_version: '2.0.0' },
       physics_parameters: { nphotons: dose, gridsize: 1, N, probe_trainable: false, intensity_scale_trainable: true, nll_weight: 1.0, model_type: 'pinn' },
       training_parameters: { n_images: g.nPositions, batch_size: 16, nepochs: 50 },
-      additional_parameters: { input_file: null, buffer: g.buffer, seed, simulation_type: 'coordinate_based', s_sim: sim.sSim, mean_counts_per_pattern: sim.meanCounts, demo: demoMeta },
+      additional_parameters: {
+        input_file: null, buffer: g.buffer, seed, simulation_type: 'coordinate_based', s_sim: sim.sSim, mean_counts_per_pattern: sim.meanCounts,
+        diffraction_scale: diffractionScale, diffraction_normalisation: 'amplitude divided by its maximum over the dose (data contract: max typically < 1)', demo: demoMeta,
+      },
       data_transformations: [
         { tool: 'transpose_rename_convert', timestamp, operation: 'canonicalize', parameters: { flipx: false, flipy: false } },
         {
@@ -176,7 +216,7 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
       const thr = spacingThreshold(OVERLAP_VIEWS[view], N);
       for (const part of ['train', 'test'] as const) {
         const source = `phase_c/${tag}/patched_${part}.npz`;
-        const r = spacingFilter(part === 'train' ? split.train : split.test, thr, `${source} (${view})`);
+        const r = spacingFilter(part === 'train' ? split.train : split.test, thr, `${source} (${view})`, { greedyFallback: true });
         const meta = phaseDMeta(view, thr, source, r.metrics, demoMeta);
         write(`phase_d/${tag}/${view}/${view}_${part}.npz`, { ...r.arrays, _metadata: str(JSON.stringify(meta)) });
         entry[view][part] = r.metrics.n_accepted;
@@ -204,8 +244,8 @@ function phaseDMeta(view: string, threshold: number, source: string, m: SpacingM
 
 function describe(s: DemoSummary): string {
   const lines = [
-    `Demo study (${s.size}): N = ${s.N}, 'lines' object ${s.objectSize}x${s.objectSize} px (${s.nLines} lines), ${s.nPositions} uniform random positions over ${s.scanExtent}x${s.scanExtent} px, seed ${s.seed}.`,
-    `Doses ${s.doses.map((d) => d.toExponential(0)).join(', ')}; y-split into train/test; dense/sparse views keep positions whose nearest neighbour is >= (1 - overlap)·N px away.`,
+    `Demo study (${s.size}): N = ${s.N}, 'lines' object ${s.objectSize}x${s.objectSize} px (${s.nLines} lines), a raster of ${s.nPositions} positions over ${s.scanExtent.toFixed(1)}x${s.scanExtent.toFixed(1)} px, seed ${s.seed}.`,
+    `Doses ${s.doses.map((d) => d.toExponential(0)).join(', ')}; y-split into train/test; dense keeps positions whose nearest neighbour is >= 0.3·N px away (all of the raster), sparse thins the raster greedily to >= 0.8·N.`,
   ];
   for (const [tag, v] of Object.entries(s.views)) {
     lines.push(

@@ -1,12 +1,13 @@
 export { Rng } from './rng';
 export { poisson, logGamma, POISSON_PTRS_MIN } from './poisson';
-export { bresenhamLine, linesObject, linesObjectFromEndpoints, REFERENCE_LINE_COUNT, LINE_BLURS } from './lines';
+export { bresenhamLine, linesObject, linesPhase, linesObjectFromEndpoints, REFERENCE_LINE_COUNT, LINE_BLURS } from './lines';
 export { uniformPositions, extractPatch, simulateDiffraction, type ComplexImage, type DiffractionResult } from './simulate';
 export {
   simulateDose,
   canonicalize,
   splitByY,
   spacingFilter,
+  greedySpacing,
   spacingThreshold,
   nearestNeighbourDistances,
   selectRows,
@@ -24,8 +25,9 @@ export {
   demoGeometry,
   DEMO_DOSES,
   DEMO_SEED,
-  DEMO_POSITIONS,
-  DEMO_SCAN_EXTENT,
+  DEMO_LATTICE,
+  DEMO_SPACING,
+  latticePositions,
   type DemoSize,
   type DemoOptions,
   type DemoStudy,

@@ -133,6 +133,37 @@ export interface SpacingMetrics {
   n_accepted: number;
   n_rejected: number;
   acceptance_rate: number;
+  /** 'greedy' when the greedy fallback chose the points (study spec 2.2, later Phase D revisions) */
+  selection_strategy?: 'direct' | 'greedy';
+  /** points the direct rule would have kept, when the greedy fallback ran */
+  direct_accepted?: number;
+}
+
+/**
+ * Greedy thinning (the later Phase D revisions' fallback, study spec 2.2 "Greedy fallback"): visit the
+ * points in file order and keep one when it lies >= threshold from every point kept so far. Unlike the
+ * direct rule it thins a dense regular scan to a sparse one instead of rejecting every point.
+ */
+export function greedySpacing(x: ArrayLike<number>, y: ArrayLike<number>, threshold: number): Uint8Array {
+  const n = x.length;
+  const keep = new Uint8Array(n);
+  const kx: number[] = [];
+  const ky: number[] = [];
+  const t2 = threshold * threshold;
+  for (let i = 0; i < n; i++) {
+    let ok = true;
+    for (let j = 0; j < kx.length && ok; j++) {
+      const dx = x[i] - kx[j];
+      const dy = y[i] - ky[j];
+      if (dx * dx + dy * dy < t2) ok = false;
+    }
+    if (ok) {
+      keep[i] = 1;
+      kx.push(x[i]);
+      ky.push(y[i]);
+    }
+  }
+  return keep;
 }
 
 export interface SpacingResult {
@@ -145,8 +176,10 @@ export interface SpacingResult {
  * Phase D (OVL-D) filter: keep a position iff its nearest-neighbour distance in the whole split is
  * >= threshold; fewer than 10 % kept is an error (study spec 2.2, 8 item 17). Arrays whose first axis
  * is the position count are filtered, the others copied. `_metadata` is dropped (callers write a new one).
+ * With `greedyFallback`, a direct rule that keeps fewer than 10 % hands over to greedySpacing (the later
+ * reference revisions' fallback) instead of failing; the metrics then say selection_strategy 'greedy'.
  */
-export function spacingFilter(arrays: Record<string, NdArray>, threshold: number, label = 'positions'): SpacingResult {
+export function spacingFilter(arrays: Record<string, NdArray>, threshold: number, label = 'positions', opts: { greedyFallback?: boolean } = {}): SpacingResult {
   const x = coordValues(arrays.xcoords);
   const y = coordValues(arrays.ycoords);
   const d = nearestNeighbourDistances(x, y);
@@ -173,6 +206,15 @@ export function spacingFilter(arrays: Record<string, NdArray>, threshold: number
     n_rejected: n - accepted,
     acceptance_rate: n ? accepted / n : 0,
   };
+  if (opts.greedyFallback && n > 0 && accepted < MIN_ACCEPTANCE * n) {
+    const g = greedySpacing(x, y, threshold);
+    let kept = 0;
+    for (let i = 0; i < n; i++) kept += g[i];
+    if (kept > 0) {
+      const gm: SpacingMetrics = { ...metrics, n_accepted: kept, n_rejected: n - kept, acceptance_rate: kept / n, selection_strategy: 'greedy', direct_accepted: accepted };
+      return { arrays: applyMask(arrays, g, ['_metadata']), keep: g, metrics: gm };
+    }
+  }
   if (accepted < MIN_ACCEPTANCE * n || n === 0) {
     throw new Error(
       `spacing filter on ${label}: only ${accepted} of ${n} positions (${(100 * metrics.acceptance_rate).toFixed(1)} %) have a nearest neighbour at >= ${threshold} px; at least 10 % must pass (Phase D rule)`,
