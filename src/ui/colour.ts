@@ -1,12 +1,19 @@
-/** Colour maps for scientific images: viridis (amplitude) and a cyclic twilight-like map (phase). */
+/**
+ * Colour maps for scientific images: viridis (amplitude), magma (phase over its covered range) and
+ * a cyclic twilight-like map (phase over the whole cycle).
+ */
 
-export type ColourMap = 'viridis' | 'twilight' | 'gray';
+export type ColourMap = 'viridis' | 'magma' | 'twilight' | 'gray';
 
-// Anchor colours sampled from matplotlib's viridis and twilight maps (9 stops each), interpolated linearly.
+// Anchor colours sampled from matplotlib's viridis, magma and twilight maps (9 stops each), interpolated linearly.
 const STOPS: Record<ColourMap, number[][]> = {
   viridis: [
     [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
     [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
+  ],
+  magma: [
+    [0, 0, 4], [28, 16, 68], [79, 18, 123], [129, 37, 129], [181, 54, 122],
+    [229, 80, 100], [251, 135, 97], [254, 194, 135], [252, 253, 191],
   ],
   twilight: [
     [226, 217, 226], [149, 170, 200], [94, 111, 185], [87, 48, 135], [47, 20, 54],

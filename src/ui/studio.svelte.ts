@@ -11,8 +11,9 @@ import { collect, type DroppedFile } from './intake';
 import { PlanClient } from './plan-client';
 import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from './settings';
 import type { DemoEvent, DemoRequest, DemoSize } from '../workers/demo-protocol';
-import { parseFaults, runManifestText, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
-import { manifestJob, manifestPath } from '../lib/report/manifest';
+import { parseFaults, runManifestText, runSummaryFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
+import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
+import { comparisonPath, studySummary, type StudySummary } from '../lib/report/summary';
 import * as store from '../workers/store';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 
@@ -37,12 +38,19 @@ export interface LiveView {
   epochX: number[];
   trainLoss: number[];
   valLoss: (number | null)[];
+  /** Live amplitude SSIM against the truth (placed), every few epochs. */
+  scoreX: number[];
+  scoreSsim: number[];
   preview: Extract<TrainEvent, { type: 'preview' }> | null;
 }
 
+/** The runner's live score (amplitude SSIM every k epochs); a RunnerProgress variant. */
+type ScoreProgress = { status: 'score'; epoch: number; amplitude_ssim: number };
+
 const emptyLive = (): LiveView => ({
   key: null, title: 'No job running', subtitle: '', fraction: 0, epoch: 0, epochs: 0, step: 0, steps: 0,
-  eta: null, loss: null, lr: null, sps: null, stepX: [], stepLoss: [], epochX: [], trainLoss: [], valLoss: [], preview: null,
+  eta: null, loss: null, lr: null, sps: null, stepX: [], stepLoss: [], epochX: [], trainLoss: [], valLoss: [],
+  scoreX: [], scoreSsim: [], preview: null,
 });
 
 function download(name: string, data: Uint8Array | string, type: string): void {
@@ -89,6 +97,16 @@ export class Studio {
 
   readonly settingsErrors = $derived(settingsProblems(this.settings));
   readonly hasResults = $derived(this.manifest !== null);
+  /** The study's answer (study_summary.json) of the manifest's jobs; null before any job has a result. */
+  readonly summary = $derived.by((): StudySummary | null => {
+    if (this.manifest === null) return null;
+    try {
+      const m = JSON.parse(this.manifest) as { dry_run?: boolean; jobs?: ManifestJob[] };
+      return m.dry_run === true || !Array.isArray(m.jobs) ? null : studySummary(m.jobs);
+    } catch {
+      return null;
+    }
+  });
   readonly canStart = $derived(
     !this.running && !this.busy && this.plan !== null && this.plan.selected.length > 0 && (this.dryRun || this.settingsErrors.length === 0),
   );
@@ -384,8 +402,9 @@ export class Studio {
     }
   }
 
-  private onProgress(key: string, p: RunnerProgress, gpuBytes?: number): void {
+  private onProgress(key: string, progress: RunnerProgress, gpuBytes?: number): void {
     const l = { ...this.live };
+    const p = progress as RunnerProgress | ScoreProgress;
     switch (p.status) {
       case 'loading': case 'compiling': case 'saving': case 'done':
         this.status = p.message;
@@ -410,6 +429,10 @@ export class Studio {
         l.fraction = p.record.epoch / p.epochs;
         this.status = `Epoch ${p.record.epoch} of ${p.epochs}: train loss ${p.record.train_loss.toPrecision(6)}` +
           (p.record.val_loss !== null ? `, validation ${p.record.val_loss.toPrecision(6)}` : '') + '.';
+        break;
+      case 'score':
+        l.scoreX = [...l.scoreX, p.epoch];
+        l.scoreSsim = [...l.scoreSsim, p.amplitude_ssim];
         break;
     }
     if (key === l.key || l.key === null) this.live = l;
@@ -445,9 +468,19 @@ export class Studio {
     if (results.size === 0) return null;
     const done = plan.jobs.filter((j) => results.has(j.key));
     const backend = done.map((j) => results.get(j.key)!.backend).find((b): b is string => typeof b === 'string') ?? null;
-    const text = runManifestText(plan, done.map((j) => manifestJob(j.job, results.get(j.key)!)), backend);
-    await store.idbSink(runId).writeText(manifestPath(plan.artifactRoot), text);
+    const entries = done.map((j) => manifestJob(j.job, results.get(j.key)!));
+    const text = runManifestText(plan, entries, backend);
+    const sink = store.idbSink(runId);
+    await sink.writeText(manifestPath(plan.artifactRoot), text);
+    for (const f of runSummaryFiles(plan, entries)) await sink.writeText(f.path, f.text);
     return text;
+  }
+
+  /** A job's truth-vs-reconstruction picture (comparison.png) from the stored artifacts; null when absent. */
+  async comparisonImage(artifactDir: string): Promise<Blob | null> {
+    if (!this.runId) return null;
+    const bytes = await store.idbSink(this.runId).readBytes(comparisonPath(artifactDir));
+    return bytes ? new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/png' }) : null;
   }
 
   // ---------------------------------------------------------------- never lose work

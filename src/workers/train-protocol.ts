@@ -8,6 +8,8 @@ import type { RunnerProgress, TrainingJob } from '../lib/study/runner';
 import type { ParsedFilters, SkipEvent } from '../lib/study/jobs';
 import type { TrainingSettings } from '../ui/settings';
 import { buildManifest, serializeManifest, type ManifestJob } from '../lib/report/manifest';
+import { studySummaryFiles } from '../lib/report/summary';
+import type { PreviewImages } from '../ui/preview';
 
 /** What a run needs to be rebuilt after a reload: JSON-safe, stored in IndexedDB with the run. */
 export interface RunPlan {
@@ -79,10 +81,12 @@ export type TrainEvent =
   | { type: 'backend'; info: BackendInfo }
   | { type: 'job-start'; key: string; index: number; total: number; resumedFromEpoch: number | null }
   | { type: 'progress'; key: string; progress: RunnerProgress; gpuBytes?: number }
-  /** A stitched reconstruction already colour-mapped in the worker (the page only blits it). */
-  | { type: 'preview'; key: string; epoch: number; width: number; height: number;
-      amplitude: { rgba: Uint8ClampedArray<ArrayBuffer>; min: number; max: number };
-      phase: { rgba: Uint8ClampedArray<ArrayBuffer>; min: number; max: number } }
+  /**
+   * A stitched reconstruction already cropped to the scanned region and colour-mapped in the
+   * worker (the page only blits it; src/ui/preview.ts), with the truth on the same crop and colour
+   * scale and the test scan positions in crop pixels when the runner gives them.
+   */
+  | ({ type: 'preview'; key: string; epoch: number } & PreviewImages)
   | { type: 'job-end'; key: string; result: Record<string, unknown>; manifest: string }
   | { type: 'done'; state: 'finished' | 'cancelled'; manifest: string }
   /** This worker cannot train again (its GPU device was lost): start a new one to run the jobs left. */
@@ -101,4 +105,12 @@ export function runManifestText(plan: RunPlan, jobs: ManifestJob[], backend: str
     filters: plan.filters, dryRun: plan.dryRun, jobs, skipped: plan.skipped,
     backend: plan.dryRun ? null : backend,
   }));
+}
+
+/**
+ * study_summary.json and study_summary.csv of a run (src/lib/report/summary.ts), at the artifact
+ * root: written wherever the manifest is, from the same entries.
+ */
+export function runSummaryFiles(plan: RunPlan, jobs: ManifestJob[]): { path: string; text: string }[] {
+  return studySummaryFiles(plan.artifactRoot, jobs);
 }

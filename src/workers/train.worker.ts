@@ -18,20 +18,14 @@ import { memoryFileSource } from '../lib/study/plan';
 import type { ArtifactSink, JobRunner, RunnerArgs, RunnerResult } from '../lib/study/runner';
 import { createPtychoPinnRunner } from '../lib/model/runner';
 import { configOverrides } from '../ui/settings';
-import { colourise, finiteRange, type ColourMap } from '../ui/colour';
+import { previewImages, previewTransfer, type PreviewInput } from '../ui/preview';
 import * as store from './store';
-import { runManifestText, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from './train-protocol';
+import { runManifestText, runSummaryFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from './train-protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (ev: TrainEvent, transfer: Transferable[] = []) => scope.postMessage(ev, transfer);
 
 let controller: AbortController | null = null;
-
-/** Colour-map an image here, off the main thread; the page only draws the bytes. */
-function colourImage(values: Float32Array, map: ColourMap, range?: [number, number]) {
-  const [min, max] = range ?? finiteRange(values);
-  return { rgba: colourise(values, min, max, map), min, max };
-}
 
 scope.onmessage = (m: MessageEvent<TrainRequest>) => {
   const req = m.data;
@@ -124,6 +118,8 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
     const text = runManifestText(plan, entries, backend?.name ?? null);
     try {
       await sink.writeText(manifestPath(plan.artifactRoot), text);
+      // The study's answer beside the manifest, so it is in the artifacts zip (product.md 6b).
+      for (const f of runSummaryFiles(plan, entries)) await sink.writeText(f.path, f.text);
     } catch (e) {
       // The page holds the manifest from the events and rebuilds it from the stored results; a
       // store too full for it must not stop the run.
@@ -187,10 +183,10 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
                   }, 0);
                 }
               } else if (p.status === 'preview') {
-                const amplitude = colourImage(p.amplitude, 'viridis');
-                const phase = colourImage(p.phase, 'twilight', [-Math.PI, Math.PI]);
-                post({ type: 'preview', key, epoch: p.epoch, width: p.width, height: p.height, amplitude, phase },
-                  [amplitude.rgba.buffer, phase.rgba.buffer]);
+                // Cropped and coloured here, off the main thread; the truth and scan positions are
+                // optional members of the runner's preview event.
+                const images = previewImages(p as PreviewInput);
+                post({ type: 'preview', key, epoch: p.epoch, ...images }, previewTransfer(images));
               }
               else post({ type: 'progress', key, progress: p });
               args.onProgress?.(p);

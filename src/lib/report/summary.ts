@@ -17,10 +17,34 @@ export const SCORE_NAMES = ['mae', 'mse', 'psnr', 'ssim', 'ms_ssim', 'frc50', 'f
 export type ScoreName = (typeof SCORE_NAMES)[number];
 export type Scores = Record<ScoreName, number | null>;
 
+/** Short names of the scores, for headers. */
+export const SCORE_LABELS: Readonly<Record<ScoreName, string>> = {
+  mae: 'MAE', mse: 'MSE', psnr: 'PSNR', ssim: 'SSIM', ms_ssim: 'MS-SSIM', frc50: 'FRC50', frc1over7: 'FRC 1/7',
+};
+
+/** What each score means, in a sentence (tooltips; reference/ptychopinn-eval.md 1). */
+export const SCORE_DESCRIPTIONS: Readonly<Record<ScoreName, string>> = {
+  mae: 'Mean absolute error against the truth (lower is better).',
+  mse: 'Mean squared error against the truth (lower is better).',
+  psnr: 'Peak signal-to-noise ratio in dB with the peak fixed at 255, as cv2.PSNR computes it (higher is better).',
+  ssim: 'Structural similarity with the truth: 1 is identical, 0 unrelated.',
+  ms_ssim: 'Multi-scale structural similarity with the truth (Gaussian sigma 1, as the reference\'s Phase G): 1 is identical.',
+  frc50: 'Fourier ring correlation cutoff at 0.5: the ring, in Fourier pixels of the evaluated square, where the ' +
+    'correlation with the truth first drops below 0.5. Higher means finer detail recovered.',
+  frc1over7: 'Fourier ring correlation cutoff at 1/7: the ring where the correlation with the truth first drops below 1/7. Higher is finer.',
+};
+
 export const SCORINGS = ['reference', 'placed'] as const;
 export type Scoring = (typeof SCORINGS)[number];
 export const PARTS = ['amplitude', 'phase'] as const;
 export type Part = (typeof PARTS)[number];
+
+export const SCORING_DESCRIPTIONS: Readonly<Record<Scoring, string>> = {
+  reference: 'Scored as the reference\'s Phase G comparison: central-crop stitch, align_for_evaluation, ' +
+    'eval_reconstruction with plane phase alignment and MS-SSIM sigma 1.',
+  placed: 'The stitched canvas placed on the truth grid by its own origin, without registration or cropping to the ' +
+    'reference\'s evaluation window.',
+};
 
 /** One scoring of a job's reconstruction, as the runner writes it. */
 export interface ScoredReconstruction {
