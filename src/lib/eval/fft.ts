@@ -1,0 +1,228 @@
+/**
+ * Forward complex FFT of any length (kernel e^{−2πi jk/n}, unnormalised, like numpy.fft.fft),
+ * float64. Mixed radix (kissfft-style decimation in time: a radix-2 butterfly and a generic one
+ * for odd primes) when every prime factor is small, Bluestein's chirp-z otherwise. Plans are cached.
+ */
+
+export interface FftPlan {
+  readonly n: number;
+  /** In place on re/im[off + k·stride], k < n. */
+  forward(re: Float64Array, im: Float64Array, off?: number, stride?: number): void;
+}
+
+const MAX_DIRECT_PRIME = 61;
+
+function factorize(n: number): number[] {
+  const f: number[] = [];
+  let m = n;
+  while (m % 2 === 0) {
+    f.push(2);
+    m /= 2;
+  }
+  for (let p = 3; p * p <= m; p += 2) {
+    while (m % p === 0) {
+      f.push(p);
+      m /= p;
+    }
+  }
+  if (m > 1) f.push(m);
+  return f;
+}
+
+class MixedRadixPlan implements FftPlan {
+  readonly n: number;
+  private readonly factors: number[]; // pairs (p, m): radix and remaining length
+  private readonly twr: Float64Array;
+  private readonly twi: Float64Array;
+  private readonly ir: Float64Array;
+  private readonly ii: Float64Array;
+  private readonly or: Float64Array;
+  private readonly oi: Float64Array;
+  private readonly sr: Float64Array;
+  private readonly si: Float64Array;
+
+  constructor(n: number, primes: number[]) {
+    this.n = n;
+    this.factors = [];
+    let m = n;
+    for (const p of primes) {
+      m /= p;
+      this.factors.push(p, m);
+    }
+    this.twr = new Float64Array(n);
+    this.twi = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      const a = (-2 * Math.PI * k) / n;
+      this.twr[k] = Math.cos(a);
+      this.twi[k] = Math.sin(a);
+    }
+    this.ir = new Float64Array(n);
+    this.ii = new Float64Array(n);
+    this.or = new Float64Array(n);
+    this.oi = new Float64Array(n);
+    const pmax = Math.max(2, ...primes);
+    this.sr = new Float64Array(pmax);
+    this.si = new Float64Array(pmax);
+  }
+
+  forward(re: Float64Array, im: Float64Array, off = 0, stride = 1): void {
+    const { n, ir, ii, or, oi } = this;
+    if (n === 1) return;
+    for (let k = 0; k < n; k++) {
+      ir[k] = re[off + k * stride];
+      ii[k] = im[off + k * stride];
+    }
+    this.work(0, 0, 1, 0);
+    for (let k = 0; k < n; k++) {
+      re[off + k * stride] = or[k];
+      im[off + k * stride] = oi[k];
+    }
+  }
+
+  private work(oOff: number, iOff: number, fstride: number, fi: number): void {
+    const { ir, ii, or, oi, twr, twi, n } = this;
+    const p = this.factors[fi];
+    const m = this.factors[fi + 1];
+    if (m === 1) {
+      for (let q = 0; q < p; q++) {
+        or[oOff + q] = ir[iOff + q * fstride];
+        oi[oOff + q] = ii[iOff + q * fstride];
+      }
+    } else {
+      for (let q = 0; q < p; q++) this.work(oOff + q * m, iOff + q * fstride, fstride * p, fi + 2);
+    }
+    if (p === 2) {
+      for (let u = 0; u < m; u++) {
+        const a = oOff + u;
+        const b = a + m;
+        const wr = twr[u * fstride];
+        const wi = twi[u * fstride];
+        const xr = or[b] * wr - oi[b] * wi;
+        const xi = or[b] * wi + oi[b] * wr;
+        or[b] = or[a] - xr;
+        oi[b] = oi[a] - xi;
+        or[a] += xr;
+        oi[a] += xi;
+      }
+      return;
+    }
+    const { sr, si } = this;
+    for (let u = 0; u < m; u++) {
+      for (let q = 0; q < p; q++) {
+        sr[q] = or[oOff + u + q * m];
+        si[q] = oi[oOff + u + q * m];
+      }
+      for (let q1 = 0; q1 < p; q1++) {
+        const k = u + q1 * m;
+        let accr = sr[0];
+        let acci = si[0];
+        let tw = 0;
+        const step = (fstride * k) % n;
+        for (let q = 1; q < p; q++) {
+          tw += step;
+          if (tw >= n) tw -= n;
+          const wr = twr[tw];
+          const wi = twi[tw];
+          accr += sr[q] * wr - si[q] * wi;
+          acci += sr[q] * wi + si[q] * wr;
+        }
+        or[oOff + k] = accr;
+        oi[oOff + k] = acci;
+      }
+    }
+  }
+}
+
+class BluesteinPlan implements FftPlan {
+  readonly n: number;
+  private readonly m: number;
+  private readonly inner: FftPlan;
+  private readonly wr: Float64Array; // chirp e^{−iπk²/n}
+  private readonly wi: Float64Array;
+  private readonly br: Float64Array; // FFT of the conjugate chirp, wrapped to length m, divided by m
+  private readonly bi: Float64Array;
+  private readonly ar: Float64Array;
+  private readonly ai: Float64Array;
+
+  constructor(n: number) {
+    this.n = n;
+    let m = 1;
+    while (m < 2 * n - 1) m *= 2;
+    this.m = m;
+    this.inner = getFftPlan(m);
+    this.wr = new Float64Array(n);
+    this.wi = new Float64Array(n);
+    const n2 = 2 * n;
+    for (let k = 0; k < n; k++) {
+      const k2 = (k * k) % n2; // exact for n < 2^26
+      const a = (-Math.PI * k2) / n;
+      this.wr[k] = Math.cos(a);
+      this.wi[k] = Math.sin(a);
+    }
+    this.br = new Float64Array(m);
+    this.bi = new Float64Array(m);
+    for (let k = 0; k < n; k++) {
+      this.br[k] = this.wr[k];
+      this.bi[k] = -this.wi[k];
+      if (k > 0) {
+        this.br[m - k] = this.wr[k];
+        this.bi[m - k] = -this.wi[k];
+      }
+    }
+    this.inner.forward(this.br, this.bi);
+    for (let k = 0; k < m; k++) {
+      this.br[k] /= m;
+      this.bi[k] /= m;
+    }
+    this.ar = new Float64Array(m);
+    this.ai = new Float64Array(m);
+  }
+
+  forward(re: Float64Array, im: Float64Array, off = 0, stride = 1): void {
+    const { n, m, wr, wi, br, bi, ar, ai } = this;
+    ar.fill(0);
+    ai.fill(0);
+    for (let k = 0; k < n; k++) {
+      const xr = re[off + k * stride];
+      const xi = im[off + k * stride];
+      ar[k] = xr * wr[k] - xi * wi[k];
+      ai[k] = xr * wi[k] + xi * wr[k];
+    }
+    this.inner.forward(ar, ai);
+    // pointwise product, then inverse FFT as conj(FFT(conj(·)))
+    for (let k = 0; k < m; k++) {
+      const r = ar[k] * br[k] - ai[k] * bi[k];
+      const i = ar[k] * bi[k] + ai[k] * br[k];
+      ar[k] = r;
+      ai[k] = -i;
+    }
+    this.inner.forward(ar, ai);
+    for (let k = 0; k < n; k++) {
+      const cr = ar[k];
+      const ci = -ai[k];
+      re[off + k * stride] = cr * wr[k] - ci * wi[k];
+      im[off + k * stride] = cr * wi[k] + ci * wr[k];
+    }
+  }
+}
+
+const plans = new Map<number, FftPlan>();
+
+/** A cached forward FFT plan for length n (any positive integer). */
+export function getFftPlan(n: number): FftPlan {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`FFT length must be a positive integer, got ${n}`);
+  let p = plans.get(n);
+  if (p) return p;
+  const primes = factorize(n);
+  p = n === 1 || primes[primes.length - 1] <= MAX_DIRECT_PRIME ? new MixedRadixPlan(n, primes) : new BluesteinPlan(n);
+  plans.set(n, p);
+  return p;
+}
+
+/** In-place unnormalised 2-D forward FFT of a row-major h×w complex field (numpy.fft.fft2). */
+export function fft2(re: Float64Array, im: Float64Array, h: number, w: number): void {
+  const pw = getFftPlan(w);
+  for (let r = 0; r < h; r++) pw.forward(re, im, r * w, 1);
+  const ph = getFftPlan(h);
+  for (let c = 0; c < w; c++) ph.forward(re, im, c, w);
+}

@@ -1,0 +1,49 @@
+/** Image types and result shapes of the reconstruction scoring (reference: ptychopinn-eval.md §1). */
+
+export type FloatArray = Float32Array | Float64Array;
+
+/** A real row-major image; `data.length === height * width`. */
+export interface RealImage<T extends FloatArray = FloatArray> {
+  height: number;
+  width: number;
+  data: T;
+}
+
+/** A complex row-major image as separate real and imaginary planes. */
+export interface ComplexImage<T extends FloatArray = FloatArray> {
+  height: number;
+  width: number;
+  re: T;
+  im: T;
+}
+
+/** One component's scores; `null` where the reference gives NaN (or None). */
+export interface Scores {
+  mae: number | null;
+  mse: number | null;
+  psnr: number | null;
+  ssim: number | null;
+  ms_ssim: number | null;
+  frc50: number | null;
+  frc1over7: number | null;
+}
+
+export interface EvalResult {
+  amplitude: Scores;
+  phase: Scores;
+  /** The FRC curves (the reference's `'frc'` tuple), `null` where it returns None (all-zero target). */
+  frcCurves: { amplitude: Float64Array | null; phase: Float64Array | null };
+}
+
+export type PhaseAlignMethod = 'plane' | 'mean';
+
+export interface EvalOptions {
+  /** Reference `phase_align_method` (default 'plane'). */
+  phaseAlign?: PhaseAlignMethod;
+  /** Reference `ms_ssim_sigma`, amplitude MS-SSIM pre-smoothing (default 1). */
+  msSsimSigma?: number;
+  /** Reference `params['offset']`: `offset/2` px are trimmed from every side (default 4; even, > 0). */
+  offset?: number;
+  /** Reference `frc_sigma`: Gaussian smoothing of the FRC curves (default 0 = none). */
+  frcSigma?: number;
+}
