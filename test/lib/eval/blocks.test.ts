@@ -1,0 +1,179 @@
+/** Building blocks of src/lib/eval against scikit-image / scipy / the reference's functions (fixtures). */
+import { describe, it, expect } from 'vitest';
+import {
+  ssim, msSsim, msSsimDetail, gaussianFilter, gaussianFilter1d, frcCutoffs, frcCurve, firstBelowThreshold, ringIndex,
+  fitAndRemovePlane, alignPhase, psnr, mae, mse, trim, trimComplex, getFftPlan, meanFloat32, decimate2,
+  type RealImage,
+} from '../../../src/lib/eval';
+import { cases, readReal, relErr, absErr } from './fixtures';
+
+const blocks = cases.blocks;
+
+describe('ssim = skimage structural_similarity(a, b, data_range=R) (win 7, uniform, sample covariance)', () => {
+  for (const c of blocks.ssim) {
+    it(`${c.name} (R = ${c.data_range})`, async () => {
+      const a = await readReal(`${c.name}__a`);
+      const b = await readReal(`${c.name}__b`);
+      expect(relErr(ssim(a, b, c.data_range), c.ssim)).toBeLessThan(1e-10);
+    });
+  }
+  it('is 1 for identical images, NaN for flat windows with data range 0, and throws under 7×7', () => {
+    const a: RealImage = { height: 9, width: 8, data: Float64Array.from({ length: 72 }, (_, i) => Math.sin(i)) };
+    expect(ssim(a, a, 2)).toBeCloseTo(1, 14);
+    const flat: RealImage = { height: 8, width: 8, data: new Float64Array(64).fill(0.3) };
+    expect(ssim(flat, flat, 0)).toBeNaN();
+    expect(() => ssim({ height: 6, width: 9, data: new Float64Array(54) }, { height: 6, width: 9, data: new Float64Array(54) }, 1)).toThrow(/7×7/);
+  });
+});
+
+describe("ms_ssim (the reference's: σ pre-smoothing, [::2], weights, 1e-4 clamp, 0 on NaN)", () => {
+  for (const c of blocks.ms_ssim) {
+    it(`${c.name} (σ = ${c.sigma}, ${c.per_level.length} level(s))`, async () => {
+      const a = await readReal(`${c.name}__a`);
+      const b = await readReal(`${c.name}__b`);
+      const d = msSsimDetail(a, b, { sigma: c.sigma });
+      expect(relErr(d.dataRange, c.data_range)).toBeLessThan(1e-12);
+      expect(d.perLevel.length).toBe(c.per_level.length);
+      d.perLevel.forEach((v, i) => expect(relErr(v, c.per_level[i])).toBeLessThan(1e-9));
+      expect(relErr(d.value, c.ms_ssim)).toBeLessThan(1e-9);
+      expect(msSsim(a, b, { sigma: c.sigma })).toBe(d.value);
+    });
+  }
+  it('hits the negative clamp in the anti-correlated case (ms4) and drops, not renormalises, weights', async () => {
+    const c = blocks.ms_ssim.find((x: any) => x.name === 'ms4');
+    expect(Math.min(...c.per_level)).toBeLessThan(0);
+    const one = blocks.ms_ssim.find((x: any) => x.name === 'ms5'); // 7×9: one level, weight 0.0448 only
+    expect(one.per_level.length).toBe(1);
+    expect(one.ms_ssim).toBeCloseTo(one.per_level[0] ** 0.0448, 12);
+  });
+  it('decimates by keeping even indices (ceil(n/2))', () => {
+    const img: RealImage = { height: 3, width: 5, data: Float64Array.from({ length: 15 }, (_, i) => i) };
+    const d = decimate2(img);
+    expect([d.height, d.width]).toEqual([2, 3]);
+    expect(Array.from(d.data)).toEqual([0, 2, 4, 10, 12, 14]);
+  });
+});
+
+describe("gaussian_filter (scipy, mode 'reflect', truncate 4)", () => {
+  for (const c of blocks.gaussian_filter) {
+    it(`${c.name} (σ = ${c.sigma}; radius can exceed the image)`, async () => {
+      const a = await readReal(`${c.name}__in`);
+      const out = await readReal(`${c.name}__out`);
+      const g = gaussianFilter(a, c.sigma);
+      for (let i = 0; i < out.data.length; i++) expect(Math.abs(g.data[i] - out.data[i])).toBeLessThan(1e-12);
+    });
+  }
+});
+
+describe('FRC (frc_cutoffs / FSC / spinavej)', () => {
+  for (const c of blocks.frc) {
+    it(`${c.name} (frc_sigma ${c.frc_sigma})`, async () => {
+      const t = await readReal(`${c.name}__t`);
+      const p = await readReal(`${c.name}__p`);
+      const curve = (await readReal(`${c.name}__curve`)).data;
+      const r = frcCutoffs(t, p, c.frc_sigma);
+      expect(r.curve!.length).toBe(curve.length);
+      for (let k = 0; k < curve.length; k++) expect(Math.abs(r.curve![k] - curve[k])).toBeLessThan(1e-8);
+      expect(absErr(r.frc50, c.frc50)).toBeLessThan(1e-6);
+      expect(absErr(r.frc1over7, c.frc1over7)).toBeLessThan(1e-6);
+    });
+  }
+  it('ring count L = round(√2·⌊n/2⌋) + 1 (45 for 62, 232 for 326) and FRC[0] = 1', () => {
+    expect(ringIndex(62).length).toBe(45);
+    expect(ringIndex(326).length).toBe(232);
+    expect(ringIndex(5).length).toBe(4);
+    const a: RealImage = { height: 16, width: 16, data: Float64Array.from({ length: 256 }, (_, i) => Math.cos(i * 0.37) + 2) };
+    const b: RealImage = { height: 16, width: 16, data: Float64Array.from({ length: 256 }, (_, i) => Math.sin(i * 0.11) + 2) };
+    expect(frcCurve(a, b)[0]).toBeCloseTo(1, 14);
+  });
+  it('all-zero target: null curve and NaN cut-offs; all-NaN prediction throws', () => {
+    const z: RealImage = { height: 8, width: 8, data: new Float64Array(64) };
+    const p: RealImage = { height: 8, width: 8, data: new Float64Array(64).fill(1) };
+    expect(frcCutoffs(z, p)).toEqual({ curve: null, frc50: NaN, frc1over7: NaN });
+    expect(() => frcCutoffs(p, { ...p, data: new Float64Array(64).fill(NaN) })).toThrow(/NaN/);
+  });
+  it('_first_below_threshold_interpolated on hand-made curves', () => {
+    for (const c of blocks.threshold) {
+      const curve = c.curve.map((v: number | string | null) => (v === null ? NaN : v === 'inf' ? Infinity : v));
+      expect(absErr(Number.isNaN(firstBelowThreshold(curve, 0.5)) ? null : firstBelowThreshold(curve, 0.5), c.frc50)).toBeLessThan(1e-12);
+      const f7 = firstBelowThreshold(curve, 1 / 7);
+      expect(absErr(Number.isNaN(f7) ? null : f7, c.frc1over7)).toBeLessThan(1e-12);
+    }
+    expect(firstBelowThreshold([1, 0.9, 0.6, 0.4, 0.1], 0.5)).toBeCloseTo(2.5, 12);
+  });
+});
+
+describe('phase alignment, PSNR, MAE/MSE, trim', () => {
+  it('fit_and_remove_plane matches numpy lstsq on a 13×22 image', async () => {
+    const a = await readReal('plane__in');
+    const out = await readReal('plane__out');
+    const got = fitAndRemovePlane(a);
+    for (let i = 0; i < out.data.length; i++) expect(Math.abs(got.data[i] - out.data[i])).toBeLessThan(1e-12);
+    const m = alignPhase(a, 'mean');
+    expect(m.data.reduce((s, v) => s + v, 0) / m.data.length).toBeCloseTo(0, 14);
+  });
+  it('psnr = cv2.PSNR on float32 casts, peak 255', async () => {
+    const a = await readReal('psnr__a');
+    const b = await readReal('psnr__b');
+    expect(relErr(psnr(a, b), blocks.psnr.psnr)).toBeLessThan(1e-12);
+    expect(psnr(a, a)).toBe(blocks.psnr.identical);
+    expect(blocks.psnr.identical).toBeCloseTo(361.20199909921956, 10);
+    // a 1e-12 difference vanishes in the float32 cast, as in the reference
+    const c = { ...a, data: a.data.map((v) => v + 1e-12) };
+    expect(psnr(a, c)).toBe(blocks.psnr.float32_equal);
+    expect(mae(a, a)).toBe(0);
+    expect(mse(a, b)).toBeGreaterThan(0);
+  });
+  it("trim removes offset/2 px per side, keeps the array type; offset 0 is empty (Python's a[0:-0])", () => {
+    const img = { height: 6, width: 7, data: Float32Array.from({ length: 42 }, (_, i) => i) };
+    const t = trim(img, 4);
+    expect([t.height, t.width]).toEqual([2, 3]);
+    expect(t.data).toBeInstanceOf(Float32Array);
+    expect(Array.from(t.data)).toEqual([16, 17, 18, 23, 24, 25]);
+    expect(trim(img, 0).data.length).toBe(0);
+    expect(trim(img, 8).data.length).toBe(0);
+    expect(() => trim(img, 3)).toThrow(/even/);
+    const z = trimComplex({ height: 6, width: 7, re: new Float64Array(42), im: new Float64Array(42) }, 2);
+    expect([z.height, z.width, z.re.length]).toEqual([4, 5, 20]);
+  });
+  it('meanFloat32 is numpy float32 np.mean bit for bit (pairwise, 8192-element buffers)', () => {
+    for (const c of blocks.mean32) {
+      const v = Float32Array.from({ length: c.n }, (_, i) => ((i * 0.7361) % 1.3) + 0.05);
+      expect(meanFloat32(v)).toBe(c.mean);
+    }
+  });
+});
+
+describe('FFT (mixed radix and Bluestein) vs a direct DFT', () => {
+  for (const n of [1, 2, 7, 12, 62, 64, 97, 196, 127 * 2]) {
+    it(`n = ${n}`, () => {
+      const re = Float64Array.from({ length: n }, (_, i) => Math.sin(1.3 * i) + 0.1 * i);
+      const im = Float64Array.from({ length: n }, (_, i) => Math.cos(0.7 * i * i));
+      const xr = re.slice();
+      const xi = im.slice();
+      getFftPlan(n).forward(xr, xi);
+      let worst = 0;
+      let scale = 0;
+      for (let k = 0; k < n; k++) {
+        let sr = 0;
+        let si = 0;
+        for (let j = 0; j < n; j++) {
+          const a = (-2 * Math.PI * ((k * j) % n)) / n;
+          sr += re[j] * Math.cos(a) - im[j] * Math.sin(a);
+          si += re[j] * Math.sin(a) + im[j] * Math.cos(a);
+        }
+        worst = Math.max(worst, Math.abs(sr - xr[k]), Math.abs(si - xi[k]));
+        scale = Math.max(scale, Math.hypot(sr, si));
+      }
+      expect(worst / Math.max(scale, 1)).toBeLessThan(1e-12);
+    });
+  }
+});
+
+describe('gaussianFilter1d', () => {
+  it('smooths a 1-D curve like scipy (constant stays constant, symmetric kernel)', () => {
+    const g = gaussianFilter1d([1, 1, 1, 1], 2);
+    g.forEach((v) => expect(v).toBeCloseTo(1, 14));
+    expect(Array.from(gaussianFilter1d([1, 2, 3], 0))).toEqual([1, 2, 3]);
+  });
+});
