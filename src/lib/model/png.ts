@@ -96,3 +96,67 @@ export function reconstructionPreview(width: number, height: number, amplitude: 
   }
   return encodePng({ width: W, height, channels: 1, data: img });
 }
+
+/** Colour of pixels no test crop reaches in comparison pictures (not scanned). */
+const UNSCANNED: [number, number, number] = [70, 90, 140];
+
+/**
+ * comparison.png: truth | reconstruction, amplitude (top) and phase (bottom), on the same crop (the
+ * placed pair of src/lib/model/quality.ts) and the same colour scale per row: amplitude over the
+ * truth's range with the reconstruction scaled by mean(truth)/mean(recon) over covered pixels (the
+ * amplitude scaling eval_reconstruction applies, eval spec 1.1 item 7), phase over [−π, π]. Grey
+ * levels; pixels no crop reaches are blue-grey. Small crops are enlarged by an integer factor.
+ */
+export function comparisonPng(
+  width: number,
+  height: number,
+  truth: { amplitude: ArrayLike<number>; phase: ArrayLike<number> },
+  recon: { amplitude: ArrayLike<number>; phase: ArrayLike<number> },
+  covered: ArrayLike<number>,
+): Uint8Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  let st = 0;
+  let sr = 0;
+  for (let i = 0; i < width * height; i++) {
+    if (!covered[i]) continue;
+    lo = Math.min(lo, truth.amplitude[i]);
+    hi = Math.max(hi, truth.amplitude[i]);
+    st += truth.amplitude[i];
+    sr += recon.amplitude[i];
+  }
+  if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
+  const scale = sr > 0 ? st / sr : 1;
+  const z = Math.max(1, Math.min(4, Math.floor(256 / Math.max(width, height))));
+  const gap = 4;
+  const w = width * z;
+  const h = height * z;
+  const W = 2 * w + gap;
+  const H = 2 * h + gap;
+  const img = new Uint8Array(W * H * 3).fill(255);
+  const panels: Array<[ArrayLike<number>, number, number, number, number, boolean]> = [
+    [truth.amplitude, lo, hi, 0, 0, false],
+    [recon.amplitude, lo, hi, 0, w + gap, true],
+    [truth.phase, -Math.PI, Math.PI, h + gap, 0, false],
+    [recon.phase, -Math.PI, Math.PI, h + gap, w + gap, false],
+  ];
+  for (const [vals, a, b, top, left, scaled] of panels) {
+    const span = b > a ? b - a : 1;
+    for (let r = 0; r < h; r++) {
+      for (let c = 0; c < w; c++) {
+        const k = Math.floor(r / z) * width + Math.floor(c / z);
+        const o = ((top + r) * W + left + c) * 3;
+        if (!covered[k]) {
+          img[o] = UNSCANNED[0];
+          img[o + 1] = UNSCANNED[1];
+          img[o + 2] = UNSCANNED[2];
+          continue;
+        }
+        const v = scaled ? vals[k] * scale : vals[k];
+        const g = Number.isFinite(v) ? Math.max(0, Math.min(255, Math.round(((v - a) / span) * 255))) : 0;
+        img[o] = img[o + 1] = img[o + 2] = g;
+      }
+    }
+  }
+  return encodePng({ width: W, height: H, channels: 3, data: img });
+}

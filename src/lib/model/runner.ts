@@ -23,7 +23,9 @@ import { PtychoPinn } from './pinn';
 import { trainPinn, type TrainOutcome } from './train';
 import { isTrainingCheckpoint, type TrainingCheckpoint } from './checkpoint';
 import { reconstruct, reconstructionNpz } from './infer';
-import { reconstructionPreview } from './png';
+import { comparisonPng, reconstructionPreview } from './png';
+import { placedAmplitudeSsim, placedPair, scoreReconstruction, type JobMetrics, type StitchedCanvas, type TruthObject } from './quality';
+import { sampleBilinear } from './metrics';
 import { modelFiles, sha256Hex, zipBundle } from './bundle';
 import { installFastCpuKernels } from './cpu-kernels';
 import { installAccurateWebGpuTrig } from './webgpu-kernels';
@@ -58,6 +60,8 @@ export interface PtychoPinnRunnerOptions {
   previewEveryEpochs?: number;
   /** Test groups used for the per-epoch previews. Default 64. */
   previewGroups?: number;
+  /** Score the test reconstruction (amplitude SSIM) during training when the test file has the truth. Default true. */
+  liveScores?: boolean;
   /** Test hook (fault injection): the loss of this training step becomes NaN (TrainOptions.nanLossAtStep). */
   nanLossAtStep?: number;
   /** Called with every epoch checkpoint (in addition to RunnerArgs.onCheckpoint). */
@@ -234,6 +238,12 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       // ---- train
       const previewEvery = opts.previewEveryEpochs ?? 0;
       const previewGroups = subsetGroups(testGroups, opts.previewGroups ?? 64);
+      const truth: TruthObject | undefined = test.object;
+      // Live amplitude SSIM on the whole test split (placed scores), every k epochs with k chosen so
+      // that scoring costs at most ~10 % of the training time (measured: k = ceil(cost / (0.1·epoch))).
+      const ssimHistory: { epoch: number; amplitude_ssim: number }[] = [];
+      let scoreEvery = 1;
+      let lastEpochSeconds = 0;
       const resume = isTrainingCheckpoint(args.resume) ? args.resume : undefined;
       if (args.resume !== undefined && !resume) await log('resume state ignored: it is not a PtychoPINN checkpoint');
       outcome = await trainPinn(model, trainGroups, {
@@ -241,7 +251,10 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
         batchSize: settings.batchSize,
         seed,
         signal: args.signal,
-        onProgress: progress,
+        onProgress: (p) => {
+          if (p.status === 'epoch') lastEpochSeconds = p.record.seconds;
+          progress(p);
+        },
         resume,
         log: logSync,
         nanLossAtStep: opts.nanLossAtStep,
@@ -249,14 +262,25 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
           await args.onCheckpoint?.(c.epoch, c);
           await opts.onCheckpoint?.(c.epoch, c);
         },
-        onEpochEnd: previewEvery > 0 && args.onProgress
-          ? async (epoch) => {
-              if (epoch % previewEvery !== 0) return;
-              const rec = await reconstruct(model!, previewGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
-              const st = rec.stitched;
-              progress({ status: 'preview', epoch, width: st.width, height: st.height, ...previewImages(st) });
+        onEpochEnd: async (epoch) => {
+          if (previewEvery > 0 && args.onProgress && epoch % previewEvery === 0) {
+            const rec = await reconstruct(model!, previewGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
+            const st = rec.stitched;
+            progress({ status: 'preview', epoch, width: st.width, height: st.height, ...previewImages(st, truth, rec.centres) });
+          }
+          if (truth && (opts.liveScores ?? true) && epoch % scoreEvery === 0) {
+            const t = performance.now();
+            const rec = await reconstruct(model!, testGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
+            const ssim = placedAmplitudeSsim(rec.stitched, truth, rec.M);
+            const cost = (performance.now() - t) / 1000;
+            if (ssim !== null) {
+              ssimHistory.push({ epoch, amplitude_ssim: ssim });
+              progress({ status: 'score', epoch, amplitude_ssim: ssim });
+              logSync(`epoch ${epoch}: test amplitude SSIM ${ssim.toFixed(4)} (placed; scored in ${cost.toFixed(1)} s, every ${scoreEvery} epoch(s))`);
             }
-          : undefined,
+            if (lastEpochSeconds > 0) scoreEvery = Math.max(1, Math.ceil(cost / (0.1 * lastEpochSeconds)));
+          }
+        },
       });
       await pendingLog;
       if (outcome.status !== 'success') {
@@ -269,7 +293,32 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       progress({ status: 'saving', message: 'Reconstructing the test split' });
       const rec = await reconstruct(model, testGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
       const st = rec.stitched;
-      progress({ status: 'preview', epoch: outcome.epochsCompleted, width: st.width, height: st.height, ...previewImages(st) });
+      progress({ status: 'preview', epoch: outcome.epochsCompleted, width: st.width, height: st.height, ...previewImages(st, truth, rec.centres) });
+      let metrics: JobMetrics | undefined;
+      if (truth) {
+        progress({ status: 'saving', message: 'Scoring the reconstruction against the true object' });
+        metrics = scoreReconstruction(st, truth, rec.centres, rec.M);
+        if (ssimHistory.length) metrics.ssim_history = ssimHistory;
+        await sink.writeText(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 2));
+        const pair = placedPair(st, truth);
+        if (pair) {
+          const amp = (z: { re: ArrayLike<number>; im: ArrayLike<number> }) => Float64Array.from(z.re, (v, k) => Math.hypot(v, z.im[k]));
+          const ph = (z: { re: ArrayLike<number>; im: ArrayLike<number> }) => Float64Array.from(z.re, (v, k) => Math.atan2(z.im[k], v));
+          await sink.writeBytes(
+            join(dir, 'comparison.png'),
+            comparisonPng(pair.recon.width, pair.recon.height, { amplitude: amp(pair.truth), phase: ph(pair.truth) }, { amplitude: amp(pair.recon), phase: ph(pair.recon) }, pair.covered),
+          );
+        }
+        const r = metrics.reference;
+        const pl = metrics.placed;
+        const f = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(4));
+        await log(
+          `scores vs objectGuess: reference amplitude SSIM ${f(r?.amplitude.ssim)} MS-SSIM ${f(r?.amplitude.ms_ssim)} FRC50 ${f(r?.amplitude.frc50)}; ` +
+            `placed amplitude SSIM ${f(pl?.amplitude.ssim)} MS-SSIM ${f(pl?.amplitude.ms_ssim)}; coverage ${(100 * metrics.coverage).toFixed(1)} % (metrics.json, comparison.png)`,
+        );
+      } else {
+        await log('scores: the test file has no objectGuess, so the reconstruction is not scored');
+      }
       const metadata = {
         generator: 'PtychoPINN Studio (src/lib/model)',
         job: { dose: job.dose, view: job.view, gridsize: job.gridsize, train_data_path: job.train_data_path, test_data_path: job.test_data_path },
@@ -302,6 +351,7 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
         ...base(),
         status: 'success',
         stopped_early: outcome.stoppedEarly,
+        ...(metrics ? { metrics } : {}),
         bundle_path: bundleName,
         bundle_sha256: sha,
         bundle_size_bytes: zip.length,
@@ -339,9 +389,14 @@ function reconstructionProbeNpz(model: PtychoPinn): Uint8Array {
 /**
  * Amplitude and phase for a live preview: pixels that no test crop reaches (stitch weight 0) are NaN,
  * so a display can tell "not scanned" from a reconstructed zero. The saved files keep the reference's
- * values (0 there).
+ * values (0 there). With the truth, it comes along sampled on the same grid (NaN where not scanned),
+ * and the group centres in canvas pixels for a scan-position map.
  */
-function previewImages(st: { amplitude: Float32Array; phase: Float32Array; weight: Float32Array }): { amplitude: Float32Array; phase: Float32Array } {
+function previewImages(
+  st: StitchedCanvas & { amplitude: Float32Array; phase: Float32Array },
+  truth?: TruthObject,
+  centres?: Float64Array,
+): { amplitude: Float32Array; phase: Float32Array; truthAmplitude?: Float32Array; truthPhase?: Float32Array; positions?: { x: Float64Array; y: Float64Array } } {
   const amplitude = st.amplitude.slice();
   const phase = st.phase.slice();
   for (let i = 0; i < amplitude.length; i++) {
@@ -350,7 +405,21 @@ function previewImages(st: { amplitude: Float32Array; phase: Float32Array; weigh
       phase[i] = NaN;
     }
   }
-  return { amplitude, phase };
+  const out: ReturnType<typeof previewImages> = { amplitude, phase };
+  if (truth) {
+    const re = sampleBilinear({ values: truth.re, H: truth.height, W: truth.width }, st.originX, st.originY, st.width, st.height).values;
+    const im = sampleBilinear({ values: truth.im, H: truth.height, W: truth.width }, st.originX, st.originY, st.width, st.height).values;
+    out.truthAmplitude = Float32Array.from(re, (v, k) => (st.weight[k] === 0 ? NaN : Math.hypot(v, im[k])));
+    out.truthPhase = Float32Array.from(re, (v, k) => (st.weight[k] === 0 ? NaN : Math.atan2(im[k], v)));
+  }
+  if (centres) {
+    const B = centres.length / 2;
+    out.positions = {
+      x: Float64Array.from({ length: B }, (_, b) => centres[2 * b] - st.originX),
+      y: Float64Array.from({ length: B }, (_, b) => centres[2 * b + 1] - st.originY),
+    };
+  }
+  return out;
 }
 
 /** The first k groups of a grouped set (a view for previews). */

@@ -50,7 +50,14 @@ export type RunnerProgress =
   | { status: 'compiling'; message: string }
   | { status: 'step'; epoch: number; epochs: number; step: number; steps: number; loss: number; samples_per_second: number; eta_seconds: number | null; gpu_bytes?: number; tensors?: number }
   | { status: 'epoch'; record: EpochRecord; epochs: number }
-  | { status: 'preview'; epoch: number; width: number; height: number; amplitude: Float32Array; phase: Float32Array }
+  | {
+      status: 'preview'; epoch: number; width: number; height: number; amplitude: Float32Array; phase: Float32Array;
+      /** the true object on the same grid (NaN where not scanned), when the test file carries it */
+      truthAmplitude?: Float32Array; truthPhase?: Float32Array;
+      /** test group centres in canvas pixel coordinates */
+      positions?: { x: Float64Array; y: Float64Array };
+    }
+  | { status: 'score'; epoch: number; amplitude_ssim: number }
   | { status: 'saving'; message: string }
   | { status: 'done'; message: string };
 

@@ -61,6 +61,36 @@ function args(j: TrainingJob, sink: MemSink, extra: Record<string, unknown> = {}
 }
 
 describe('createPtychoPinnRunner on the demo study (N=32)', () => {
+  it('scores the test reconstruction against objectGuess: result.metrics (reference and placed), metrics.json, comparison.png, live SSIM events', async () => {
+    const sink = new MemSink();
+    const j = job('dense');
+    const events: RunnerProgress[] = [];
+    const runner = createPtychoPinnRunner({ epochsOverride: 2, nGroupsOverride: 48, batchSizeOverride: 8, previewEveryEpochs: 1, previewGroups: 8 });
+    const r = await runner(args(j, sink, { n_filters_scale: 0.25 }, { onProgress: (p) => events.push(p) }));
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe('success');
+    const m = r.metrics as { reference: { amplitude: Record<string, number | null>; phase: Record<string, number | null>; stitch_M: number }; placed: { amplitude: Record<string, number | null> }; coverage: number; ssim_history: { epoch: number; amplitude_ssim: number }[] };
+    for (const set of [m.reference, m.placed]) {
+      for (const k of ['mae', 'mse', 'psnr', 'ssim', 'ms_ssim', 'frc50', 'frc1over7']) expect(typeof set.amplitude[k], k).toBe('number');
+    }
+    expect(m.reference.stitch_M).toBe(16);
+    expect(m.reference.amplitude.ssim!).toBeGreaterThan(-1);
+    expect(m.reference.amplitude.ssim!).toBeLessThan(1);
+    expect(m.reference.phase.frc50).toBeNull(); // the demo's truth phase is 0: the reference's FRC guard gives NaN
+    expect(m.coverage).toBeGreaterThan(0);
+    expect(m.coverage).toBeLessThanOrEqual(1);
+    expect(JSON.parse(sink.text.get(`${j.artifact_dir}/metrics.json`)!)).toEqual(JSON.parse(JSON.stringify(m)));
+    const png = sink.files.get(`${j.artifact_dir}/comparison.png`)!;
+    expect(Array.from(png.subarray(1, 4))).toEqual([80, 78, 71]); // 'PNG'
+    const scores = events.filter((e) => e.status === 'score');
+    expect(scores.length).toBeGreaterThanOrEqual(1);
+    expect(m.ssim_history.map((h) => h.epoch)).toEqual(scores.map((e) => (e as { epoch: number }).epoch));
+    const preview = events.find((e) => e.status === 'preview') as Extract<RunnerProgress, { status: 'preview' }>;
+    expect(preview.truthAmplitude!.length).toBe(preview.width * preview.height);
+    expect(preview.positions!.x.length).toBeGreaterThan(0);
+    expect(sink.text.get(j.log_path)).toMatch(/scores vs objectGuess: reference amplitude SSIM/);
+  }, 300_000);
+
   it('trains a baseline job and writes history, reconstruction (npz + png) and a hashed tfjs bundle', async () => {
     const sink = new MemSink();
     const j = job('baseline');
