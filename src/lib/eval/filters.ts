@@ -3,7 +3,7 @@
  * mode='reflect' = half-sample symmetric `d c b a | a b c d | d c b a`, truncate=4.0), float64.
  * Reference: ptychopinn-eval.md §1.2 step 1 and §1.5 step 5.
  */
-import type { FloatArray, RealImage } from './types.ts';
+import type { RealImage } from './types.ts';
 
 /** scipy's `_gaussian_kernel1d(sigma, 0, radius)` with radius = int(truncate·σ + 0.5). */
 export function gaussianKernel1d(sigma: number, truncate = 4.0): Float64Array {
@@ -31,7 +31,7 @@ export function reflectIndex(i: number, n: number): number {
 
 /** Correlate `n` samples at src[off + k·stride] with a symmetric kernel, into dst[dOff + k·dStride]. */
 function correlateLine(
-  src: ArrayLike<number>, off: number, stride: number, n: number,
+  src: Float64Array, off: number, stride: number, n: number,
   kernel: Float64Array, dst: Float64Array, dOff: number, dStride: number, line: Float64Array,
 ): void {
   const r = (kernel.length - 1) / 2;
@@ -53,7 +53,7 @@ export function gaussianFilter1d(x: ArrayLike<number>, sigma: number): Float64Ar
     return out;
   }
   const kernel = gaussianKernel1d(sigma);
-  correlateLine(x, 0, 1, n, kernel, out, 0, 1, new Float64Array(n + kernel.length - 1));
+  correlateLine(Float64Array.from(x), 0, 1, n, kernel, out, 0, 1, new Float64Array(n + kernel.length - 1));
   return out;
 }
 
@@ -68,7 +68,8 @@ export function gaussianFilter(img: RealImage, sigma: number): RealImage<Float64
   const kernel = gaussianKernel1d(sigma);
   const tmp = new Float64Array(h * w);
   const line = new Float64Array(Math.max(h, w) + kernel.length - 1);
-  for (let c = 0; c < w; c++) correlateLine(img.data as FloatArray, c, w, h, kernel, tmp, c, w, line);
+  const src = img.data instanceof Float64Array ? img.data : Float64Array.from(img.data);
+  for (let c = 0; c < w; c++) correlateLine(src, c, w, h, kernel, tmp, c, w, line);
   for (let r = 0; r < h; r++) correlateLine(tmp, r * w, 1, w, kernel, out, r * w, 1, line);
   return { height: h, width: w, data: out };
 }

@@ -11,27 +11,7 @@ const K1 = 0.01;
 const K2 = 0.03;
 const COV_NORM = 49 / 48;
 
-/** Valid-region 7-tap box mean along rows then columns, as (sum of 7 in order)/7 per pass. */
-function boxValid(src: Float64Array, h: number, w: number, tmp: Float64Array, out: Float64Array): void {
-  const hv = h - WIN + 1;
-  const wv = w - WIN + 1;
-  for (let i = 0; i < hv; i++) {
-    const o = i * w;
-    for (let j = 0; j < w; j++) {
-      let s = src[o + j];
-      for (let t = 1; t < WIN; t++) s += src[o + t * w + j];
-      tmp[o + j] = s / WIN;
-    }
-  }
-  for (let i = 0; i < hv; i++) {
-    const o = i * w;
-    for (let j = 0; j < wv; j++) {
-      let s = tmp[o + j];
-      for (let t = 1; t < WIN; t++) s += tmp[o + j + t];
-      out[i * wv + j] = s / WIN;
-    }
-  }
-}
+const asF64 = (d: ArrayLike<number>): Float64Array => (d instanceof Float64Array ? d : Float64Array.from(d));
 
 function checkPair(x: RealImage, y: RealImage): void {
   if (x.height !== y.height || x.width !== y.width) {
@@ -46,34 +26,25 @@ function checkPair(x: RealImage, y: RealImage): void {
 /**
  * Mean SSIM of x (reference image) and y with the given data range. NaN where skimage gives NaN
  * (e.g. dataRange 0 and flat windows). Throws (like skimage) when an image is under 7×7.
+ *
+ * Only windows wholly inside the image enter skimage's mean (S[3:-3, 3:-3]), so the filter's
+ * boundary mode never matters: each 7×7 window mean is taken as (7-sum down a column)/7, then
+ * (7-sum along the row)/7, the order scipy's uniform_filter uses (axis 0, then axis 1).
  */
 export function ssim(x: RealImage, y: RealImage, dataRange: number): number {
   checkPair(x, y);
   const h = x.height;
   const w = x.width;
-  const n = h * w;
   const hv = h - WIN + 1;
   const wv = w - WIN + 1;
-  const xd = x.data;
-  const yd = y.data;
-  const buf = new Float64Array(n);
-  const tmp = new Float64Array(n);
-  const m = hv * wv;
-  const ux = new Float64Array(m);
-  const uy = new Float64Array(m);
-  const uxx = new Float64Array(m);
-  const uyy = new Float64Array(m);
-  const uxy = new Float64Array(m);
-  for (let i = 0; i < n; i++) buf[i] = xd[i];
-  boxValid(buf, h, w, tmp, ux);
-  for (let i = 0; i < n; i++) buf[i] = yd[i];
-  boxValid(buf, h, w, tmp, uy);
-  for (let i = 0; i < n; i++) buf[i] = xd[i] * xd[i];
-  boxValid(buf, h, w, tmp, uxx);
-  for (let i = 0; i < n; i++) buf[i] = yd[i] * yd[i];
-  boxValid(buf, h, w, tmp, uyy);
-  for (let i = 0; i < n; i++) buf[i] = xd[i] * yd[i];
-  boxValid(buf, h, w, tmp, uxy);
+  const xd = asF64(x.data);
+  const yd = asF64(y.data);
+  // column sums (over the 7 rows of the current output row) of x, y, x², y², xy
+  const cx = new Float64Array(w);
+  const cy = new Float64Array(w);
+  const cxx = new Float64Array(w);
+  const cyy = new Float64Array(w);
+  const cxy = new Float64Array(w);
   const C1 = (K1 * dataRange) ** 2;
   const C2 = (K2 * dataRange) ** 2;
   // With data range 0 (C1 = C2 = 0) a flat window gives 0/0, but only if its variance comes out as
@@ -81,25 +52,64 @@ export function ssim(x: RealImage, y: RealImage, dataRange: number): number {
   // float64 rounding level are then taken as exactly 0, i.e. the exact-arithmetic result (NaN).
   const exact = dataRange === 0;
   let sum = 0;
-  for (let i = 0; i < m; i++) {
-    const mx = ux[i];
-    const my = uy[i];
-    let vx = COV_NORM * (uxx[i] - mx * mx);
-    let vy = COV_NORM * (uyy[i] - my * my);
-    let vxy = COV_NORM * (uxy[i] - mx * my);
-    if (exact) {
-      const tiny = 1e-14 * (mx * mx + my * my);
-      if (Math.abs(vx) <= tiny) vx = 0;
-      if (Math.abs(vy) <= tiny) vy = 0;
-      if (Math.abs(vxy) <= tiny) vxy = 0;
+  for (let i = 0; i < hv; i++) {
+    for (let j = 0; j < w; j++) {
+      let o = i * w + j;
+      let a = xd[o];
+      let b = yd[o];
+      let sx = a;
+      let sy = b;
+      let sxx = a * a;
+      let syy = b * b;
+      let sxy = a * b;
+      for (let t = 1; t < WIN; t++) {
+        o += w;
+        a = xd[o];
+        b = yd[o];
+        sx += a;
+        sy += b;
+        sxx += a * a;
+        syy += b * b;
+        sxy += a * b;
+      }
+      cx[j] = sx / WIN;
+      cy[j] = sy / WIN;
+      cxx[j] = sxx / WIN;
+      cyy[j] = syy / WIN;
+      cxy[j] = sxy / WIN;
     }
-    const A1 = 2 * mx * my + C1;
-    const A2 = 2 * vxy + C2;
-    const B1 = mx * mx + my * my + C1;
-    const B2 = vx + vy + C2;
-    sum += (A1 * A2) / (B1 * B2);
+    for (let j = 0; j < wv; j++) {
+      let sx = cx[j];
+      let sy = cy[j];
+      let sxx = cxx[j];
+      let syy = cyy[j];
+      let sxy = cxy[j];
+      for (let t = 1; t < WIN; t++) {
+        sx += cx[j + t];
+        sy += cy[j + t];
+        sxx += cxx[j + t];
+        syy += cyy[j + t];
+        sxy += cxy[j + t];
+      }
+      const mx = sx / WIN;
+      const my = sy / WIN;
+      let vx = COV_NORM * (sxx / WIN - mx * mx);
+      let vy = COV_NORM * (syy / WIN - my * my);
+      let vxy = COV_NORM * (sxy / WIN - mx * my);
+      if (exact) {
+        const tiny = 1e-14 * (mx * mx + my * my);
+        if (Math.abs(vx) <= tiny) vx = 0;
+        if (Math.abs(vy) <= tiny) vy = 0;
+        if (Math.abs(vxy) <= tiny) vxy = 0;
+      }
+      const A1 = 2 * mx * my + C1;
+      const A2 = 2 * vxy + C2;
+      const B1 = mx * mx + my * my + C1;
+      const B2 = vx + vy + C2;
+      sum += (A1 * A2) / (B1 * B2);
+    }
   }
-  return sum / m;
+  return sum / (hv * wv);
 }
 
 /** `img[::2, ::2]`: keep even rows and columns (size ceil(n/2)); no low-pass. */
