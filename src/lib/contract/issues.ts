@@ -250,3 +250,21 @@ export function warningCounts(issues: readonly ContractIssue[]): Array<[string, 
   }
   return [...counts].sort((a, b) => b[1] - a[1]);
 }
+
+/**
+ * Study-wide warnings: a property every file of the study shares is one fact about the study, not one
+ * per file. Today that is the small pattern size (the N = 32 demo): when every report with a known N
+ * carries small_patch_size for the same N, the summary shows one note instead of one warning per file.
+ * Returns the notes and the warnings they stand for (the per-file report keeps the detail).
+ */
+export function studyWideWarnings(reports: ReadonlyArray<{ N?: number; warnings: readonly ContractIssue[] }>): { notes: string[]; covered: Set<ContractIssue> } {
+  const sized = reports.filter((r) => r.N !== undefined);
+  const small = sized.map((r) => r.warnings.find((i) => i.code === 'small_patch_size'));
+  const covered = new Set<ContractIssue>();
+  const notes: string[] = [];
+  if (sized.length >= 2 && small.every((i) => i !== undefined) && new Set(sized.map((r) => r.N)).size === 1) {
+    for (const i of small) covered.add(i!);
+    notes.push(`Every file of this study has N = ${sized[0].N} patterns (${sized.length} files): fine for quick tests; real training uses N = 64, 128 or 256.`);
+  }
+  return { notes, covered };
+}

@@ -4,7 +4,7 @@
  * with messages that name the file, the key, what was found and what was expected.
  */
 import { describe, expect, it } from 'vitest';
-import { e, w, formatNumber, inspectDataset, loadDataset, warningCounts, WARNING_LABELS, type ContractIssue } from '../../../src/lib/contract';
+import { e, w, formatNumber, inspectDataset, loadDataset, warningCounts, studyWideWarnings, WARNING_LABELS, type ContractIssue } from '../../../src/lib/contract';
 import { expected, open } from './helpers';
 
 type Sev = 'error' | 'warning';
@@ -280,5 +280,20 @@ describe('warnings counted by kind', () => {
     expect(warningCounts(issues)).toEqual([['small patterns (quick tests only)', 2], ['amplitude maximum above 10', 1]]);
     expect(Object.keys(WARNING_LABELS).sort()).toEqual(Object.keys(w).sort());
     expect(warningCounts([])).toEqual([]);
+  });
+});
+
+describe('study-wide warnings', () => {
+  const rep = (file: string, N: number | undefined, small: boolean) => ({ N, warnings: small && N !== undefined ? [w.small_patch_size(file, 'diffraction', N)] : [] });
+  it('one note when every file has the same small N; the per-file warnings it stands for are listed', () => {
+    const reports = [rep('a', 32, true), rep('b', 32, true), rep('c', undefined, false)];
+    const s = studyWideWarnings(reports);
+    expect(s.notes).toEqual(['Every file of this study has N = 32 patterns (2 files): fine for quick tests; real training uses N = 64, 128 or 256.']);
+    expect([...s.covered]).toEqual([reports[0].warnings[0], reports[1].warnings[0]]);
+  });
+  it('no note when the files differ in N or some are full size, or there is a single file', () => {
+    expect(studyWideWarnings([rep('a', 32, true), rep('b', 16, true)]).notes).toEqual([]);
+    expect(studyWideWarnings([rep('a', 32, true), rep('b', 64, false)]).notes).toEqual([]);
+    expect(studyWideWarnings([rep('a', 32, true)]).notes).toEqual([]);
   });
 });
