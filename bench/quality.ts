@@ -1,0 +1,251 @@
+/**
+ * npm run bench:quality: does the model reconstruct? The reference's synthetic 'lines' benchmark
+ * (eval spec 5: grid-sampled groups, two train and two test images, nphotons 1e9), trained per
+ * gridsize and scored after every epoch with src/lib/eval on test image 0 exactly as the reference's
+ * comparison does (stitch with M, align_for_evaluation, eval_reconstruction: plane phase alignment,
+ * MS-SSIM σ 1), plus the 'placed' scores (canvas on the truth grid by its own origin).
+ *
+ *   --preset small|paper   small (default): N = 32, 196-px objects, sized to run here in ~30 min for
+ *                          both gridsizes; paper: N = 64, 392-px objects, 60 epochs (a GPU machine)
+ *   --gridsize 1|2|both    (default both)
+ *   --seed S               objects, noise, initialisation and shuffling (default 42)
+ *   --object lines|grf     (default lines)
+ *   --dose D               nphotons (default 1e9)
+ *   --epochs E             (default: the preset's)
+ *   --backend wasm|cpu     (default wasm)
+ *   --filter-scale F, --batch B, --train-outer O, --loss nll|mae   preset overrides
+ *   --out DIR              also write per gridsize the stitched test reconstruction.npz (as the runner
+ *                          writes it) and truth.npz (objectGuess) under DIR/gs<g>/
+ *
+ * Prints a table per gridsize (epoch, loss, amplitude and phase SSIM, MS-SSIM, FRC50, wall time),
+ * writes JSON under bench/results/, and ends with exactly `final amplitude SSIM: gs1=<x> gs2=<y>`.
+ */
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { installFastCpuKernels } from '../src/lib/model/cpu-kernels.ts';
+import { installWasmTrainingKernels } from '../src/lib/model/wasm-kernels.ts';
+import { PtychoPinn } from '../src/lib/model/pinn.ts';
+import { settingsFromParams } from '../src/lib/model/settings.ts';
+import { trainPinn } from '../src/lib/model/train.ts';
+import { reconstruct, reconstructionNpz } from '../src/lib/model/infer.ts';
+import { scoreReconstruction, type JobMetrics } from '../src/lib/model/quality.ts';
+import { benchmarkObject, concatGroups, simulateGridGroups, type BenchmarkObject } from '../src/lib/model/benchmark.ts';
+import { defaultProbe } from '../src/lib/physics/probe.ts';
+import { Rng } from '../src/lib/sim/rng.ts';
+import { writeNpz } from '../src/lib/ingest/index.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+interface Preset {
+  N: number;
+  size: number;
+  nimgsTrain: number;
+  nimgsTest: number;
+  offset: number;
+  outerTrain: number;
+  outerTest: number;
+  epochs: number;
+  filterScale: number;
+  batch: number;
+}
+
+/** eval spec 5: GridLinesConfig defaults (size 392, offset 4, outer offsets 8 / 20, 2 + 2 images, 60 epochs, batch 16). */
+const PRESETS: Record<'small' | 'paper', Preset> = {
+  paper: { N: 64, size: 392, nimgsTrain: 2, nimgsTest: 2, offset: 4, outerTrain: 8, outerTest: 20, epochs: 60, filterScale: 2, batch: 16 },
+  // The same protocol at half the scale (N and object side), with a lighter network and a coarser
+  // training grid so that both gridsizes train here in about 30 minutes on two cores.
+  small: { N: 32, size: 196, nimgsTrain: 2, nimgsTest: 2, offset: 4, outerTrain: 16, outerTest: 20, epochs: 12, filterScale: 1, batch: 16 },
+};
+
+interface Args {
+  preset: 'small' | 'paper';
+  gridsizes: (1 | 2)[];
+  seed: number;
+  object: BenchmarkObject;
+  dose: number;
+  epochs?: number;
+  backend: string;
+  filterScale?: number;
+  batch?: number;
+  trainOuter?: number;
+  loss: 'nll' | 'mae';
+  out?: string;
+  write: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { preset: 'small', gridsizes: [1, 2], seed: 42, object: 'lines', dose: 1e9, backend: 'wasm', loss: 'nll', write: true };
+  const num = (k: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n)) throw new Error(`${k} needs a number, got ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = argv[i + 1];
+    switch (k) {
+      case '--preset':
+        if (v !== 'small' && v !== 'paper') throw new Error(`--preset is small or paper, got ${v}`);
+        a.preset = v; i++; break;
+      case '--gridsize':
+        if (v === 'both') a.gridsizes = [1, 2];
+        else if (v === '1' || v === '2') a.gridsizes = [Number(v) as 1 | 2];
+        else throw new Error(`--gridsize is 1, 2 or both, got ${v}`);
+        i++; break;
+      case '--object':
+        if (v !== 'lines' && v !== 'grf') throw new Error(`--object is lines or grf, got ${v}`);
+        a.object = v; i++; break;
+      case '--loss':
+        if (v !== 'nll' && v !== 'mae') throw new Error(`--loss is nll or mae, got ${v}`);
+        a.loss = v; i++; break;
+      case '--seed': a.seed = num(k, v); i++; break;
+      case '--dose': a.dose = num(k, v); i++; break;
+      case '--epochs': a.epochs = num(k, v); i++; break;
+      case '--filter-scale': a.filterScale = num(k, v); i++; break;
+      case '--batch': a.batch = num(k, v); i++; break;
+      case '--train-outer': a.trainOuter = num(k, v); i++; break;
+      case '--backend': a.backend = String(v); i++; break;
+      case '--out': a.out = String(v); i++; break;
+      case '--no-write': a.write = false; break;
+      default: throw new Error(`unknown flag ${k}`);
+    }
+  }
+  return a;
+}
+
+const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? 'n/a' : v.toFixed(d));
+
+interface EpochRow {
+  epoch: number;
+  train_loss: number | null;
+  val_loss: number | null;
+  seconds: number;
+  wall_seconds: number;
+  metrics: JobMetrics;
+}
+
+async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
+  const { N } = p;
+  const epochs = args.epochs ?? p.epochs;
+  const outerTrain = args.trainOuter ?? p.outerTrain;
+  const probe = defaultProbe(N);
+  const t0 = performance.now();
+  // train images from stream 1.., test images from stream 101.. (the reference seeds train 1, test 2)
+  const trainObjects = Array.from({ length: p.nimgsTrain }, (_, i) => benchmarkObject(args.object, p.size, new Rng(args.seed, 1 + i)));
+  const testObjects = Array.from({ length: p.nimgsTest }, (_, i) => benchmarkObject(args.object, p.size, new Rng(args.seed, 101 + i)));
+  const geo = { N, gridsize, size: p.size, offset: p.offset, nphotons: args.dose, probe };
+  const train = concatGroups(trainObjects.map((o, i) => simulateGridGroups(o, { ...geo, outerOffset: outerTrain }, new Rng(args.seed, 201 + i))));
+  const tests = testObjects.map((o, i) => simulateGridGroups(o, { ...geo, outerOffset: p.outerTest }, new Rng(args.seed, 301 + i)));
+  const simSeconds = (performance.now() - t0) / 1000;
+
+  const settings = settingsFromParams({
+    N, gridsize, n_filters_scale: args.filterScale ?? p.filterScale, batch_size: args.batch ?? p.batch, nepochs: epochs,
+    n_groups: train.B, nphotons: args.dose, offset: p.offset,
+    nll_weight: args.loss === 'nll' ? 1 : 0, mae_weight: args.loss === 'mae' ? 1 : 0,
+  });
+  const model = new PtychoPinn({ settings, probe, seed: args.seed, nPhotons: args.dose });
+  const truth = { height: p.size, width: p.size, re: Float32Array.from(testObjects[0].re), im: Float32Array.from(testObjects[0].im) };
+  const test0 = tests[0];
+  console.log(
+    `\ngridsize ${gridsize}: N=${N}, ${p.size}-px '${args.object}' objects, ${train.B} train groups (${p.nimgsTrain} images, stride ${outerTrain / 2}), ` +
+      `${test0.B} test groups per image (stride ${p.outerTest / 2}), ${model.generator.countParams()} parameters, n_filters_scale ${settings.nFiltersScale}, ` +
+      `batch ${settings.batchSize}, loss ${args.loss}, nphotons ${args.dose.toExponential(0)}; simulated in ${simSeconds.toFixed(1)} s`,
+  );
+  const score = async (): Promise<{ metrics: JobMetrics; rec: Awaited<ReturnType<typeof reconstruct>> }> => {
+    const rec = await reconstruct(model, test0, { batchSize: settings.batchSize });
+    return { metrics: scoreReconstruction(rec.stitched, truth, rec.centres, rec.M), rec };
+  };
+  const header = 'epoch      loss   amp SSIM  MS-SSIM  FRC50 | phase SSIM MS-SSIM | placed amp SSIM | epoch s  wall s';
+  console.log(header);
+  const rows: EpochRow[] = [];
+  const wall0 = performance.now();
+  const print = (r: EpochRow) => {
+    const ref = r.metrics.reference;
+    const pl = r.metrics.placed;
+    console.log(
+      `${String(r.epoch).padStart(5)} ${r.train_loss === null ? '         -' : r.train_loss.toExponential(3).padStart(10)}  ` +
+        `${fmt(ref?.amplitude.ssim).padStart(8)} ${fmt(ref?.amplitude.ms_ssim).padStart(8)} ${fmt(ref?.amplitude.frc50, 1).padStart(6)} | ` +
+        `${fmt(ref?.phase.ssim).padStart(10)} ${fmt(ref?.phase.ms_ssim).padStart(7)} | ${fmt(pl?.amplitude.ssim).padStart(15)} | ` +
+        `${r.seconds.toFixed(1).padStart(7)} ${r.wall_seconds.toFixed(0).padStart(7)}`,
+    );
+  };
+  const first = await score();
+  rows.push({ epoch: 0, train_loss: null, val_loss: null, seconds: 0, wall_seconds: 0, metrics: first.metrics });
+  print(rows[0]);
+  let last = first;
+  let lastLoss: { train: number; val: number | null; seconds: number } = { train: NaN, val: null, seconds: 0 };
+  const outcome = await trainPinn(model, train, {
+    epochs,
+    batchSize: settings.batchSize,
+    seed: args.seed,
+    onProgress: (ev) => {
+      if (ev.status === 'epoch') lastLoss = { train: ev.record.train_loss, val: ev.record.val_loss, seconds: ev.record.seconds };
+    },
+    onEpochEnd: async (epoch) => {
+      last = await score();
+      const r: EpochRow = { epoch, train_loss: lastLoss.train, val_loss: lastLoss.val, seconds: lastLoss.seconds, wall_seconds: (performance.now() - wall0) / 1000, metrics: last.metrics };
+      rows.push(r);
+      print(r);
+    },
+  });
+  if (outcome.status !== 'success') throw new Error(`gridsize ${gridsize}: training ${outcome.status}: ${outcome.error ?? ''}`);
+  if (outcome.stoppedEarly) console.log(`(early stopping after epoch ${outcome.epochsCompleted})`);
+  if (args.out) {
+    const dir = path.join(args.out, `gs${gridsize}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const meta = { bench: 'quality', preset: args.preset, gridsize, object: args.object, seed: args.seed, N, epochs: outcome.epochsCompleted, test_image: 0 };
+    fs.writeFileSync(path.join(dir, 'reconstruction.npz'), reconstructionNpz(last.rec, model.probeArrays, N, meta));
+    const obj = new Float32Array(2 * p.size * p.size);
+    for (let k = 0; k < p.size * p.size; k++) {
+      obj[2 * k] = truth.re[k];
+      obj[2 * k + 1] = truth.im[k];
+    }
+    fs.writeFileSync(path.join(dir, 'truth.npz'), writeNpz({ objectGuess: { dtype: 'complex64', shape: [p.size, p.size], data: obj } }));
+    console.log(`wrote ${path.join(dir, 'reconstruction.npz')} and truth.npz`);
+  }
+  const result = {
+    gridsize,
+    parameters: model.generator.countParams(),
+    trainGroups: train.B,
+    testGroups: test0.B,
+    epochsCompleted: outcome.epochsCompleted,
+    stoppedEarly: outcome.stoppedEarly,
+    samplesPerSecond: outcome.samplesPerSecond,
+    wallSeconds: (performance.now() - wall0) / 1000,
+    history: outcome.history,
+    epochs: rows,
+    final: last.metrics,
+  };
+  model.dispose();
+  return result;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const preset = PRESETS[args.preset];
+  if (!(await tf.setBackend(args.backend))) throw new Error(`tfjs could not start the '${args.backend}' backend`);
+  await tf.ready();
+  if (tf.getBackend() === 'cpu') installFastCpuKernels();
+  if (tf.getBackend() === 'wasm') installWasmTrainingKernels();
+  console.log(`bench:quality  preset ${args.preset}, backend ${tf.getBackend()}, ${os.cpus().length} CPUs, node ${process.version}, seed ${args.seed}, object ${args.object}`);
+  const results = [];
+  for (const g of args.gridsizes) results.push(await runGridsize(args, preset, g));
+  const record = { bench: 'quality', date: new Date().toISOString(), args: process.argv.slice(2), preset: { name: args.preset, ...preset }, backend: tf.getBackend(), cpus: os.cpus().length, results };
+  if (args.write) {
+    const date = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+    const out = path.join(HERE, 'results', `quality-${date}.json`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(record, null, 2) + '\n');
+    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  }
+  console.log(`final amplitude SSIM: ${results.map((r) => `gs${r.gridsize}=${fmt(r.final.reference?.amplitude.ssim)}`).join(' ')}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  process.exit(1);
+});
