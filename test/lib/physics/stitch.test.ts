@@ -58,4 +58,34 @@ describe('stitchPatches (model spec 4.6) vs numpy', () => {
     }
     expect(checked).toBeGreaterThan(400);
   });
+
+  it('masked patch pixels add neither value nor weight: no normaliser artefact reaches the canvas', () => {
+    const N = 8;
+    const M = 8;
+    const B = 2;
+    const re = new Float32Array(B * N * N).fill(1);
+    const im = new Float32Array(B * N * N);
+    const mask = new Uint8Array(B * N * N).fill(1);
+    // patch 0's right half is an artefact (×1000) and masked; patch 1 sits 3 px to the right and covers part of it
+    for (let i = 0; i < N; i++) for (let j = N / 2; j < N; j++) {
+      re[i * N + j] = 1000;
+      mask[i * N + j] = 0;
+    }
+    const centres = Float64Array.from([10, 10, 13, 10]);
+    const plain = stitchPatches(re, im, B, N, centres, M);
+    const masked = stitchPatches(re, im, B, N, centres, M, mask);
+    expect(Math.max(...plain.amplitude)).toBeGreaterThan(100); // without the mask the artefact is on the canvas
+    expect(Math.max(...masked.amplitude)).toBeCloseTo(1, 5);
+    let uncovered = 0;
+    for (let k = 0; k < masked.weight.length; k++) {
+      if (masked.weight[k] === 0) {
+        uncovered++;
+        expect(masked.amplitude[k]).toBe(0);
+      } else expect(masked.amplitude[k]).toBeCloseTo(1, 5);
+    }
+    // the canvas border (pad d) and the rows outside both crops are reached by no unmasked pixel
+    expect(uncovered).toBeGreaterThan(0);
+    expect(() => stitchPatches(re, im, B, N, centres, M, new Uint8Array(3))).toThrow(/mask/);
+  });
 });
+
