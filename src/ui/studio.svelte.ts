@@ -44,9 +44,6 @@ export interface LiveView {
   preview: Extract<TrainEvent, { type: 'preview' }> | null;
 }
 
-/** The runner's live score (amplitude SSIM every k epochs); a RunnerProgress variant. */
-type ScoreProgress = { status: 'score'; epoch: number; amplitude_ssim: number };
-
 const emptyLive = (): LiveView => ({
   key: null, title: 'No job running', subtitle: '', fraction: 0, epoch: 0, epochs: 0, step: 0, steps: 0,
   eta: null, loss: null, lr: null, sps: null, stepX: [], stepLoss: [], epochX: [], trainLoss: [], valLoss: [],
@@ -402,9 +399,8 @@ export class Studio {
     }
   }
 
-  private onProgress(key: string, progress: RunnerProgress, gpuBytes?: number): void {
+  private onProgress(key: string, p: RunnerProgress, gpuBytes?: number): void {
     const l = { ...this.live };
-    const p = progress as RunnerProgress | ScoreProgress;
     switch (p.status) {
       case 'loading': case 'compiling': case 'saving': case 'done':
         this.status = p.message;

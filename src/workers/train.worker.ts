@@ -18,7 +18,7 @@ import { memoryFileSource } from '../lib/study/plan';
 import type { ArtifactSink, JobRunner, RunnerArgs, RunnerResult } from '../lib/study/runner';
 import { createPtychoPinnRunner } from '../lib/model/runner';
 import { configOverrides } from '../ui/settings';
-import { previewImages, previewTransfer, type PreviewInput } from '../ui/preview';
+import { previewImages, previewTransfer } from '../ui/preview';
 import * as store from './store';
 import { runManifestText, runSummaryFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from './train-protocol';
 
@@ -183,9 +183,9 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
                   }, 0);
                 }
               } else if (p.status === 'preview') {
-                // Cropped and coloured here, off the main thread; the truth and scan positions are
-                // optional members of the runner's preview event.
-                const images = previewImages(p as PreviewInput);
+                // Cropped and coloured here, off the main thread (with the truth and scan positions
+                // when the runner gives them).
+                const images = previewImages(p);
                 post({ type: 'preview', key, epoch: p.epoch, ...images }, previewTransfer(images));
               }
               else post({ type: 'progress', key, progress: p });

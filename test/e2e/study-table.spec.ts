@@ -1,0 +1,158 @@
+import { test, expect, type Page } from '@playwright/test';
+import { unzipSync, strFromU8 } from 'fflate';
+import { downloadBytes } from './helpers';
+
+/**
+ * The "Study results" section from a finished, scored run as the training worker stores it in
+ * IndexedDB (src/workers/store.ts): the page restores it on load, builds the dose x view table,
+ * the score-vs-dose chart and each job's comparison.png dialog, and writes study_summary.json/.csv
+ * beside the manifest. Seeded rather than trained, so it runs in seconds and the numbers are known.
+ */
+
+// A 2x1 PNG (red, blue): a real image the dialog must decode.
+const PNG_B64 = 'iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAADUlEQVR4nGP4zwAE/wEHAAH/4iOeWQAAAABJRU5ErkJggg==';
+
+type Scores = Record<'mae' | 'mse' | 'psnr' | 'ssim' | 'ms_ssim' | 'frc50' | 'frc1over7', number | null>;
+const scores = (q: number): Scores => ({
+  mae: 0.2 - q / 10, mse: 0.04 - q / 100, psnr: 60 + 10 * q, ssim: q, ms_ssim: q + 0.05, frc50: 40 * q, frc1over7: 50 * q,
+});
+const metrics = (q: number) => {
+  const part = (a: number, p: number) => ({
+    amplitude: scores(a), phase: scores(p), height: 40, width: 40, stitch_M: 20, phase_align: 'plane', ms_ssim_sigma: 1,
+  });
+  return { reference: part(q, q - 0.2), placed: part(q - 0.1, q - 0.3), coverage: 0.97 };
+};
+
+const views = { baseline: 1, dense: 2, sparse: 2 } as const;
+type V = keyof typeof views;
+const job = (dose: number, view: V) => ({
+  dose, view, gridsize: views[view],
+  train_data_path: view === 'baseline' ? `phase_c/dose_${dose}/patched_train.npz` : `phase_d/dose_${dose}/${view}/${view}_train.npz`,
+  test_data_path: view === 'baseline' ? `phase_c/dose_${dose}/patched_test.npz` : `phase_d/dose_${dose}/${view}/${view}_test.npz`,
+  artifact_dir: `artifacts/dose_${dose}/${view}/gs${views[view]}`,
+  log_path: `artifacts/dose_${dose}/${view}/gs${views[view]}/train.log`,
+});
+const ok = (q: number) => ({ status: 'success', final_loss: -1, epochs_completed: 1, metrics: metrics(q) });
+
+/** Dose 1e4 sparse is not in the study: its cell is empty. */
+const seeded: { dose: number; view: V; result: Record<string, unknown> }[] = [
+  { dose: 1000, view: 'baseline', result: ok(0.5) },
+  { dose: 1000, view: 'dense', result: ok(0.7) },
+  { dose: 1000, view: 'sparse', result: { status: 'failed', error: 'NaN loss at step 3' } },
+  { dose: 10000, view: 'baseline', result: ok(0.6) },
+  { dose: 10000, view: 'dense', result: ok(0.9) },
+];
+
+async function seedRun(page: Page): Promise<void> {
+  await page.goto('/');
+  await expect(page.getByTestId('adapter')).toBeVisible();
+  const jobs = seeded.map((s) => ({ job: job(s.dose, s.view), key: `dose_${s.dose}/${s.view}/gs${views[s.view]}`, blocked: [] as string[], result: s.result }));
+  await page.evaluate(async ({ jobs, png }) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const r = indexedDB.open('ptychopinn-studio', 1);
+      r.onupgradeneeded = () => {
+        for (const s of ['runs', 'results', 'artifacts', 'checkpoints']) {
+          const os = r.result.createObjectStore(s, { keyPath: s === 'runs' ? 'id' : 'key' });
+          os.createIndex(s === 'runs' ? 'created' : 'runId', s === 'runs' ? 'created' : 'runId');
+        }
+      };
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const runId = 'run-e2e-study-table';
+    const now = new Date().toISOString();
+    const plan = {
+      phaseCRoot: 'phase_c', phaseDRoot: 'phase_d', artifactRoot: 'artifacts',
+      filters: { dose: null, view: null, gridsize: null }, dryRun: false,
+      settings: { preset: 'Quick look', epochs: 1, groups: 20, batchSize: 8, filterScale: 0.25 },
+      backend: 'webgpu', jobs: jobs.map(({ job, key, blocked }) => ({ job, key, blocked })), skipped: [],
+    };
+    const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+    const tx = db.transaction(['runs', 'results', 'artifacts'], 'readwrite');
+    tx.objectStore('runs').put({ id: runId, created: now, updated: now, state: 'finished', plan });
+    for (const j of jobs) {
+      tx.objectStore('results').put({ key: `${runId}|${j.key}`, runId, jobKey: j.key, result: { backend: 'webgpu', ...j.result }, updated: now });
+      if (j.result.status === 'success') {
+        const path = `${j.job.artifact_dir}/comparison.png`;
+        tx.objectStore('artifacts').put({ key: `${runId}|${path}`, runId, path, bytes });
+      }
+    }
+    await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
+    db.close();
+  }, { jobs, png: PNG_B64 });
+  await page.reload();
+  await expect(page.getByRole('status')).toContainText('Restored the last run: 5 job(s)');
+}
+
+test('study results: dose x view table, placed toggle, score chart, comparison dialog, summary files', async ({ page }) => {
+  await seedRun(page);
+  const section = page.getByRole('region', { name: '4. Study results' });
+  await expect(section).toBeVisible();
+  const table = section.getByTestId('study-table');
+
+  // Rows: doses ascending; columns: baseline, dense, sparse.
+  await expect(table.locator('thead th[scope=col]')).toHaveText([/^Dose/, /^baseline/, /^dense/, /^sparse/]);
+  await expect(table.locator('tbody th[scope=row]')).toHaveText([/^1000/, /^10000/]);
+
+  // Reference scores by default: amplitude MS-SSIM / SSIM / FRC50 and phase.
+  const cell = (d: number, v: string) => table.locator(`td[data-cell="${d}/${v}"]`);
+  const num = (d: number, v: string, k: string) => cell(d, v).locator(`[data-score="${k}"]`);
+  await expect(num(10000, 'dense', 'amplitude.ms_ssim')).toHaveText('0.950');
+  await expect(num(10000, 'dense', 'amplitude.ssim')).toHaveText('0.900');
+  await expect(num(10000, 'dense', 'amplitude.frc50')).toHaveText('36.0');
+  await expect(num(10000, 'dense', 'phase.ms_ssim')).toHaveText('0.750');
+  await expect(num(1000, 'baseline', 'amplitude.ssim')).toHaveText('0.500');
+  await expect(cell(1000, 'sparse')).toHaveAttribute('data-status', 'failed');
+  await expect(cell(1000, 'sparse')).toHaveText('failed');
+  await expect(cell(10000, 'sparse')).toHaveAttribute('data-status', 'missing');
+  await expect(cell(10000, 'sparse')).toHaveText('–');
+  // Headers explain the scores.
+  await expect(section.locator('abbr', { hasText: 'FRC50' })).toHaveAttribute('title', /Fourier ring correlation/);
+
+  // The toggle shows the placed scores.
+  await section.getByLabel('Placed on the truth grid').check();
+  await expect(table).toHaveAttribute('data-scoring', 'placed');
+  await expect(num(10000, 'dense', 'amplitude.ssim')).toHaveText('0.800');
+  await section.getByLabel('Reference (Phase G alignment)').check();
+  await expect(num(10000, 'dense', 'amplitude.ssim')).toHaveText('0.900');
+
+  // The chart: one score against dose, one line per view; 4 scored points for amplitude MS-SSIM.
+  const chart = section.getByTestId('score-chart');
+  await expect(chart).toHaveAttribute('data-points', '4');
+  await expect(chart).toHaveAttribute('aria-label', /amplitude MS-SSIM against dose/);
+  await section.getByLabel('Score to plot').selectOption('phase:frc50');
+  await expect(chart).toHaveAttribute('aria-label', /phase FRC50 against dose/);
+  await expect(chart.locator('canvas')).toHaveCount(1);
+  await expect(chart).toContainText('baseline');
+  await expect(chart).toContainText('dense');
+
+  // A cell opens that job's comparison.png from the stored artifacts.
+  await cell(10000, 'dense').getByRole('button').click();
+  const dialog = page.getByRole('dialog', { name: /Dose 10000, dense/ });
+  await expect(dialog).toBeVisible();
+  const img = dialog.getByRole('img', { name: /Ground truth beside the reconstruction/ });
+  await expect(img).toBeVisible();
+  await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(2);
+  await expect(dialog.locator('tbody tr').first()).toContainText('MAE');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await expect(dialog).toBeHidden();
+  // Keyboard: the cell buttons are reachable and Escape closes the dialog.
+  await cell(1000, 'baseline').getByRole('button').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('dialog', { name: /Dose 1000, baseline/ })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('dialog')).toBeHidden();
+
+  // The artifacts zip holds study_summary.json and .csv beside the manifest.
+  const zip = unzipSync((await downloadBytes(page, () => page.getByRole('button', { name: 'Download artifacts' }).click())).bytes);
+  const summary = JSON.parse(strFromU8(zip['artifacts/study_summary.json']));
+  expect(summary.doses).toEqual([1000, 10000]);
+  expect(summary.views).toEqual(['baseline', 'dense', 'sparse']);
+  expect(summary.table['10000'].dense.reference.amplitude.ssim).toBe(0.9);
+  expect(summary.table['10000'].sparse).toBeNull();
+  expect(summary.table['1000'].sparse.status).toBe('failed');
+  const csv = strFromU8(zip['artifacts/study_summary.csv']).trimEnd().split('\n');
+  expect(csv[0]).toBe('dose,view,gridsize,status,which,part,mae,mse,psnr,ssim,ms_ssim,frc50,frc1over7');
+  expect(csv).toHaveLength(1 + 4 * seeded.length);
+  expect(zip['artifacts/dose_10000/dense/gs2/comparison.png']).toBeDefined();
+});
