@@ -106,28 +106,57 @@ class MixedRadixPlan implements FftPlan {
       }
       return;
     }
+    // odd prime p: pre-twiddle t_q = Y_q[u]·W_N^{fstride·u·q}, then a p-point DFT that pairs q with
+    // p − q (W_p^{qs} and W_p^{−qs} are conjugates), about half the multiplies of the direct sum
     const { sr, si } = this;
+    const half = (p - 1) / 2;
+    const pstep = n / p; // W_p^j = W_N^{j·N/p}
     for (let u = 0; u < m; u++) {
-      for (let q = 0; q < p; q++) {
-        sr[q] = or[oOff + u + q * m];
-        si[q] = oi[oOff + u + q * m];
+      sr[0] = or[oOff + u];
+      si[0] = oi[oOff + u];
+      const step = (fstride * u) % n;
+      let tw = 0;
+      for (let q = 1; q < p; q++) {
+        tw += step;
+        if (tw >= n) tw -= n;
+        const xr = or[oOff + u + q * m];
+        const xi = oi[oOff + u + q * m];
+        sr[q] = xr * twr[tw] - xi * twi[tw];
+        si[q] = xr * twi[tw] + xi * twr[tw];
       }
-      for (let q1 = 0; q1 < p; q1++) {
-        const k = u + q1 * m;
-        let accr = sr[0];
-        let acci = si[0];
-        let tw = 0;
-        const step = (fstride * k) % n;
-        for (let q = 1; q < p; q++) {
-          tw += step;
-          if (tw >= n) tw -= n;
-          const wr = twr[tw];
-          const wi = twi[tw];
-          accr += sr[q] * wr - si[q] * wi;
-          acci += sr[q] * wi + si[q] * wr;
+      let x0r = sr[0];
+      let x0i = si[0];
+      for (let q = 1; q < p; q++) {
+        x0r += sr[q];
+        x0i += si[q];
+      }
+      or[oOff + u] = x0r;
+      oi[oOff + u] = x0i;
+      for (let s = 1; s <= half; s++) {
+        let ar = sr[0];
+        let ai = si[0];
+        let br = sr[0];
+        let bi = si[0];
+        let j = 0;
+        for (let q = 1; q <= half; q++) {
+          j += s;
+          if (j >= p) j -= p;
+          const c = twr[j * pstep]; // cos(2π qs/p)
+          const sn = -twi[j * pstep]; // sin(2π qs/p)
+          const pr = sr[q] + sr[p - q];
+          const pi = si[q] + si[p - q];
+          const mr = sr[q] - sr[p - q];
+          const mi = si[q] - si[p - q];
+          // X_s += (t_q + t_{p−q})·c − i·sn·(t_q − t_{p−q});  X_{p−s} += (…)·c + i·sn·(…)
+          ar += pr * c + sn * mi;
+          ai += pi * c - sn * mr;
+          br += pr * c - sn * mi;
+          bi += pi * c + sn * mr;
         }
-        or[oOff + k] = accr;
-        oi[oOff + k] = acci;
+        or[oOff + u + s * m] = ar;
+        oi[oOff + u + s * m] = ai;
+        or[oOff + u + (p - s) * m] = br;
+        oi[oOff + u + (p - s) * m] = bi;
       }
     }
   }

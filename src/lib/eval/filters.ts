@@ -69,7 +69,17 @@ export function gaussianFilter(img: RealImage, sigma: number): RealImage<Float64
   const tmp = new Float64Array(h * w);
   const line = new Float64Array(Math.max(h, w) + kernel.length - 1);
   const src = img.data instanceof Float64Array ? img.data : Float64Array.from(img.data);
-  for (let c = 0; c < w; c++) correlateLine(src, c, w, h, kernel, tmp, c, w, line);
-  for (let r = 0; r < h; r++) correlateLine(tmp, r * w, 1, w, kernel, out, r * w, 1, line);
+  // axis 0, row by row (same per-output tap order as a column-wise correlate1d, cache friendly)
+  const r = (kernel.length - 1) / 2;
+  for (let i = 0; i < h; i++) {
+    const o = i * w;
+    for (let t = 0; t < kernel.length; t++) {
+      const k = kernel[t];
+      const so = reflectIndex(i + t - r, h) * w;
+      if (t === 0) for (let j = 0; j < w; j++) tmp[o + j] = k * src[so + j];
+      else for (let j = 0; j < w; j++) tmp[o + j] += k * src[so + j];
+    }
+  }
+  for (let i = 0; i < h; i++) correlateLine(tmp, i * w, 1, w, kernel, out, i * w, 1, line);
   return { height: h, width: w, data: out };
 }

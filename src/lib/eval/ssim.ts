@@ -121,7 +121,7 @@ export function decimate2(img: RealImage): RealImage<Float64Array> {
   return { height: h, width: w, data: out };
 }
 
-function range(d: ArrayLike<number>): number {
+function range(d: Float64Array): number {
   let lo = Infinity;
   let hi = -Infinity;
   let nan = false;
@@ -159,11 +159,11 @@ export interface MsSsimDetail {
 export function msSsimDetail(x: RealImage, y: RealImage, opts: MsSsimOptions = {}): MsSsimDetail {
   const sigma = opts.sigma ?? 0;
   const levels = Math.min(opts.levels ?? 5, MS_SSIM_WEIGHTS.length);
-  let a: RealImage = x;
-  let b: RealImage = y;
+  let a: RealImage<Float64Array> = { height: x.height, width: x.width, data: asF64(x.data) };
+  let b: RealImage<Float64Array> = { height: y.height, width: y.width, data: asF64(y.data) };
   if (sigma > 0) {
-    a = gaussianFilter(x, sigma);
-    b = gaussianFilter(y, sigma);
+    a = gaussianFilter(a, sigma);
+    b = gaussianFilter(b, sigma);
   }
   const rx = range(a.data);
   const ry = range(b.data);
