@@ -177,3 +177,14 @@ describe('gaussianFilter1d', () => {
     expect(Array.from(gaussianFilter1d([1, 2, 3], 0))).toEqual([1, 2, 3]);
   });
 });
+
+describe('frcCurve: packed (t + i·p) and separate transforms agree', () => {
+  it('a target 1e-6 the size of the prediction takes the separate path and matches a scaled copy', () => {
+    const n = 30;
+    const t = Float64Array.from({ length: n * n }, (_, i) => Math.sin(i * 0.37) + Math.cos(i * 0.011));
+    const p = Float64Array.from({ length: n * n }, (_, i) => Math.sin(i * 0.37 + 0.2) + 0.3 * Math.cos(i * 0.05));
+    const base = frcCurve({ height: n, width: n, data: t }, { height: n, width: n, data: p }); // packed
+    const tiny = frcCurve({ height: n, width: n, data: t.map((v) => v * 1e-6) }, { height: n, width: n, data: p }); // separate
+    base.forEach((v, k) => expect(Math.abs(tiny[k] - v)).toBeLessThan(1e-9));
+  });
+});
