@@ -1,6 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import { unzipSync, strFromU8 } from 'fflate';
-import { downloadBytes } from './helpers';
+import { downloadBytes, downloadText, fillSettings, loadSmallDemo } from './helpers';
 
 /**
  * The "Study results" section from a finished, scored run as the training worker stores it in
@@ -155,4 +155,38 @@ test('study results: dose x view table, placed toggle, score chart, comparison d
   expect(csv[0]).toBe('dose,view,gridsize,status,which,part,mae,mse,psnr,ssim,ms_ssim,frc50,frc1over7');
   expect(csv).toHaveLength(1 + 4 * seeded.length);
   expect(zip['artifacts/dose_10000/dense/gs2/comparison.png']).toBeDefined();
+});
+
+test('a trained demo job: preview with truth and scan positions, live SSIM, a scored cell and its comparison.png', async ({ page }) => {
+  test.setTimeout(600_000); // one real job on SwiftShader, scored, on a shared machine
+  await loadSmallDemo(page);
+  await page.getByLabel('Dose').selectOption('1000');
+  await page.getByLabel('View').selectOption('dense');
+  await fillSettings(page, { epochs: 1, groups: 20 });
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await expect(page.getByRole('status')).toContainText('Finished 1 job(s)', { timeout: 540_000 });
+
+  // The preview: reconstruction and truth on one crop, and the test scan positions.
+  const preview = page.getByTestId('preview');
+  await expect(preview.getByRole('img', { name: /^Amplitude \(epoch 1\)/ })).toBeVisible();
+  await expect(preview.getByRole('img', { name: /^Truth amplitude/ })).toBeVisible();
+  await expect(preview.getByRole('img', { name: /^Truth phase/ })).toBeVisible();
+  expect(Number(await preview.getByTestId('scan-map').getAttribute('data-positions'))).toBeGreaterThan(0);
+  await expect(preview).toContainText('Cropped to the scanned region');
+  expect(Number(await page.getByTestId('loss-chart').getAttribute('data-scores'))).toBeGreaterThan(0);
+
+  // The manifest's scores are the table's.
+  const m = JSON.parse((await downloadText(page, () => page.getByRole('button', { name: 'Download manifest' }).click())).text);
+  const ref = m.jobs[0].result.metrics.reference;
+  const num = page.getByTestId('study-table').locator('td[data-cell="1000/dense"] [data-score="amplitude.ssim"]');
+  await expect(num).toHaveText(ref.amplitude.ssim.toFixed(3));
+  await page.getByTestId('study-table').locator('td[data-cell="1000/dense"]').getByRole('button').click();
+  const img = page.getByRole('dialog').getByRole('img', { name: /Ground truth beside the reconstruction/ });
+  await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth), { timeout: 30_000 }).toBeGreaterThan(0);
+  await page.keyboard.press('Escape');
+
+  const zip = unzipSync((await downloadBytes(page, () => page.getByRole('button', { name: 'Download artifacts' }).click())).bytes);
+  const summary = JSON.parse(strFromU8(zip['artifacts/study_summary.json']));
+  expect(summary.table['1000'].dense.reference).toEqual({ amplitude: ref.amplitude, phase: ref.phase });
+  expect(strFromU8(zip['artifacts/study_summary.csv'])).toContain('1000,dense,2,success,reference,amplitude,');
 });
