@@ -44,10 +44,6 @@ export class PtychoPinn {
   constructor(opts: PinnOptions) {
     const s = opts.settings;
     this.settings = s;
-    if (!s.objectBig) {
-      // object.big=False pads one channel without translation (model spec 2.4); not ported.
-      throw new Error('object.big = False is not supported by this port (the reference default is True)');
-    }
     const netCfg: NetworkConfig = {
       N: s.N,
       C: s.C,
@@ -109,7 +105,7 @@ export class PtychoPinn {
       // O = A·(cos φ + i sin φ) (model spec 1.5, 6 row 1)
       const re = tf.mul(amp, tf.cos(phase)) as tf.Tensor4D;
       const im = tf.mul(amp, tf.sin(phase)) as tf.Tensor4D;
-      const out = forwardIntensity(re, im, ops, this.probe);
+      const out = forwardIntensity(re, im, ops, this.probe, this.settings.objectBig);
       // Î = (e^λ·A)² = e^{2λ}·I (model spec 2.9), fed straight to the NLL (model spec 6).
       const intensity = tf.mul(out.intensity, tf.exp(tf.mul(2, this.logScale))) as tf.Tensor4D;
       return { intensity, trimmedRe: out.trimmedRe, trimmedIm: out.trimmedIm };

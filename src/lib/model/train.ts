@@ -31,6 +31,14 @@ export interface TrainOptions {
   seed: number;
   /** Adam learning rate, 1e-3 (model spec 0, model.py:879). */
   learningRate?: number;
+  /**
+   * ReduceLROnPlateau on the validation loss (default true, model spec 4.5). The reference's lines
+   * benchmark streams its > 10 000 samples without a validation split, so the schedule never fires
+   * there (eval spec 5): false reproduces that.
+   */
+  reduceLrOnPlateau?: boolean;
+  /** EarlyStopping on the training loss, patience 3 (default true, model spec 4.5). */
+  earlyStopping?: boolean;
   /** Keras validation_split 0.05 (model spec 4.5). */
   validationFraction?: number;
   signal?: AbortSignal;
@@ -320,10 +328,10 @@ export async function trainPinn(model: PtychoPinn, data: GroupedData, opts: Trai
           `lr ${lr.toExponential(3)}, ${seconds.toFixed(2)} s, ${record.samples_per_second.toFixed(1)} samples/s`,
       );
       // Callback order as in the reference fit: [reduce_lr, earlystop] (model.py:653-655).
-      const newLr = plateau.onEpochEnd(valLoss, lr);
+      const newLr = (opts.reduceLrOnPlateau ?? true) ? plateau.onEpochEnd(valLoss, lr) : lr;
       if (newLr !== lr) opts.log?.(`ReduceLROnPlateau: learning rate ${lr.toExponential(3)} -> ${newLr.toExponential(3)}`);
       lr = newLr;
-      const stop = early.onEpochEnd(trainLoss, epoch);
+      const stop = (opts.earlyStopping ?? true) ? early.onEpochEnd(trainLoss, epoch) : false;
       const last = stop || epoch + 1 === opts.epochs;
       if (opts.onCheckpoint) await opts.onCheckpoint(await checkpoint(epoch + 1, last, stop));
       if (opts.onEpochEnd) await opts.onEpochEnd(epoch + 1);

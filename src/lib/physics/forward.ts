@@ -174,10 +174,10 @@ function flatToChannels(x: tf.Tensor, B: number, N: number, C: number): tf.Tenso
   return x.reshape([B, C, N, N]).transpose([0, 2, 3, 1]);
 }
 
-function checkObject(o: tf.Tensor, ops: ForwardOperators, what: string): void {
+function checkObject(o: tf.Tensor, ops: ForwardOperators, what: string, channels = ops.C): void {
   const [b, h, w, c] = o.shape;
-  if (o.rank !== 4 || b !== ops.B || h !== ops.N || w !== ops.N || c !== ops.C) {
-    throw new Error(`${what}: expected [${ops.B},${ops.N},${ops.N},${ops.C}], got [${o.shape}]`);
+  if (o.rank !== 4 || b !== ops.B || h !== ops.N || w !== ops.N || c !== channels) {
+    throw new Error(`${what}: expected [${ops.B},${ops.N},${ops.N},${channels}], got [${o.shape}]`);
   }
 }
 
@@ -236,17 +236,29 @@ export function forwardIntensity(
   objIm: tf.Tensor4D,
   ops: ForwardOperators,
   probe: { re: tf.Tensor2D; im: tf.Tensor2D },
+  objectBig = true,
 ): { intensity: tf.Tensor4D; trimmedRe: tf.Tensor4D; trimmedIm: tf.Tensor4D } {
-  checkObject(objRe, ops, 'forwardIntensity(objRe)');
-  checkObject(objIm, ops, 'forwardIntensity(objIm)');
-  const { B, N, C } = ops;
+  checkObject(objRe, ops, 'forwardIntensity(objRe)', objectBig ? ops.C : 1);
+  checkObject(objIm, ops, 'forwardIntensity(objIm)', objectBig ? ops.C : 1);
+  const { B, N, C, P } = ops;
   if (probe.re.shape[0] !== N || probe.re.shape[1] !== N) throw new Error(`forwardIntensity: probe must be [${N},${N}], got [${probe.re.shape}]`);
   return tf.tidy(() => {
     let trimmedRe: tf.Tensor4D;
     let trimmedIm: tf.Tensor4D;
     let winRe: tf.Tensor3D;
     let winIm: tf.Tensor3D;
-    if (ops.identityGeometry) {
+    if (!objectBig) {
+      // object.big = False (model spec 2.4, last paragraph): the decoder's single object patch is
+      // zero-padded to P x P without translation or normaliser; trimmed_obj is the patch itself and
+      // each channel's window is extracted at +r_c from the padded canvas (model spec 2.6).
+      const pad = (P - N) / 2;
+      trimmedRe = objRe;
+      trimmedIm = objIm;
+      const canRe = tf.pad(objRe.reshape([B, N, N]), [[0, 0], [pad, pad], [pad, pad]]) as tf.Tensor3D;
+      const canIm = tf.pad(objIm.reshape([B, N, N]), [[0, 0], [pad, pad], [pad, pad]]) as tf.Tensor3D;
+      winRe = extractWindowsFlat(canRe, ops);
+      winIm = extractWindowsFlat(canIm, ops);
+    } else if (ops.identityGeometry) {
       // g = 1, zero offsets: merge -> trim -> extract == O ⊙ W, W = 1/(window + 0.001) (model spec 2.4).
       trimmedRe = tf.div(objRe, ops.normTrim) as tf.Tensor4D;
       trimmedIm = tf.div(objIm, ops.normTrim) as tf.Tensor4D;

@@ -73,7 +73,7 @@ describe('createPtychoPinnRunner on the demo study (N=32)', () => {
     for (const set of [m.reference, m.placed]) {
       for (const k of ['mae', 'mse', 'psnr', 'ssim', 'ms_ssim', 'frc50', 'frc1over7']) expect(typeof set.amplitude[k], k).toBe('number');
     }
-    expect(m.reference.stitch_M).toBe(16);
+    expect(m.reference.stitch_M).toBe(10);
     expect(m.reference.amplitude.ssim!).toBeGreaterThan(-1);
     expect(m.reference.amplitude.ssim!).toBeLessThan(1);
     expect(m.reference.phase.frc50).toBeNull(); // the demo's truth phase is 0: the reference's FRC guard gives NaN

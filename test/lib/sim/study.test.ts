@@ -5,19 +5,19 @@ import { loadDataset } from '../../../src/lib/contract';
 import { splitByY, spacingFilter, spacingThreshold, nearestNeighbourDistances, greedySpacing, makeDemoStudy, demoGeometry, DEMO_DOSES, type DemoStudy } from '../../../src/lib/sim';
 import { groupDataset } from '../../../src/lib/model/data';
 import { stitchCrop } from '../../../src/lib/model/infer';
-import { scannedMask } from '../../../src/lib/model/metrics';
+import { coverageOf } from '../../../src/lib/model/quality';
+import { stitchPatches } from '../../../src/lib/physics';
 
-/** Fraction of the bounding box of the group centres that their M x M stitch crops cover. */
-function cropCoverage(centres: Float64Array, M: number): number {
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-  for (let b = 0; b < centres.length / 2; b++) {
-    x0 = Math.min(x0, centres[2 * b]); x1 = Math.max(x1, centres[2 * b]);
-    y0 = Math.min(y0, centres[2 * b + 1]); y1 = Math.max(y1, centres[2 * b + 1]);
-  }
-  const w = Math.floor(x1 - x0) + 1;
-  const h = Math.floor(y1 - y0) + 1;
-  const mask = scannedMask(centres, M, x0, y0, w, h);
-  return mask.reduce((a, v) => a + v, 0) / mask.length;
+/**
+ * Fraction of the scanned area (the bounding box of the group centres) that the M x M stitch crops
+ * cover, measured as the runner measures it: stitch constant patches at the centres and count canvas
+ * pixels with stitch weight >= 0.5 (src/lib/model/quality.ts coverageOf).
+ */
+function cropCoverage(centres: Float64Array, N: number, M: number): number {
+  const B = centres.length / 2;
+  const ones = new Float32Array(B * N * N).fill(1);
+  const st = stitchPatches(ones, new Float32Array(B * N * N), B, N, centres, M);
+  return coverageOf(st, centres);
 }
 import { loadNpy, loadIndex, maxAbsErr } from '../physics/fixtures';
 
@@ -206,7 +206,7 @@ describe('makeDemoStudy (product.md section 7)', () => {
         const f = s.files.find((z) => z.path === path)!;
         const ds = (await loadDataset(await openNpz(f.bytes, f.path), { file: path, gridsize })).dataset!;
         const groups = groupDataset(ds, { gridsize, nGroups: 512, neighborCount: 4, seed: 43 });
-        const cov = cropCoverage(groups.centres, M);
+        const cov = cropCoverage(groups.centres, N, M);
         if (view === 'sparse') expect(cov).toBeLessThan(0.95); // the overlap study: sparse leaves gaps
         else expect(cov, `${size} ${view}`).toBeGreaterThanOrEqual(0.95);
       }
