@@ -175,8 +175,8 @@ function gaussianSmooth(img: Float64Array, size: number, sigma: number): Float64
   return out;
 }
 
-/** One benchmark object (amplitude, phase 0) of side `size`. */
-export function benchmarkObject(kind: BenchmarkObject, size: number, rng: Rng): ComplexImage {
-  const amp = kind === 'grf' ? grfObject(size, rng) : linesObject(size, rng); // 400 lines on 2·size, model spec 5.2
+/** One benchmark object (amplitude, phase 0) of side `size`; `nLines` for 'lines' (default the reference's 400). */
+export function benchmarkObject(kind: BenchmarkObject, size: number, rng: Rng, nLines?: number): ComplexImage {
+  const amp = kind === 'grf' ? grfObject(size, rng) : linesObject(size, rng, nLines); // 400 lines on 2·size, model spec 5.2
   return { re: amp, im: new Float64Array(size * size), H: size, W: size };
 }
