@@ -23,6 +23,7 @@ import type {
   ArtifactSink, FileSource, JobRunner, RunnerProgress, RunnerResult, TrainingJob,
 } from '../study/runner';
 import { buildManifest, jobFields, manifestJob, manifestPath, serializeManifest } from './manifest';
+import { studySummaryFiles } from './summary';
 import type { ManifestJob, TrainingManifest } from './manifest';
 import { pyJsonDumps } from './pyjson';
 
@@ -221,6 +222,8 @@ export async function runStudy(opts: RunStudyOptions): Promise<StudyRunResult> {
   if (opts.writeManifest ?? true) {
     await sink.writeText(path, manifestText);
     emit({ type: 'manifest', path, text: manifestText });
+    // the study's answer: scores per dose x view (study_summary.json / .csv, product.md 6b)
+    if (!dryRun) for (const f of studySummaryFiles(opts.artifactRoot, entries)) await sink.writeText(f.path, f.text);
   }
   emit({ type: 'study-end', cancelled, completed, failed, blocked });
   return { manifest, manifestText, manifestPath: path, entries, cancelled, notRun };
