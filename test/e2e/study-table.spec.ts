@@ -119,12 +119,19 @@ test('study results: dose x view table, placed toggle, score chart, comparison d
   // The chart: one score against dose, one line per view; 4 scored points for amplitude MS-SSIM.
   const chart = section.getByTestId('score-chart');
   await expect(chart).toHaveAttribute('data-points', '4');
-  await expect(chart).toHaveAttribute('aria-label', /amplitude MS-SSIM against dose/);
+  await expect(chart.getByRole('img')).toHaveAttribute('aria-label', /amplitude MS-SSIM against dose/);
+  await expect(chart.locator('circle title')).toHaveText([
+    'baseline, dose 1000: amplitude MS-SSIM 0.550', 'baseline, dose 10000: amplitude MS-SSIM 0.650',
+    'dense, dose 1000: amplitude MS-SSIM 0.750', 'dense, dose 10000: amplitude MS-SSIM 0.950',
+  ]);
   await section.getByLabel('Score to plot').selectOption('phase:frc50');
-  await expect(chart).toHaveAttribute('aria-label', /phase FRC50 against dose/);
-  await expect(chart.locator('canvas')).toHaveCount(1);
+  await expect(chart.getByRole('img')).toHaveAttribute('aria-label', /phase FRC50 against dose/);
+  await expect(chart.locator('circle title').first()).toHaveText('baseline, dose 1000: phase FRC50 12.0');
+  await expect(chart.locator('polyline')).toHaveCount(2);
   await expect(chart).toContainText('baseline');
-  await expect(chart).toContainText('dense');
+  await expect(chart).toContainText('sparse (no scores)');
+  // Styles set from script pass the page's Content-Security-Policy (style-src 'self').
+  expect(await chart.locator('.legend i').first().evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(31, 95, 191)');
 
   // A cell opens that job's comparison.png from the stored artifacts.
   await cell(10000, 'dense').getByRole('button').click();
@@ -173,6 +180,7 @@ test('a trained demo job: preview with truth and scan positions, live SSIM, a sc
   await expect(preview.getByRole('img', { name: /^Truth phase/ })).toBeVisible();
   expect(Number(await preview.getByTestId('scan-map').getAttribute('data-positions'))).toBeGreaterThan(0);
   await expect(preview).toContainText('Cropped to the scanned region');
+  expect(await preview.locator('.bar').first().evaluate((e) => getComputedStyle(e).backgroundImage)).toContain('linear-gradient');
   expect(Number(await page.getByTestId('loss-chart').getAttribute('data-scores'))).toBeGreaterThan(0);
 
   // The manifest's scores are the table's.
