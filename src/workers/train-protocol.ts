@@ -109,8 +109,9 @@ export function runManifestText(plan: RunPlan, jobs: ManifestJob[], backend: str
 
 /**
  * study_summary.json and study_summary.csv of a run (src/lib/report/summary.ts), at the artifact
- * root: written wherever the manifest is, from the same entries.
+ * root: written wherever the manifest is, from the same entries; none for a dry run (no scores),
+ * as runStudy does for the CLI.
  */
 export function runSummaryFiles(plan: RunPlan, jobs: ManifestJob[]): { path: string; text: string }[] {
-  return studySummaryFiles(plan.artifactRoot, jobs);
+  return plan.dryRun ? [] : studySummaryFiles(plan.artifactRoot, jobs);
 }
