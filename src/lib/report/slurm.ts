@@ -5,6 +5,7 @@
  * result.json files. Pure text generation, no Node imports: the CLI (`--slurm`) writes these with
  * real paths, the app ("Run on a cluster") with placeholders the user fills in.
  */
+import { strToU8, zipSync } from 'fflate';
 import type { ParsedFilters } from '../study/jobs';
 import { pyFloatRepr } from '../study/pyformat';
 
@@ -281,4 +282,65 @@ export function clusterReadme(input: { jobCount: number; description: string }):
     '   (Or, on the cluster, let the CLI write and submit the same scripts: npm run study -- <the flags in train.sbatch> --slurm --submit)',
     '',
   ].join('\n');
+}
+
+/** The folder inside the app's cluster zip. */
+export const CLUSTER_ZIP_DIR = 'ptychopinn-cluster';
+
+export interface ClusterZipInput {
+  filters: ParsedFilters;
+  dryRun: boolean;
+  /** The app's training settings (every value explicit, so the cluster trains what the screen shows). */
+  size: TrainingSize;
+  /** How many jobs the filters select now. */
+  jobCount: number;
+  /** Pass-through sbatch options (none from the app today). */
+  sbatchArgs?: readonly string[];
+  /** For the generated-by comment. */
+  timestamp: string;
+}
+
+/**
+ * The app's "Run on a cluster" zip: train.sbatch, merge.sbatch and README.txt under
+ * `ptychopinn-cluster/`, for the current filters and settings, with the paths as placeholders.
+ */
+export function clusterZipFiles(input: ClusterZipInput): Record<string, Uint8Array> {
+  const command: StudyCommand = {
+    phaseCRoot: PLACEHOLDERS.PHASE_C_ROOT,
+    phaseDRoot: PLACEHOLDERS.PHASE_D_ROOT,
+    artifactRoot: PLACEHOLDERS.ARTIFACT_ROOT,
+    filters: input.filters,
+    dryRun: input.dryRun,
+    size: input.size,
+    backend: null,
+  };
+  const scripts = sbatchScripts({
+    command,
+    indices: Array.from({ length: input.jobCount }, (_, k) => k),
+    jobCount: input.jobCount,
+    sbatchArgs: input.sbatchArgs,
+    paths: { kind: 'placeholders' },
+    generatedBy: `Written by PtychoPINN Studio (Run on a cluster) on ${input.timestamp}.`,
+  });
+  const f = input.filters;
+  const parts = [
+    `dose ${f.dose === null ? 'all' : pyFloatRepr(f.dose)}`, `view ${f.view ?? 'all'}`, `gridsize ${f.gridsize ?? 'all'}`,
+    ...(input.dryRun ? ['dry run'] : []),
+    ...Object.entries(input.size).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${String(v)}`),
+  ];
+  return {
+    [`${CLUSTER_ZIP_DIR}/train.sbatch`]: strToU8(scripts.train),
+    [`${CLUSTER_ZIP_DIR}/merge.sbatch`]: strToU8(scripts.merge),
+    [`${CLUSTER_ZIP_DIR}/README.txt`]: strToU8(clusterReadme({ jobCount: input.jobCount, description: parts.join(', ') })),
+  };
+}
+
+export function clusterZip(input: ClusterZipInput): Uint8Array {
+  const files = clusterZipFiles(input);
+  const out: Record<string, [Uint8Array, { os: number; attrs: number }]> = {};
+  // Unix permissions rwxr-xr-x for the scripts (unzip keeps them), rw-r--r-- for the README.
+  for (const [name, bytes] of Object.entries(files)) {
+    out[name] = [bytes, { os: 3, attrs: (name.endsWith('.sbatch') ? 0o100755 : 0o100644) << 16 }];
+  }
+  return zipSync(out, { level: 6 });
 }
