@@ -213,7 +213,8 @@ export function sbatchScripts(input: SbatchInput): SbatchScripts {
       'NODE="${NODE:-node}"    # Node.js >= 20.19 on the compute nodes (module load nodejs, or an absolute path)',
       'WORK_DIR="$PWD"',
       `case "$PROJECT_DIR|$PHASE_C_ROOT|$PHASE_D_ROOT|$ARTIFACT_ROOT" in`,
-      `  *@PROJECT_DIR@*|*@PHASE_C_ROOT@*|*@PHASE_D_ROOT@*|*@ARTIFACT_ROOT@*)`,
+      // the tokens split by quotes, so filling in the placeholders does not rewrite the check itself
+      `  ${Object.values(PLACEHOLDERS).map((t) => `*'${t.slice(0, 4)}''${t.slice(4)}'*`).join('|')})`,
       `    echo "$0: fill in the @...@ placeholders at the top of this script first (see README.txt)" >&2; exit 2 ;;`,
       'esac',
     );
@@ -273,8 +274,7 @@ export function clusterReadme(input: { jobCount: number; description: string }):
     `PtychoPINN Studio study for a SLURM cluster: ${input.jobCount} training job(s) (${input.description}).`,
     '',
     '1. Fill in the absolute paths (the project checkout with npm ci done, the data roots, where artifacts go):',
-    `   sed -i -e 's#${P.PROJECT_DIR}#/path/to/ptychopinn-studio#g' -e 's#${P.PHASE_C_ROOT}#/data/phase_c#g' \\`,
-    `          -e 's#${P.PHASE_D_ROOT}#/data/phase_d#g' -e 's#${P.ARTIFACT_ROOT}#/scratch/study_artifacts#g' train.sbatch merge.sbatch`,
+    `   sed -i -e 's#${P.PROJECT_DIR}#/path/to/ptychopinn-studio#g' -e 's#${P.PHASE_C_ROOT}#/data/phase_c#g' -e 's#${P.PHASE_D_ROOT}#/data/phase_d#g' -e 's#${P.ARTIFACT_ROOT}#/scratch/study_artifacts#g' train.sbatch merge.sbatch`,
     '2. Create the log folder, submit the array, then the merge after it:',
     '   mkdir -p /scratch/study_artifacts/slurm/logs',
     '   jid=$(sbatch --parsable train.sbatch) && sbatch --parsable --dependency=afterany:${jid%%;*} merge.sbatch',
