@@ -334,6 +334,7 @@ async function study(args: Args, io: CliIO): Promise<number> {
     const job = jobs[0].job;
     const entry = res.entries[0] ?? manifestJob(job, { status: 'cancelled', error: 'Cancelled before the job started.' });
     const path = jobResultPath(job);
+    mkdirpSync(job.artifact_dir); // a blocked job never got its artifact dir from the run loop
     await writeFileAtomic(path, serializeJobResult(makeJobResult({
       index: one, count: n, dryRun, backend, entry, now: (io.now ?? Date.now)(),
     })));
@@ -461,7 +462,7 @@ async function slurm(plan: StudyPlan, args: Args, io: CliIO, sbatch: string | nu
     const id = (r.stdout ?? '').trim().split(';')[0];
     if (r.status !== 0 || !/^\d+$/.test(id)) {
       const why = (r.stderr || r.error?.message || r.stdout || `exit status ${String(r.status)}`).trim().split('\n')[0];
-      throw new CliError(1, `sbatch ${commandLine([...extra, script])} failed: ${why}`);
+      throw new CliError(1, `sbatch ${commandLine(['--parsable', ...extra, script])} failed: ${why}`);
     }
     return id;
   };
