@@ -333,6 +333,10 @@ async function study(args: Args, io: CliIO): Promise<number> {
   if (one !== null) {
     const job = jobs[0].job;
     const entry = res.entries[0] ?? manifestJob(job, { status: 'cancelled', error: 'Cancelled before the job started.' });
+    if (entry.result.status === 'cancelled' && entry.result.error === undefined) {
+      const why = io.signal?.reason;
+      entry.result.error = why instanceof Error ? why.message : 'Cancelled.';
+    }
     const path = jobResultPath(job);
     mkdirpSync(job.artifact_dir); // a blocked job never got its artifact dir from the run loop
     await writeFileAtomic(path, serializeJobResult(makeJobResult({
@@ -487,8 +491,9 @@ const invokedDirectly = (() => {
 
 if (invokedDirectly) {
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  process.once('SIGTERM', () => controller.abort()); // scancel, a SLURM time limit: record 'cancelled'
+  process.once('SIGINT', () => controller.abort(new Error('Cancelled by SIGINT (Ctrl-C).')));
+  // scancel and a SLURM time limit send SIGTERM: the job stops at its next step and is recorded as 'cancelled'
+  process.once('SIGTERM', () => controller.abort(new Error('Cancelled by SIGTERM (scancel, a time limit or a shutdown).')));
   // `npm run study ... | head`: a closed pipe ends the output quietly, as it would for Python.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
