@@ -202,6 +202,21 @@ describe('the CLI\'s runner', () => {
   });
 });
 
+describe('--backend', () => {
+  it('cpu starts the tfjs CPU backend for the runner; the default stays WASM', async () => {
+    try {
+      const loaded = await loadPtychoPinnRunner('cpu');
+      expect(loaded?.backend).toBe('cpu');
+      expect(tf.getBackend()).toBe('cpu');
+      const wasm = await loadPtychoPinnRunner('wasm');
+      expect(wasm?.backend).toBe('wasm');
+      expect(tf.getBackend()).toBe('wasm');
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
+
 describe('argparse semantics', () => {
   const p = (argv: string[]) => parseArgs(argv, OPTIONS, PROG);
   const req = ['--phase-c-root', 'c', '--phase-d-root', 'd', '--artifact-root', 'a'];
