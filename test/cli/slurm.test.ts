@@ -46,10 +46,10 @@ const CORRUPTED = 4; // dose_10000 dense: its train file is truncated after plan
 const CANCELLED = 7; // dose_100000 dense: its task is cancelled while pending
 const CORRUPT_FILE = 'tree/phase_d/dose_10000/dense/dense_train.npz';
 
-const tmp = mkdtempSync(`${tmpdir()}/study-slurm-`);
-const work = `${tmp}/cluster`; // the SLURM run plans from here (relative roots)
-const ref = `${tmp}/single`; // the single-process run, same relative flags, an identical tree
-const env = { ...(slurm.ok ? { SLURM_CONF: slurm.conf } : {}), PATH: `/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, HOME: process.env.HOME ?? tmp };
+let tmp = ''; // made in beforeAll, so a skipped run leaves nothing behind
+let work = ''; // the SLURM run plans from here (relative roots)
+let ref = ''; // the single-process run, same relative flags, an identical tree
+const env = { ...(slurm.ok ? { SLURM_CONF: slurm.conf } : {}), PATH: `/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, HOME: process.env.HOME ?? tmpdir() };
 
 function cli(args: string[], cwd: string) {
   const r = spawnSync(process.execPath, [...CLI, ...args], { cwd, env, encoding: 'utf8', timeout: 300_000 });
@@ -103,6 +103,9 @@ let refRun: Promise<{ code: number | null; stderr: string }>;
 
 describe.skipIf(!slurm.ok)(`the study as a SLURM job array on a real one-node SLURM${slurm.ok ? '' : ` (skipped: ${slurm.reason})`}`, () => {
   beforeAll(() => {
+    tmp = mkdtempSync(`${tmpdir()}/study-slurm-`);
+    work = `${tmp}/cluster`;
+    ref = `${tmp}/single`;
     for (const d of [work, ref]) cpSync(`${TREES}full`, `${d}/tree`, { recursive: true });
     // the single-process run of the same flags, alongside round 1
     refRun = new Promise((resolve) => {
@@ -116,7 +119,7 @@ describe.skipIf(!slurm.ok)(`the study as a SLURM job array on a real one-node SL
     await refRun?.catch(() => undefined);
     const r = stopSlurm();
     if (r.status !== 0) process.stderr.write(`slurm.sh stop: ${r.stderr}\n`);
-    rmSync(tmp, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   }, 180_000);
 
   it('round 1: a train file corrupted after planning and a cancelled task show with status and reason; the rest are intact', async () => {
