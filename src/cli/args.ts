@@ -8,14 +8,17 @@ import { parsePythonFloat } from '../lib/study/pyformat';
 export interface OptionSpec {
   flag: string;                // '--phase-c-root'
   dest: string;                // 'phase_c_root'
-  kind: 'value' | 'flag';
+  /** 'append': repeatable, collects every value in order (argparse action='append'). */
+  kind: 'value' | 'flag' | 'append';
   type?: 'str' | 'float' | 'int';
+  /** Accept a next argument that starts with '-' as the value (`--sbatch-arg --time=1:00:00`). */
+  dashValue?: boolean;
   required?: boolean;
   choices?: readonly (string | number)[];
   help?: string;
 }
 
-export type ParsedArgs = Record<string, string | number | boolean | null>;
+export type ParsedArgs = Record<string, string | number | boolean | null | string[]>;
 
 export type ParseOutcome =
   | { ok: true; values: ParsedArgs }
@@ -89,7 +92,7 @@ export function parseArgs(
   const usage = formatUsage(prog, specs);
   const fail = (msg: string): ParseOutcome => ({ ok: false, exitCode: 2, stdout: '', stderr: `${usage}${prog}: error: ${msg}\n` });
   const values: ParsedArgs = {};
-  for (const o of specs) values[o.dest] = o.kind === 'flag' ? false : null;
+  for (const o of specs) values[o.dest] = o.kind === 'flag' ? false : o.kind === 'append' ? [] : null;
   const seen = new Set<string>();
   const extras: string[] = [];
   const allFlags = ['--help', ...specs.map((o) => o.flag)];
@@ -130,7 +133,7 @@ export function parseArgs(
       i += 1;
     } else {
       const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('-') && next !== '-' && !NEGATIVE_NUMBER.test(next))) {
+      if (next === undefined || (!o.dashValue && next.startsWith('-') && next !== '-' && !NEGATIVE_NUMBER.test(next))) {
         return fail(`argument ${o.flag}: expected one argument`);
       }
       raw = next;
@@ -138,7 +141,8 @@ export function parseArgs(
     }
     const c = convert(o, raw);
     if ('error' in c) return fail(c.error);
-    values[o.dest] = c.value;
+    if (o.kind === 'append') (values[o.dest] as string[]).push(String(c.value));
+    else values[o.dest] = c.value;
     seen.add(o.dest);
   }
   const missing = specs.filter((o) => o.required && !seen.has(o.dest)).map((o) => o.flag);

@@ -4,8 +4,8 @@
  * writing artifacts to disk. Paths are POSIX strings exactly as the jobs carry them (relative to
  * the working directory, or absolute when the user gave absolute roots).
  */
-import { existsSync, mkdirSync, openAsBlob, readdirSync, statSync } from 'node:fs';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { accessSync, constants, existsSync, mkdirSync, openAsBlob, readdirSync, statSync } from 'node:fs';
+import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { ArtifactSink, FileSource } from '../lib/study/runner';
 import { pyPathJoin } from '../lib/study/pyformat';
 
@@ -75,4 +75,41 @@ export function diskSink(): ArtifactSink {
 
 export function mkdirpSync(p: string): void {
   mkdirSync(p, { recursive: true });
+}
+
+/**
+ * Write a file so that a reader never sees half of it: write a temporary file next to it, flush
+ * it to disk, then rename it over the target (atomic on POSIX file systems, NFS included).
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(text, 'utf8');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+export async function removeFile(path: string): Promise<void> {
+  await rm(path, { force: true });
+}
+
+/** The first executable `name` on a PATH string, or null (what `command -v` finds). */
+export function findExecutable(name: string, pathVar: string | undefined): string | null {
+  for (const dir of (pathVar ?? '').split(':')) {
+    if (!dir) continue;
+    const full = `${dir}/${name}`;
+    try {
+      if (statSync(full).isFile()) {
+        accessSync(full, constants.X_OK);
+        return full;
+      }
+    } catch {
+      // not here
+    }
+  }
+  return null;
 }

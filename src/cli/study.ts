@@ -3,25 +3,51 @@
  *
  *   npm run study -- --phase-c-root P --phase-d-root Q --artifact-root R \
  *                    [--dose D] [--view {baseline,dense,sparse}] [--gridsize {1,2}] [--dry-run]
+ *                    [--nepochs E] [--n-groups G] [--batch-size B] [--n-filters-scale S] [--backend {wasm,cpu}]
+ *                    [--job-index K | --merge | --slurm [--submit] [--only-missing] [--sbatch-arg ARG ...]]
  *
  * Same src/lib code as the app: planStudy (tree, matrix, validation through ingest + contract,
  * filters) and runStudy (run loop, bridge, manifest), with files read from disk as lazily sliced
  * Blobs and artifacts written to disk. Console lines follow the reference (E4 main, E5 skip lines).
  * Without --dry-run it trains with the PtychoPINN runner (src/lib/model/runner.ts) when that module
  * is present, and otherwise refuses clearly: it never pretends to train.
+ *
+ * Past one machine (product.md 10): `--job-index K` runs only the K-th selected job and writes its
+ * manifest entry to `<job artifact dir>/result.json`; `--merge` builds training_manifest.json from
+ * those; `--slurm` writes the two sbatch scripts (src/lib/report/slurm.ts) and `--submit` submits them.
  */
-import { existsSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync, chmodSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, type OptionSpec } from './args';
-import { diskFileSource, diskSink, isDirectory, listNpzFiles, mkdirpSync, openDiskBlob } from './node-io';
-import { planStudy, type PlanInputFile } from '../lib/study/plan';
+import {
+  diskFileSource, diskSink, findExecutable, isDirectory, listNpzFiles, mkdirpSync, openDiskBlob, removeFile, writeFileAtomic,
+} from './node-io';
+import { planStudy, type PlanInputFile, type PlannedJob, type StudyPlan } from '../lib/study/plan';
 import { inspectNpz } from '../lib/study/inspect';
-import { pyFloatRepr, pyFormatE0, pyPathStr } from '../lib/study/pyformat';
+import { pyFloatRepr, pyFormatE0, pyPathJoin, pyPathStr, pyUtcIsoTimestamp } from '../lib/study/pyformat';
 import type { JobRunner } from '../lib/study/runner';
-import { runStudy } from '../lib/report/run';
+import { runStudy, type ConfigOverrides, type StudyEvent } from '../lib/report/run';
+import { manifestJob, manifestPath } from '../lib/report/manifest';
+import {
+  entryStatus, isFinished, jobResultPath, makeJobResult, mergeJobResults, readJobResult, serializeJobResult,
+} from '../lib/report/cluster';
+import { followCommands, sbatchArgProblem, sbatchScripts, type StudyCommand, type TrainingSize } from '../lib/report/slurm';
 
 export const PROG = 'study';
 const DESCRIPTION = 'Enumerate, filter and run the PtychoPINN dose/overlap training jobs and write training_manifest.json.';
+
+/**
+ * The tfjs backends the CLI can train on, each with what must be imported to register it. Node has
+ * no WebGPU here yet; adding it is one entry (its module) in this table.
+ */
+const BACKEND_MODULES = {
+  wasm: () => import('@tensorflow/tfjs-backend-wasm'),
+  cpu: async () => undefined,
+} as const satisfies Record<string, () => Promise<unknown>>;
+export type CliBackend = keyof typeof BACKEND_MODULES;
+export const CLI_BACKENDS = Object.keys(BACKEND_MODULES) as CliBackend[];
 
 export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--phase-c-root', dest: 'phase_c_root', kind: 'value', type: 'str', required: true, help: 'Phase C root (dose_<N>/patched_{train,test}.npz)' },
@@ -31,6 +57,17 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--view', dest: 'view', kind: 'value', type: 'str', choices: ['baseline', 'dense', 'sparse'], help: 'run only this view' },
   { flag: '--gridsize', dest: 'gridsize', kind: 'value', type: 'int', choices: [1, 2], help: 'run only this gridsize' },
   { flag: '--dry-run', dest: 'dry_run', kind: 'flag', help: 'write the dry-run train.log and manifest without training' },
+  { flag: '--nepochs', dest: 'nepochs', kind: 'value', type: 'int', help: 'TrainingConfig.nepochs (reference default 50)' },
+  { flag: '--n-groups', dest: 'n_groups', kind: 'value', type: 'int', help: 'TrainingConfig.n_groups (reference default 512)' },
+  { flag: '--batch-size', dest: 'batch_size', kind: 'value', type: 'int', help: 'TrainingConfig.batch_size (reference default 16)' },
+  { flag: '--n-filters-scale', dest: 'n_filters_scale', kind: 'value', type: 'float', help: 'ModelConfig.n_filters_scale (reference default 2; multiples of 0.25)' },
+  { flag: '--backend', dest: 'backend', kind: 'value', type: 'str', choices: CLI_BACKENDS, help: 'tfjs backend to train on (default: wasm, else cpu)' },
+  { flag: '--job-index', dest: 'job_index', kind: 'value', type: 'int', help: 'run only the K-th selected job (0-based) and write its result.json' },
+  { flag: '--merge', dest: 'merge', kind: 'flag', help: 'build training_manifest.json from the jobs\' result.json files' },
+  { flag: '--slurm', dest: 'slurm', kind: 'flag', help: 'write <artifact root>/slurm/{train,merge}.sbatch (a job array)' },
+  { flag: '--submit', dest: 'submit', kind: 'flag', help: 'with --slurm: submit both with sbatch' },
+  { flag: '--only-missing', dest: 'only_missing', kind: 'flag', help: 'with --slurm: only the jobs without a successful result.json' },
+  { flag: '--sbatch-arg', dest: 'sbatch_arg', kind: 'append', type: 'str', dashValue: true, help: 'with --slurm: an sbatch option for both scripts (repeatable)' },
 ];
 
 /** What main() needs from the outside world; tests inject their own. */
@@ -40,63 +77,169 @@ export interface CliIO {
   /** Epoch ms for the manifest timestamp. */
   now?: () => number;
   /** The real runner (default: src/lib/model/runner.ts when present), or null when unavailable. */
-  loadRunner?: () => Promise<{ runner: JobRunner; backend: string } | null>;
+  loadRunner?: (backend: CliBackend | null) => Promise<{ runner: JobRunner; backend: string } | null>;
   signal?: AbortSignal;
+  /** Environment for finding and running sbatch (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** An error the CLI reports as one line `study: error: ...` with this exit status. */
+export class CliError extends Error {
+  constructor(readonly exitCode: 1 | 2, message: string) {
+    super(message);
+  }
 }
 
 const RUNNER_MODULE = '../lib/model/runner.ts';
+/** The project checkout the CLI runs from (the generated sbatch scripts run the CLI from here). */
+export const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 
 /**
- * Import the PtychoPINN runner if this build has it (it is written in another part of the project).
- * Node has no WebGPU: training runs on tfjs' WASM backend (XNNPACK convolutions, with the gradient
- * kernels of src/lib/model/wasm-kernels.ts), about 30x faster than the pure-JavaScript CPU backend,
- * which remains the fallback where WebAssembly does not start.
+ * Register and start one tfjs backend; the reason when it cannot start. Node has no WebGPU:
+ * training runs on tfjs' WASM backend (XNNPACK convolutions, with the gradient kernels of
+ * src/lib/model/wasm-kernels.ts), about 30x faster than the pure-JavaScript CPU backend.
  */
-export async function loadPtychoPinnRunner(): Promise<{ runner: JobRunner; backend: string } | null> {
+export async function startBackend(name: CliBackend): Promise<string | null> {
+  try {
+    await BACKEND_MODULES[name]();
+    const tf = await import('@tensorflow/tfjs');
+    return (await tf.setBackend(name)) ? null : `the ${name} backend did not start`;
+  } catch (e) {
+    return `the ${name} backend is unavailable: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+/**
+ * Import the PtychoPINN runner if this build has it (it is written in another part of the project)
+ * and start the backend: the one asked for (an error if it cannot start), else WASM with the CPU
+ * backend as the fallback where WebAssembly does not start.
+ */
+export async function loadPtychoPinnRunner(want: CliBackend | null = null): Promise<{ runner: JobRunner; backend: string } | null> {
   const url = new URL(RUNNER_MODULE, import.meta.url);
   if (!existsSync(url)) return null;
   const mod = (await import(/* @vite-ignore */ url.href)) as {
-    createPtychoPinnRunner?: (opts: { backend: 'cpu' | 'wasm' }) => JobRunner | Promise<JobRunner>;
+    createPtychoPinnRunner?: (opts: { backend: CliBackend }) => JobRunner | Promise<JobRunner>;
   };
   if (typeof mod.createPtychoPinnRunner !== 'function') return null;
-  const backend = (await startWasm()) ? 'wasm' : 'cpu';
-  return { runner: await mod.createPtychoPinnRunner({ backend }), backend };
-}
-
-/** Register and start tfjs' WASM backend; false (with the reason on stderr) where it cannot start. */
-async function startWasm(): Promise<boolean> {
-  try {
-    await import('@tensorflow/tfjs-backend-wasm');
-    const tf = await import('@tensorflow/tfjs');
-    if (await tf.setBackend('wasm')) return true;
-    console.error('  (the WASM backend did not start; training on the slower tfjs CPU backend)');
-  } catch (e) {
-    console.error(`  (the WASM backend is unavailable: ${e instanceof Error ? e.message : String(e)}; training on the slower tfjs CPU backend)`);
+  let backend: CliBackend;
+  if (want) {
+    const why = await startBackend(want);
+    if (why) throw new CliError(1, `--backend ${want}: ${why}`);
+    backend = want;
+  } else {
+    const why = await startBackend('wasm');
+    if (why) console.error(`  (${why}; training on the slower tfjs CPU backend)`);
+    backend = why ? 'cpu' : 'wasm';
+    if (why) await startBackend('cpu');
   }
-  return false;
+  return { runner: await mod.createPtychoPinnRunner({ backend }), backend };
 }
 
 function pyStrValue(v: number | string): string {
   return typeof v === 'number' && !Number.isInteger(v) ? pyFloatRepr(v) : String(v);
 }
 
+/** The parsed flags, checked. */
+interface Args {
+  command: StudyCommand;
+  overrides: ConfigOverrides;
+  backend: CliBackend | null;
+  jobIndex: number | null;
+  merge: boolean;
+  slurm: boolean;
+  submit: boolean;
+  onlyMissing: boolean;
+  sbatchArgs: string[];
+}
+
+function checkArgs(a: Record<string, unknown>): Args {
+  const err = (msg: string) => new CliError(2, msg);
+  const size: TrainingSize = { nepochs: null, n_groups: null, batch_size: null, n_filters_scale: null };
+  for (const [dest, flag] of [['nepochs', '--nepochs'], ['n_groups', '--n-groups'], ['batch_size', '--batch-size']] as const) {
+    const v = a[dest];
+    if (typeof v !== 'number') continue;
+    if (v < 1) throw err(`argument ${flag}: must be a whole number of at least 1, got ${v}`);
+    size[dest] = v;
+  }
+  if (typeof a.n_filters_scale === 'number') {
+    const s = a.n_filters_scale;
+    if (!(s >= 0.25) || !Number.isInteger(s * 4)) {
+      throw err(`argument --n-filters-scale: must be a multiple of 0.25, at least 0.25 (every layer keeps a whole number of filters), got ${pyFloatRepr(s)}`);
+    }
+    size.n_filters_scale = s;
+  }
+  const jobIndex = typeof a.job_index === 'number' ? a.job_index : null;
+  if (jobIndex !== null && jobIndex < 0) throw err(`argument --job-index: must be 0 or more, got ${jobIndex}`);
+  const merge = a.merge === true;
+  const submit = a.submit === true;
+  const slurm = a.slurm === true || submit; // --submit implies --slurm
+  const onlyMissing = a.only_missing === true;
+  const sbatchArgs = (a.sbatch_arg as string[] | undefined) ?? [];
+  const modes = [jobIndex !== null && '--job-index', merge && '--merge', slurm && (a.slurm ? '--slurm' : '--submit')].filter(Boolean);
+  if (modes.length > 1) throw err(`${modes.join(' and ')} cannot be combined (each is one step of a cluster run)`);
+  if (!slurm && onlyMissing) throw err('--only-missing needs --slurm');
+  if (!slurm && sbatchArgs.length) throw err('--sbatch-arg needs --slurm');
+  for (const s of sbatchArgs) {
+    const p = sbatchArgProblem(s);
+    if (p) throw err(`argument --sbatch-arg: ${p}`);
+  }
+  const overrides: ConfigOverrides = {};
+  const training: Record<string, number> = {};
+  if (size.nepochs !== null) training.nepochs = size.nepochs;
+  if (size.n_groups !== null) training.n_groups = size.n_groups;
+  if (size.batch_size !== null) training.batch_size = size.batch_size;
+  if (Object.keys(training).length) overrides.training = training;
+  if (size.n_filters_scale !== null) overrides.model = { n_filters_scale: size.n_filters_scale };
+  return {
+    command: {
+      // type=Path: str(Path(value)) drops duplicate/trailing slashes and leading ./ (trap 8.13)
+      phaseCRoot: pyPathStr(String(a.phase_c_root)),
+      phaseDRoot: pyPathStr(String(a.phase_d_root)),
+      artifactRoot: pyPathStr(String(a.artifact_root)),
+      filters: {
+        dose: typeof a.dose === 'number' ? a.dose : null,
+        view: typeof a.view === 'string' ? a.view as StudyCommand['filters']['view'] : null,
+        gridsize: typeof a.gridsize === 'number' ? a.gridsize as 1 | 2 : null,
+      },
+      dryRun: a.dry_run === true,
+      size,
+      backend: typeof a.backend === 'string' ? a.backend : null,
+    },
+    overrides,
+    backend: typeof a.backend === 'string' ? a.backend as CliBackend : null,
+    jobIndex, merge, slurm, submit, onlyMissing, sbatchArgs,
+  };
+}
+
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
-  const out = (line = '') => io.stdout(line + '\n');
   const parsed = parseArgs(argv, OPTIONS, PROG, DESCRIPTION);
   if (!parsed.ok) {
     if (parsed.stdout) io.stdout(parsed.stdout);
     if (parsed.stderr) io.stderr(parsed.stderr);
     return parsed.exitCode;
   }
-  const a = parsed.values;
-  // type=Path: str(Path(value)) drops duplicate/trailing slashes and leading ./ (trap 8.13)
-  const phaseCRoot = pyPathStr(String(a.phase_c_root));
-  const phaseDRoot = pyPathStr(String(a.phase_d_root));
-  const artifactRoot = pyPathStr(String(a.artifact_root));
-  const dryRun = a.dry_run === true;
-  const dose = typeof a.dose === 'number' ? a.dose : null;
-  const view = typeof a.view === 'string' ? a.view : null;
-  const gridsize = typeof a.gridsize === 'number' ? a.gridsize : null;
+  try {
+    return await study(checkArgs(parsed.values), io);
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.stderr(`${PROG}: error: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+async function study(args: Args, io: CliIO): Promise<number> {
+  const out = (line = '') => io.stdout(line + '\n');
+  const { command } = args;
+  const { phaseCRoot, phaseDRoot, artifactRoot, dryRun } = command;
+  const env = io.env ?? process.env;
+
+  let sbatch: string | null = null;
+  if (args.submit) {
+    sbatch = findExecutable('sbatch', env.PATH);
+    if (!sbatch) throw new CliError(1, '--submit needs SLURM\'s sbatch, which is not on PATH (use --slurm alone to write the scripts)');
+  }
 
   mkdirpSync(artifactRoot); // created first, even if enumeration then fails (trap 8.27)
   out(`Enumerating training jobs from Phase C (${phaseCRoot}) and Phase D (${phaseDRoot})...`);
@@ -111,9 +254,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   const files: PlanInputFile[] = paths.map((path) => ({ path, blob: () => openDiskBlob(path) }));
   const plan = await planStudy(files, {
     phaseCRoot, phaseDRoot, artifactRoot,
-    filters: { dose, view, gridsize },
+    filters: command.filters,
     inspect: inspectNpz,
-    validate: 'selected',
+    // a task validates only its own job's files; the merge needs no data at all
+    validate: args.jobIndex !== null ? { selectedIndex: args.jobIndex } : args.merge ? 'none' : 'selected',
     signal: io.signal,
   });
 
@@ -128,7 +272,11 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     const value = step.name === 'dose' ? pyFloatRepr(step.value as number) : pyStrValue(step.value);
     out(`  → Filtered by ${step.name}=${value}: ${step.remaining} jobs remain`);
   }
-  if (plan.selected.length === 0) {
+  const n = plan.selected.length;
+  if (args.jobIndex !== null && args.jobIndex >= n) {
+    throw new CliError(2, `argument --job-index: ${args.jobIndex} is out of range: the filters select ${n} job(s)${n ? ` (indices 0-${n - 1})` : ''}`);
+  }
+  if (n === 0) {
     out();
     out('⚠ No jobs match the specified filters. Exiting without training.');
     if (plan.empty) out(`  ${plan.empty.message}`);
@@ -142,10 +290,13 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     for (const r of invalid) for (const e of r.errors) out(`    ✗ ${e.message}`);
   }
 
+  if (args.merge) return merge(plan, args, io);
+  if (args.slurm) return slurm(plan, args, io, sbatch);
+
   let runner: JobRunner | undefined;
   let backend: string | null = null;
   if (!dryRun) {
-    const loaded = await (io.loadRunner ?? loadPtychoPinnRunner)();
+    const loaded = await (io.loadRunner ?? loadPtychoPinnRunner)(args.backend);
     if (!loaded) {
       io.stderr(`${PROG}: error: real training needs the PtychoPINN runner (src/lib/model/runner.ts, ` +
         'createPtychoPinnRunner), which this build does not have. Use --dry-run to plan without training.\n');
@@ -155,11 +306,13 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     backend = loaded.backend;
   }
 
+  const one = args.jobIndex;
+  const jobs: PlannedJob[] = one === null ? plan.selected : [plan.selected[one]];
   out();
-  out(`Executing ${plan.selected.length} training job(s)...`);
-  const tag = (v: string, d: number) => `[${v}/dose=${pyFormatE0(d)}]`;
+  out(`Executing ${jobs.length} training job(s)...`);
+  if (one !== null) await removeFile(jobResultPath(jobs[0].job)); // a task killed from here on leaves no stale result
   const res = await runStudy({
-    jobs: plan.selected,
+    jobs,
     dryRun,
     runner,
     backend,
@@ -170,26 +323,31 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     artifactRoot,
     filters: plan.filters,
     skipped: plan.skipped,
+    configOverrides: args.overrides,
     signal: io.signal,
     now: io.now,
-    onEvent: (e) => {
-      if (e.type === 'job-start') {
-        out(`  [${e.index}/${e.total}] ${e.job.view} (dose=${pyFormatE0(e.job.dose)}, gridsize=${e.job.gridsize})`);
-      } else if (e.type === 'job-end') {
-        const r = e.entry.result;
-        const status = r.status;
-        if (status === 'failed' || status === 'blocked' || status === 'cancelled') {
-          out(`    ✗ ${String(status)}: ${String(r.error ?? '')}`);
-        } else if (!dryRun && r.bundle_path) {
-          out(`    → Bundle ${tag(e.job.view, e.job.dose)}: ${String(r.bundle_path)}`);
-          if (r.bundle_sha256) out(`    → SHA256 ${tag(e.job.view, e.job.dose)}: ${String(r.bundle_sha256)}`);
-          if (r.bundle_size_bytes !== undefined && r.bundle_size_bytes !== null) {
-            out(`    → Size ${tag(e.job.view, e.job.dose)}: ${String(r.bundle_size_bytes)} bytes`);
-          }
-        }
-      }
-    },
+    writeManifest: one === null,
+    onEvent: jobPrinter(out, dryRun, one ?? 0, one === null ? undefined : n),
   });
+
+  if (one !== null) {
+    const job = jobs[0].job;
+    const entry = res.entries[0] ?? manifestJob(job, { status: 'cancelled', error: 'Cancelled before the job started.' });
+    if (entry.result.status === 'cancelled' && entry.result.error === undefined) {
+      const why = io.signal?.reason;
+      entry.result.error = why instanceof Error ? why.message : 'Cancelled.';
+    }
+    const path = jobResultPath(job);
+    mkdirpSync(job.artifact_dir); // a blocked job never got its artifact dir from the run loop
+    await writeFileAtomic(path, serializeJobResult(makeJobResult({
+      index: one, count: n, dryRun, backend, entry, now: (io.now ?? Date.now)(),
+    })));
+    const status = entryStatus(entry.result);
+    out();
+    out(`✓ Job result written to ${path} (${status})`);
+    if (status === 'success' || status === 'dry_run') return 0;
+    return status === 'cancelled' ? 130 : 1;
+  }
 
   const count = (s: string) => res.entries.filter((x) => x.result.status === s).length;
   const completed = res.entries.length - count('failed') - count('blocked') - count('cancelled');
@@ -199,6 +357,126 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   for (const s of ['failed', 'blocked', 'cancelled']) if (count(s)) out(`  → ${count(s)} job(s) ${s}`);
   if (res.notRun.length) out(`  → ${res.notRun.length} job(s) not run (cancelled)`);
   return res.cancelled ? 130 : 0;
+}
+
+/** Console lines per job (E4 :433-434, E6 bundle lines); `offset`/`total` number a task's job within the study. */
+function jobPrinter(out: (line?: string) => void, dryRun: boolean, offset: number, total?: number) {
+  const tag = (v: string, d: number) => `[${v}/dose=${pyFormatE0(d)}]`;
+  return (e: StudyEvent) => {
+    if (e.type === 'job-start') {
+      out(`  [${e.index + offset}/${total ?? e.total}] ${e.job.view} (dose=${pyFormatE0(e.job.dose)}, gridsize=${e.job.gridsize})`);
+    } else if (e.type === 'job-end') {
+      const r = e.entry.result;
+      const status = r.status;
+      if (status === 'failed' || status === 'blocked' || status === 'cancelled') {
+        out(`    ✗ ${String(status)}: ${String(r.error ?? '')}`);
+      } else if (!dryRun && r.bundle_path) {
+        out(`    → Bundle ${tag(e.job.view, e.job.dose)}: ${String(r.bundle_path)}`);
+        if (r.bundle_sha256) out(`    → SHA256 ${tag(e.job.view, e.job.dose)}: ${String(r.bundle_sha256)}`);
+        if (r.bundle_size_bytes !== undefined && r.bundle_size_bytes !== null) {
+          out(`    → Size ${tag(e.job.view, e.job.dose)}: ${String(r.bundle_size_bytes)} bytes`);
+        }
+      }
+    }
+  };
+}
+
+/** `--merge`: training_manifest.json from the selected jobs' result.json files, in manifest order. */
+async function merge(plan: StudyPlan, args: Args, io: CliIO): Promise<number> {
+  const out = (line = '') => io.stdout(line + '\n');
+  const jobs = plan.selected.map((p) => p.job);
+  const res = await mergeJobResults({
+    jobs,
+    sink: diskSink(),
+    dryRun: args.command.dryRun,
+    phaseCRoot: plan.phaseCRoot,
+    phaseDRoot: plan.phaseDRoot,
+    artifactRoot: args.command.artifactRoot,
+    filters: plan.filters,
+    skipped: plan.skipped,
+    now: (io.now ?? Date.now)(),
+  });
+  if (res.found === 0) {
+    throw new CliError(1, `--merge found no result.json for any of the ${jobs.length} selected job(s) under ${args.command.artifactRoot} (run the jobs first: --job-index K, or --slurm --submit)`);
+  }
+  out();
+  out(`Merging the results of ${jobs.length} job(s)...`);
+  res.manifest.jobs.forEach((e, i) => {
+    const st = entryStatus(e.result);
+    const why = st === 'success' || st === 'dry_run' ? '' : `: ${String(e.result.error ?? '')}`;
+    out(`  [${i + 1}/${jobs.length}] ${e.view} (dose=${pyFormatE0(e.dose)}, gridsize=${e.gridsize}) ${st}${why}`);
+  });
+  const path = manifestPath(args.command.artifactRoot);
+  await writeFileAtomic(path, res.text);
+  out();
+  out(`✓ Training manifest written to ${path}`);
+  for (const [status, k] of res.counts) out(`  → ${k} job(s) ${status}`);
+  return 0;
+}
+
+function commandLine(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** `--slurm [--submit] [--only-missing]`: write the array and merge scripts; submit them. */
+async function slurm(plan: StudyPlan, args: Args, io: CliIO, sbatch: string | null): Promise<number> {
+  const out = (line = '') => io.stdout(line + '\n');
+  const n = plan.selected.length;
+  let indices = plan.selected.map((_, k) => k);
+  if (args.onlyMissing) {
+    const sink = diskSink();
+    const keep: number[] = [];
+    for (const k of indices) {
+      if (!isFinished(await readJobResult(plan.selected[k].job, sink, args.command.dryRun))) keep.push(k);
+    }
+    out(`  → --only-missing: ${keep.length} of ${n} job(s) have no successful result.json`);
+    indices = keep;
+    if (indices.length === 0) {
+      out();
+      out(`✓ All ${n} selected job(s) already have a successful result.json; nothing to run (--merge builds the manifest).`);
+      return 0;
+    }
+  }
+  const artifactAbs = resolve(args.command.artifactRoot);
+  const slurmDir = pyPathJoin(artifactAbs, 'slurm');
+  const scripts = sbatchScripts({
+    command: args.command,
+    indices,
+    jobCount: n,
+    sbatchArgs: args.sbatchArgs,
+    paths: { kind: 'real', projectDir: PROJECT_DIR, workDir: process.cwd(), node: process.execPath, slurmDir },
+    generatedBy: `Written by the study CLI (npm run study) on ${pyUtcIsoTimestamp((io.now ?? Date.now)())}.`,
+  });
+  mkdirpSync(`${slurmDir}/logs`); // SLURM does not create the --output folder
+  const trainPath = `${slurmDir}/train.sbatch`;
+  const mergePath = `${slurmDir}/merge.sbatch`;
+  writeFileSync(trainPath, scripts.train);
+  writeFileSync(mergePath, scripts.merge);
+  chmodSync(trainPath, 0o755);
+  chmodSync(mergePath, 0o755);
+  out();
+  out(`✓ SLURM scripts written: ${trainPath} (array ${scripts.array}: ${indices.length} task(s)) and ${mergePath}`);
+  if (!sbatch) {
+    out('  Submit them with:');
+    out(`    jid=$(sbatch --parsable ${trainPath}) && sbatch --parsable --dependency=afterany:\${jid%%;*} ${mergePath}`);
+    return 0;
+  }
+  const submitOne = (extra: string[], script: string): string => {
+    const r = spawnSync(sbatch, ['--parsable', ...extra, script], { encoding: 'utf8', env: io.env ?? process.env, timeout: 120_000 });
+    const id = (r.stdout ?? '').trim().split(';')[0];
+    if (r.status !== 0 || !/^\d+$/.test(id)) {
+      const why = (r.stderr || r.error?.message || r.stdout || `exit status ${String(r.status)}`).trim().split('\n')[0];
+      throw new CliError(1, `sbatch ${commandLine(['--parsable', ...extra, script])} failed: ${why}`);
+    }
+    return id;
+  };
+  const arrayId = submitOne([], trainPath);
+  const mergeId = submitOne([`--dependency=afterany:${arrayId}`], mergePath);
+  out(`✓ Submitted job array ${arrayId} (${indices.length} task(s)) and merge job ${mergeId} (runs after ${arrayId} ends)`);
+  out('  Follow them with:');
+  for (const c of followCommands([arrayId, mergeId])) out(`    ${c}`);
+  out(`  Task logs: ${slurmDir}/logs/; the manifest: ${manifestPath(args.command.artifactRoot)}`);
+  return 0;
 }
 
 const invokedDirectly = (() => {
@@ -213,7 +491,9 @@ const invokedDirectly = (() => {
 
 if (invokedDirectly) {
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
+  process.once('SIGINT', () => controller.abort(new Error('Cancelled by SIGINT (Ctrl-C).')));
+  // scancel and a SLURM time limit send SIGTERM: the job stops at its next step and is recorded as 'cancelled'
+  process.once('SIGTERM', () => controller.abort(new Error('Cancelled by SIGTERM (scancel, a time limit or a shutdown).')));
   // `npm run study ... | head`: a closed pipe ends the output quietly, as it would for Python.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);

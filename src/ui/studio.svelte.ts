@@ -4,6 +4,7 @@
  * state the components render. Nothing reactive crosses postMessage ($state.snapshot / plain data).
  */
 import { zipSync, strToU8 } from 'fflate';
+import { clusterZip } from '../lib/report/slurm';
 import { probeWebGPU, type AdapterReport } from '../lib/runtime/adapter';
 import type { StudyPlan } from '../lib/study/plan';
 import type { RunnerProgress, TrainingJob } from '../lib/study/runner';
@@ -234,6 +235,29 @@ export class Studio {
     for (const f of this.demoFiles) tree[f.path] = f.bytes;
     // NPZ members are already compressed or float noise: store them.
     download('ptychopinn-demo-study.zip', zipSync(tree, { level: 0 }), 'application/zip');
+  }
+
+  /** "Run on a cluster" is possible: jobs selected and usable settings. */
+  readonly canExportCluster = $derived(
+    this.plan !== null && this.plan.selected.length > 0 && (this.dryRun || this.settingsErrors.length === 0),
+  );
+
+  /**
+   * "Run on a cluster": the two sbatch scripts and a README for the current filters and training
+   * settings, with the paths as placeholders (src/lib/report/slurm.ts, the CLI writes the same).
+   */
+  downloadClusterZip(): void {
+    const plan = this.plan;
+    if (!plan || !this.canExportCluster) return;
+    const s = this.settings;
+    const zip = clusterZip({
+      filters: plan.filters,
+      dryRun: this.dryRun,
+      size: { nepochs: s.epochs, n_groups: s.groups, batch_size: s.batchSize, n_filters_scale: s.filterScale },
+      jobCount: plan.selected.length,
+      timestamp: new Date().toISOString(),
+    });
+    download('ptychopinn-cluster.zip', zip, 'application/zip');
   }
 
   // ---------------------------------------------------------------- training

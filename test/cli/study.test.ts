@@ -202,12 +202,32 @@ describe('the CLI\'s runner', () => {
   });
 });
 
+describe('--backend', () => {
+  it('cpu starts the tfjs CPU backend for the runner; the default stays WASM', async () => {
+    try {
+      const loaded = await loadPtychoPinnRunner('cpu');
+      expect(loaded?.backend).toBe('cpu');
+      expect(tf.getBackend()).toBe('cpu');
+      const wasm = await loadPtychoPinnRunner('wasm');
+      expect(wasm?.backend).toBe('wasm');
+      expect(tf.getBackend()).toBe('wasm');
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
+
 describe('argparse semantics', () => {
   const p = (argv: string[]) => parseArgs(argv, OPTIONS, PROG);
   const req = ['--phase-c-root', 'c', '--phase-d-root', 'd', '--artifact-root', 'a'];
   it('accepts unambiguous prefixes and --opt=value; rejects ambiguous ones', () => {
     expect(p(['--phase-c', 'c', '--phase-d=d', '--art', 'a', '--dr', '--g', '1'])).toEqual({
-      ok: true, values: { phase_c_root: 'c', phase_d_root: 'd', artifact_root: 'a', dose: null, view: null, gridsize: 1, dry_run: true },
+      ok: true,
+      values: {
+        phase_c_root: 'c', phase_d_root: 'd', artifact_root: 'a', dose: null, view: null, gridsize: 1, dry_run: true,
+        nepochs: null, n_groups: null, batch_size: null, n_filters_scale: null, backend: null,
+        job_index: null, merge: false, slurm: false, submit: false, only_missing: false, sbatch_arg: [],
+      },
     });
     const amb = p([...req, '--d', '1']);
     expect(amb.ok).toBe(false);

@@ -48,8 +48,11 @@ export interface PlanOptions {
   doses?: readonly number[];
   /** How to validate a file; required unless validate is 'none'. */
   inspect?: DatasetInspector;
-  /** Which files to validate: all files any job needs (the app's report), only the selected jobs' (the CLI), or none. */
-  validate?: 'all' | 'selected' | 'none';
+  /**
+   * Which files to validate: all files any job needs (the app's report), only the selected jobs'
+   * (the CLI), only the K-th selected job's (a cluster task, `--job-index K`), or none.
+   */
+  validate?: 'all' | 'selected' | 'none' | { selectedIndex: number };
   onProgress?: (p: PlanProgress) => void;
   signal?: AbortSignal;
 }
@@ -178,7 +181,9 @@ export async function planStudy(files: readonly PlanInputFile[], opts: PlanOptio
   if (mode !== 'none') {
     if (!opts.inspect) throw new Error('planStudy: validation needs an inspect function (or validate: "none")');
     const toCheck = new Map<string, 1 | 2>();
-    for (const pj of mode === 'all' ? jobs : f.items) {
+    const toValidate = mode === 'all' ? jobs : mode === 'selected' ? f.items
+      : f.items.slice(mode.selectedIndex, mode.selectedIndex + 1);
+    for (const pj of toValidate) {
       toCheck.set(pj.job.train_data_path, pj.job.gridsize);
       toCheck.set(pj.job.test_data_path, pj.job.gridsize);
     }
