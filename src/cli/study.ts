@@ -29,6 +29,7 @@ import { inspectNpz } from '../lib/study/inspect';
 import { pyFloatRepr, pyFormatE0, pyPathJoin, pyPathStr, pyUtcIsoTimestamp } from '../lib/study/pyformat';
 import type { JobRunner } from '../lib/study/runner';
 import { runStudy, type ConfigOverrides, type StudyEvent } from '../lib/report/run';
+import { studySummary, studySummaryFiles, studySummaryText, type SummaryInput } from '../lib/report/summary';
 import { manifestJob, manifestPath } from '../lib/report/manifest';
 import {
   entryStatus, isFinished, jobResultPath, makeJobResult, mergeJobResults, readJobResult, serializeJobResult,
@@ -356,6 +357,7 @@ async function study(args: Args, io: CliIO): Promise<number> {
   out(`  → ${completed} job(s) completed`);
   for (const s of ['failed', 'blocked', 'cancelled']) if (count(s)) out(`  → ${count(s)} job(s) ${s}`);
   if (res.notRun.length) out(`  → ${res.notRun.length} job(s) not run (cancelled)`);
+  if (!dryRun) printStudySummary(out, res.entries, args.command.artifactRoot);
   return res.cancelled ? 130 : 0;
 }
 
@@ -411,7 +413,19 @@ async function merge(plan: StudyPlan, args: Args, io: CliIO): Promise<number> {
   out();
   out(`✓ Training manifest written to ${path}`);
   for (const [status, k] of res.counts) out(`  → ${k} job(s) ${status}`);
+  if (!args.command.dryRun) {
+    for (const f of studySummaryFiles(args.command.artifactRoot, res.manifest.jobs)) await writeFileAtomic(f.path, f.text);
+    printStudySummary(out, res.manifest.jobs, args.command.artifactRoot);
+  }
   return 0;
+}
+
+/** The study's answer at the end of a real run: scores per dose x view (study_summary.json / .csv beside the manifest). */
+function printStudySummary(out: (line?: string) => void, jobs: readonly SummaryInput[], artifactRoot: string): void {
+  out();
+  out('Reconstruction quality (reference scores vs objectGuess; study_summary.json / .csv):');
+  for (const line of studySummaryText(studySummary(jobs)).trimEnd().split('\n')) out(`  ${line}`);
+  out(`  (${artifactRoot})`);
 }
 
 function commandLine(argv: readonly string[]): string {
