@@ -3,7 +3,7 @@ import { fillSettings } from '../test/e2e/helpers';
 
 const OUT = 'docs/screenshots';
 
-test('screenshots of the empty page, a loaded study, a running job and a finished study', async ({ page }) => {
+test('screenshots of the empty page, a loaded study, a running job, a finished study, its results table and a comparison picture', async ({ page }) => {
   test.setTimeout(600_000);
   await page.goto('/');
   await expect(page.getByTestId('adapter')).toHaveAttribute('data-kind', /webgpu|none/);
@@ -25,4 +25,13 @@ test('screenshots of the empty page, a loaded study, a running job and a finishe
 
   await expect(page.getByRole('status')).toContainText('Finished 2 job(s)', { timeout: 600_000 });
   await page.screenshot({ path: `${OUT}/4-finished.png`, fullPage: true });
+
+  // The study's answer: the dose x view table of scores, and one job's truth-vs-reconstruction picture.
+  const results = page.getByTestId('study-results');
+  await expect(results.getByTestId('study-table')).toBeVisible({ timeout: 60_000 });
+  await results.screenshot({ path: `${OUT}/5-study-results.png` });
+  await results.locator('td[data-cell="1000/dense"]').getByRole('button').click();
+  const dialog = page.getByRole('dialog', { name: /Dose 1000, dense/ });
+  await expect(dialog.getByRole('img', { name: /Ground truth beside the reconstruction/ })).toBeVisible();
+  await dialog.screenshot({ path: `${OUT}/6-comparison.png` });
 });
