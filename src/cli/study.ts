@@ -31,6 +31,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--view', dest: 'view', kind: 'value', type: 'str', choices: ['baseline', 'dense', 'sparse'], help: 'run only this view' },
   { flag: '--gridsize', dest: 'gridsize', kind: 'value', type: 'int', choices: [1, 2], help: 'run only this gridsize' },
   { flag: '--dry-run', dest: 'dry_run', kind: 'flag', help: 'write the dry-run train.log and manifest without training' },
+  { flag: '--backend', dest: 'backend', kind: 'value', type: 'str', choices: ['wasm', 'cpu', 'webgpu'], help: 'train on this tfjs backend (default: wasm, else cpu); webgpu runs on Dawn' },
 ];
 
 /** What main() needs from the outside world; tests inject their own. */
@@ -52,13 +53,19 @@ const RUNNER_MODULE = '../lib/model/runner.ts';
  * kernels of src/lib/model/wasm-kernels.ts), about 30x faster than the pure-JavaScript CPU backend,
  * which remains the fallback where WebAssembly does not start.
  */
-export async function loadPtychoPinnRunner(): Promise<{ runner: JobRunner; backend: string } | null> {
+export async function loadPtychoPinnRunner(requested?: 'wasm' | 'cpu' | 'webgpu'): Promise<{ runner: JobRunner; backend: string } | null> {
   const url = new URL(RUNNER_MODULE, import.meta.url);
   if (!existsSync(url)) return null;
   const mod = (await import(/* @vite-ignore */ url.href)) as {
-    createPtychoPinnRunner?: (opts: { backend: 'cpu' | 'wasm' }) => JobRunner | Promise<JobRunner>;
+    createPtychoPinnRunner?: (opts: { backend: 'cpu' | 'wasm' | 'webgpu' }) => JobRunner | Promise<JobRunner>;
   };
   if (typeof mod.createPtychoPinnRunner !== 'function') return null;
+  if (requested) {
+    // Exactly the backend asked for, or an error saying why it cannot start (src/lib/model/node-backend.ts).
+    const { startNodeBackend } = await import('../lib/model/node-backend');
+    const info = await startNodeBackend(requested);
+    return { runner: await mod.createPtychoPinnRunner({ backend: info.name }), backend: info.name };
+  }
   const backend = (await startWasm()) ? 'wasm' : 'cpu';
   return { runner: await mod.createPtychoPinnRunner({ backend }), backend };
 }
@@ -145,7 +152,14 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   let runner: JobRunner | undefined;
   let backend: string | null = null;
   if (!dryRun) {
-    const loaded = await (io.loadRunner ?? loadPtychoPinnRunner)();
+    const requested = typeof a.backend === 'string' ? (a.backend as 'wasm' | 'cpu' | 'webgpu') : undefined;
+    let loaded;
+    try {
+      loaded = await (io.loadRunner ?? (() => loadPtychoPinnRunner(requested)))();
+    } catch (e) {
+      io.stderr(`${PROG}: error: the ${requested} backend cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
     if (!loaded) {
       io.stderr(`${PROG}: error: real training needs the PtychoPINN runner (src/lib/model/runner.ts, ` +
         'createPtychoPinnRunner), which this build does not have. Use --dry-run to plan without training.\n');

@@ -207,7 +207,7 @@ describe('argparse semantics', () => {
   const req = ['--phase-c-root', 'c', '--phase-d-root', 'd', '--artifact-root', 'a'];
   it('accepts unambiguous prefixes and --opt=value; rejects ambiguous ones', () => {
     expect(p(['--phase-c', 'c', '--phase-d=d', '--art', 'a', '--dr', '--g', '1'])).toEqual({
-      ok: true, values: { phase_c_root: 'c', phase_d_root: 'd', artifact_root: 'a', dose: null, view: null, gridsize: 1, dry_run: true },
+      ok: true, values: { phase_c_root: 'c', phase_d_root: 'd', artifact_root: 'a', dose: null, view: null, gridsize: 1, dry_run: true, backend: null },
     });
     const amb = p([...req, '--d', '1']);
     expect(amb.ok).toBe(false);
