@@ -16,6 +16,7 @@
  * the pool counts the calling thread) and let the backend's start-up read twice the count, so that
  * its halving gives it back. `npm run bench` measures what the threads bring.
  */
+import * as tf from '@tensorflow/tfjs';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import plainWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import simdWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -24,10 +25,15 @@ import threadedSimdScript from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-back
 
 let done = false;
 
-/** Point tfjs at the bundled .wasm files and route the thread workers' script to our origin (idempotent). */
-export function useBundledWasm(): void {
+/**
+ * Point tfjs at the bundled .wasm files and route the thread workers' script to our origin
+ * (idempotent). `threads: false` keeps the single-threaded SIMD build even in an isolated page (the
+ * benchmark's comparison with Node, which has no WASM threads).
+ */
+export function useBundledWasm(opts: { threads?: boolean } = {}): void {
   if (done) return;
   done = true;
+  if (opts.threads === false) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   const abs = (u: string) => new URL(u, self.location.href).href;
   setWasmPaths({
     'tfjs-backend-wasm.wasm': abs(plainWasm),

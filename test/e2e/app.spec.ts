@@ -1,4 +1,4 @@
-import { chooseBackend, test, expect, type Page } from '@playwright/test';
+import { test, expect, type Page } from '@playwright/test';
 import { unzipSync, strFromU8 } from 'fflate';
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
