@@ -3,11 +3,13 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 /**
  * Offline and safe (product.md 9): the built app may load only from its own origin, blob: and
- * data:, with no eval. The dev server is left without it (Vite's HMR injects inline code).
+ * data:, with no eval. 'wasm-unsafe-eval' lets WebAssembly compile (tfjs' WASM backend, its .wasm
+ * files bundled and served from our origin) and allows nothing else: no eval, no new Function. The
+ * dev server is left without it (Vite's HMR injects inline code).
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "script-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
   "connect-src 'self' blob: data:",
   "img-src 'self' blob: data:",
@@ -17,6 +19,16 @@ export const CONTENT_SECURITY_POLICY = [
   "base-uri 'self'",
   "form-action 'none'",
 ].join('; ');
+
+/**
+ * Cross-origin isolation: SharedArrayBuffer, and so the WASM backend's threads, exist only in a page
+ * served with these two headers (README, "Hosting"). Every resource the app loads is its own, so
+ * `require-corp` blocks nothing.
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
 
 function contentSecurityPolicy(): Plugin {
   return {
@@ -43,8 +55,8 @@ export default defineConfig({
       },
     },
   },
-  server: { host: '127.0.0.1' },
-  preview: { host: '127.0.0.1', headers: { 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
+  server: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
+  preview: { host: '127.0.0.1', headers: { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
   test: {
     include: ['test/lib/**/*.test.ts', 'test/cli/**/*.test.ts'],
     environment: 'node',

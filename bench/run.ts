@@ -14,11 +14,15 @@
  *      http://127.0.0.1, a secure context): the same measurements through the same code
  *      (bench/browser/suite.ts), the study only when the time budget allows.
  *
+ *   5. WASM and CPU in headless Chromium (the same page, cross-origin isolated by COOP/COEP headers so
+ *      the threaded WASM build runs, its .wasm files served by the same server as the app does): the
+ *      same training step; then the browser-WASM step against WebGPU (SwiftShader), Node WASM and CPU.
+ *
  * The FLOPs of a step are counted once, in Node, from the kernels tfjs runs for that config
  * (tf.profile; see kernelFlops in bench/browser/suite.ts); the conv part is also given by the
  * textbook formula 3 × Σ 2·9·cin·cout·H·W·B (backward ≈ 2× forward) as a cross-check.
  *
- * Options: --only=npz,cpu,wasm,webgpu (comma-separated)  --parts=step,physics,study  --mb=200  --npz-reps=2
+ * Options: --only=npz,cpu,wasm,webgpu,browser (comma-separated)  --parts=step,physics,study  --mb=200  --npz-reps=2
  *          --steps=3  --budget-s=540 (the WebGPU study gets what is left of it and stops there)
  */
 import fs from 'node:fs';
@@ -30,6 +34,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chromium, type Page } from '@playwright/test';
 import { createServer, type ViteDevServer } from 'vite';
 import { benchNpz, type NpzBenchRow } from './npz.ts';
+import { ISOLATION_HEADERS } from '../vite.config.ts';
 import type * as SuiteModule from './browser/suite.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -69,6 +74,8 @@ interface Row {
   note: string;
 }
 const rows: Row[] = [];
+/** Best steady training-step milliseconds per backend label key, for the side-by-side rows at the end. */
+const stepBest: Record<string, { ms: number; label: string }> = {};
 const details: Record<string, unknown> = {};
 const skipped: string[] = [];
 
@@ -127,10 +134,10 @@ function nodeSide(S: typeof SuiteModule): Side {
   };
 }
 
-function pageSide(page: Page, studySeconds = Infinity): Side {
+function pageSide(page: Page, studySeconds = Infinity, backend: Side['backend'] = 'webgpu'): Side {
   const call = <T>(expr: string): Promise<T> => page.evaluate(`window.__suite.${expr}`) as Promise<T>;
   return {
-    backend: 'webgpu',
+    backend,
     peak: () => call(`peakMatmul(${PEAK_N}, ${PEAK_REPS})`),
     step: () => call(`stepBench(${JSON.stringify(STEP_CONFIG)}, ${STEPS})`),
     physics: (B, N, reps) => call(`physicsBench(${B}, ${N}, ${reps})`),
@@ -143,13 +150,13 @@ function detailsOf(be: string): Record<string, unknown> {
 }
 
 /** Training step, peak and far field on one backend. */
-async function measureCompute(side: Side, flops: SuiteModule.FlopCount | undefined, label: string): Promise<void> {
-  const d = detailsOf(side.backend);
-  if (flops) await measureStep(side, flops, label, d);
+async function measureCompute(side: Side, flops: SuiteModule.FlopCount | undefined, label: string, key: string = side.backend): Promise<void> {
+  const d = detailsOf(key);
+  if (flops) await measureStep(side, flops, label, d, key);
   if (parts.has('physics')) await measurePhysics(side, label, d);
 }
 
-async function measureStep(side: Side, flops: SuiteModule.FlopCount, label: string, d: Record<string, unknown>): Promise<void> {
+async function measureStep(side: Side, flops: SuiteModule.FlopCount, label: string, d: Record<string, unknown>, key: string = side.backend): Promise<void> {
   const be = side.backend;
   // The training step first, on a fresh backend: its first step pays for shader compilation.
   console.log(`[${elapsed().toFixed(0)} s] ${label}: training step N=${STEP_CONFIG.N} gridsize=${STEP_CONFIG.gridsize} f=${STEP_CONFIG.f} batch=${STEP_CONFIG.batch}, 1 + ${STEPS} steps ...`);
@@ -158,6 +165,7 @@ async function measureStep(side: Side, flops: SuiteModule.FlopCount, label: stri
   console.log(`[${elapsed().toFixed(0)} s] ${label}: peak matMul ${PEAK_N}^3, best of ${PEAK_REPS} ...`);
   const peak = await side.peak();
   d.peak = peak;
+  stepBest[key] = { ms: step.steadyBestMs, label };
   const achieved = flops.total / (step.steadyBestMs / 1000) / 1e9;
   const cfg = `N=${STEP_CONFIG.N}, gridsize ${STEP_CONFIG.gridsize}, filter scale ${STEP_CONFIG.f}, batch ${STEP_CONFIG.batch}`;
   add({
@@ -174,7 +182,7 @@ async function measureStep(side: Side, flops: SuiteModule.FlopCount, label: stri
     backend: label,
     measured: ms(step.firstStepMs), against: ms(step.steadyBestMs),
     ratio: step.firstStepMs / step.steadyBestMs,
-    note: be === 'webgpu' ? 'first step = shader compilation + first run' : 'first step = kernel setup + first run (no shaders)',
+    note: be === 'webgpu' ? 'first step = shader compilation + first run' : be === 'wasm' ? 'first step = XNNPACK operator setup + first run' : 'first step = kernel setup + first run (no shaders)',
   });
 }
 
@@ -253,7 +261,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function withPage<T>(fn: (page: Page, info: { chromium: string }) => Promise<T>): Promise<T> {
+async function withPage<T>(fn: (page: Page, info: { chromium: string }) => Promise<T>, query = ''): Promise<T> {
   const port = await freePort();
   // Vite's dev server straight from the sources, without the app's vite.config.ts (no Svelte needed).
   let server: ViteDevServer | undefined;
@@ -266,8 +274,9 @@ async function withPage<T>(fn: (page: Page, info: { chromium: string }) => Promi
       configFile: false,
       root: ROOT,
       logLevel: 'warn',
-      server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
-      optimizeDeps: { entries: ['bench/browser/suite.html'], include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', 'fflate'] },
+      // Cross-origin isolated, as the app is served (vite.config.ts): WASM threads need SharedArrayBuffer.
+      server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null, headers: ISOLATION_HEADERS },
+      optimizeDeps: { entries: ['bench/browser/suite.html'], include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'fflate'] },
     });
     await server.listen();
     const page = await browser.newPage();
@@ -278,7 +287,7 @@ async function withPage<T>(fn: (page: Page, info: { chromium: string }) => Promi
       if (r.status() >= 400) console.log(`  [page] ${r.status()} ${r.url()}`);
     });
     page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-    const url = `http://127.0.0.1:${port}/bench/browser/suite.html`;
+    const url = `http://127.0.0.1:${port}/bench/browser/suite.html${query}`;
     await page.goto(url);
     await page.waitForFunction('window.__suiteReady === true', undefined, { timeout: 180_000 });
     return await fn(page, { chromium: browser.version() });
@@ -326,7 +335,7 @@ async function countFlops(S: typeof SuiteModule): Promise<SuiteModule.FlopCount>
   return f;
 }
 
-if (want('cpu') || want('webgpu')) {
+if (want('cpu') || want('webgpu') || want('browser')) {
   // The suite module imports tfjs and the app's model; loaded only when needed.
   const S = await import('./browser/suite.ts');
   const be = await S.useBackend('cpu', true);
@@ -354,8 +363,8 @@ if (want('wasm')) {
     installWasmTrainingKernels();
     meta.wasmBackend = { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') };
     const side: Side = { ...nodeSide(S), backend: 'wasm' };
-    const label = `wasm (Node, XNNPACK${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? ' SIMD' : ''})`;
-    if (flops && parts.has('step')) await measureStep(side, flops, label, detailsOf('wasm'));
+    const label = `wasm (Node, XNNPACK${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? ' SIMD' : ''}, 1 thread)`;
+    if (flops && parts.has('step')) await measureStep(side, flops, label, detailsOf('wasm'), 'wasm');
     if (parts.has('physics')) skipped.push('WASM physics (matrix-DFT vs FFT): the WASM backend has no FFT kernel');
     if (parts.has('study')) await measureStudy(side, label);
   } catch (e) {
@@ -376,7 +385,7 @@ if (want('webgpu')) {
         return;
       }
       const label = `webgpu (${be.adapter})`;
-      await measureCompute(pageSide(page), flops, label);
+      await measureCompute(pageSide(page), flops, label, 'webgpu');
       if (!parts.has('study')) return;
       // The study gets what is left of the budget; jobs not finished by then are reported as not run.
       const left = BUDGET_S - elapsed() - 15;
@@ -387,6 +396,54 @@ if (want('webgpu')) {
     skipped.push(`WebGPU part failed: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
+
+if (want('browser') && parts.has('step') && flops) {
+  // WASM (threads + SIMD, as the app's training worker runs it) and CPU in the page, each in a fresh page.
+  // 'wasm1': the single-threaded SIMD build, as in Node (no WASM threads there), in the same isolated page.
+  for (const variant of ['wasm', 'wasm1', 'cpu'] as const) {
+    const name = variant === 'cpu' ? 'cpu' : 'wasm';
+    console.log(`\n== ${variant === 'wasm1' ? 'WASM (threads off)' : name.toUpperCase()} in headless Chromium ==`);
+    try {
+      await withPage(async (page) => {
+        const isolated = await page.evaluate('crossOriginIsolated');
+        const be = (await page.evaluate(`window.__suite.useBackend('${name}')`)) as SuiteModule.BackendReport;
+        meta[`browser_${variant}Backend`] = { ...be, crossOriginIsolated: isolated };
+        if (be.backend !== name) {
+          skipped.push(`browser ${name}: the page started '${be.backend}' instead`);
+          return;
+        }
+        const label = name === 'wasm'
+          ? `wasm (Chromium, XNNPACK${be.simd ? ' SIMD' : ''}, ${be.threads} thread${be.threads === 1 ? '' : 's'}${isolated ? '' : ', page not isolated'})`
+          : `cpu (Chromium, fast conv backprop ${be.fastCpuKernels ? 'on' : 'off'})`;
+        console.log(`  ${label}`);
+        await measureStep(pageSide(page, Infinity, name), flops!, label, detailsOf(`browser-${variant}`), `browser-${variant}`);
+      }, variant === 'wasm1' ? '?wasm-threads=0' : '');
+    } catch (e) {
+      skipped.push(`browser ${name} part failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
+
+/** The same training step, side by side: `a` takes `ratio` times less time than `b`. */
+function stepVersus(a: string, b: string, opts: { min?: number; max?: number; inverse?: boolean; note?: string } = {}): void {
+  const x = stepBest[a];
+  const y = stepBest[b];
+  if (!x || !y) return;
+  const cfg = `N=${STEP_CONFIG.N}, gridsize ${STEP_CONFIG.gridsize}, filter scale ${STEP_CONFIG.f}, batch ${STEP_CONFIG.batch}`;
+  add({
+    benchmark: `training step (${cfg}): ${opts.inverse ? `${x.label} time / ${y.label} time` : `speed-up of ${x.label} over ${y.label}`}`,
+    backend: x.label,
+    measured: ms(x.ms), against: `${ms(y.ms)} (${y.label})`,
+    ratio: opts.inverse ? x.ms / y.ms : y.ms / x.ms,
+    min: opts.min, max: opts.max, note: opts.note ?? 'best steady step each, same shapes, same run',
+  });
+}
+stepVersus('browser-wasm', 'webgpu', { min: 10 });
+stepVersus('browser-wasm', 'browser-cpu');
+stepVersus('browser-wasm', 'cpu');
+stepVersus('browser-wasm', 'wasm', { inverse: true, max: 1.5, note: 'browser WASM step time over Node WASM step time (<= 1.5: within 1.5x)' });
+stepVersus('browser-wasm1', 'wasm', { inverse: true, max: 1.5, note: 'the same build as Node (SIMD, 1 thread) in the browser, over Node' });
+stepVersus('browser-wasm', 'browser-wasm1', { note: 'what the threads bring: threaded build over the single-threaded SIMD build, same page' });
 
 meta.loadavgEnd = os.loadavg().map((x) => +x.toFixed(2));
 meta.totalSeconds = +elapsed().toFixed(1);

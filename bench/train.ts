@@ -25,16 +25,16 @@
  * look there use e.g. `--N 32 --filter-scale 0.5 --groups 128 --epochs 4`.
  *
  * Flags: --N 64 --gridsize 1 --filter-scale 2 --batch 16 --groups 512 --epochs 3 --positions (2·groups)
- *        --dose 1e9 --lr 1e-3 --seed 42 --backend wasm|cpu --peak-size 512 --no-write
+ *        --dose 1e9 --lr 1e-3 --seed 42 --backend wasm|cpu|webgpu --peak-size 512 --no-write
+ * `--backend webgpu` runs tfjs' WebGPU backend on Dawn (src/lib/model/node-backend.ts; on a machine
+ * without a GPU: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium).
  */
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { installFastCpuKernels } from '../src/lib/model/cpu-kernels.ts';
-import { installWasmTrainingKernels } from '../src/lib/model/wasm-kernels.ts';
+import { startNodeBackend, describeNodeBackend } from '../src/lib/model/node-backend.ts';
 import { groupDataset, type DiffractionData, type GroupedData } from '../src/lib/model/data.ts';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
@@ -68,6 +68,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { N: 64, gridsize: 1, filterScale: 2, batch: 16, groups: 512, epochs: 3, positions: 0, dose: 1e9, lr: 1e-3, seed: 42, backend: 'wasm', peakSize: 512, write: true };
+  const backends = ['wasm', 'cpu', 'webgpu'];
   const numeric: Record<string, keyof Args> = {
     '--N': 'N', '--gridsize': 'gridsize', '--filter-scale': 'filterScale', '--batch': 'batch', '--groups': 'groups', '--epochs': 'epochs',
     '--positions': 'positions', '--dose': 'dose', '--lr': 'lr', '--seed': 'seed', '--peak-size': 'peakSize',
@@ -75,7 +76,10 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--no-write') a.write = false;
-    else if (k === '--backend') a.backend = argv[++i];
+    else if (k === '--backend') {
+      a.backend = argv[++i];
+      if (!backends.includes(a.backend)) throw new Error(`--backend is one of ${backends.join(', ')}, got ${a.backend}`);
+    }
     else if (k in numeric) {
       const v = Number(argv[++i]);
       if (!Number.isFinite(v)) throw new Error(`${k} needs a number, got ${argv[i]}`);
@@ -138,13 +142,11 @@ function forwardFlopsPerSample(model: PtychoPinn): { conv: number; physics: numb
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (!(await tf.setBackend(args.backend))) throw new Error(`tfjs could not start the '${args.backend}' backend`);
-  await tf.ready();
-  if (tf.getBackend() === 'cpu') installFastCpuKernels();
-  if (tf.getBackend() === 'wasm') installWasmTrainingKernels();
+  // Exactly the backend asked for, with the training kernels the runner installs (webgpu: Dawn).
+  const backendInfo = await startNodeBackend(args.backend as 'wasm' | 'cpu' | 'webgpu');
   const { N } = args;
   const S = Math.floor(3.5 * N); // object side int(3.5·N), model spec 5.2
-  console.log(`bench:train  backend ${tf.getBackend()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`);
+  console.log(`bench:train  backend ${describeNodeBackend(backendInfo)}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`);
   console.log(`config: N=${N} gridsize=${args.gridsize} n_filters_scale=${args.filterScale} batch=${args.batch} n_groups=${args.groups} epochs=${args.epochs} positions=${args.positions} dose=${args.dose} lr=${args.lr} seed=${args.seed}`);
 
   // --- simulate (model spec 5.7)
@@ -227,6 +229,7 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model,
     backend: tf.getBackend(),
+    backendDetail: describeNodeBackend(backendInfo),
     args: process.argv.slice(2),
     config: { ...args, objectSize: S },
     data: { trainPositions: train.n, testPositions: test.n, trainGroups: trainGroups.B, testGroups: testGroups.B, valGroups: nVal, meanCounts: sim.meanCounts, simulateSeconds: simSeconds },
@@ -249,7 +252,8 @@ async function main(): Promise<void> {
   model.dispose();
 }
 
-main().catch((e: unknown) => {
+// Dawn (--backend webgpu) keeps the event loop alive: end when main() is done.
+main().then(() => process.exit(0), (e: unknown) => {
   console.error(e instanceof Error ? e.stack ?? e.message : e);
   process.exit(1);
 });

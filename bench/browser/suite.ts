@@ -23,6 +23,7 @@ import { PtychoPinn } from '../../src/lib/model/pinn';
 import type { PinnSettings } from '../../src/lib/model/settings';
 import { installFastCpuKernels } from '../../src/lib/model/cpu-kernels';
 import { installAccurateWebGpuTrig } from '../../src/lib/model/webgpu-kernels';
+import { installWasmTrainingKernels } from '../../src/lib/model/wasm-kernels';
 import { farFieldIntensity } from '../../src/lib/physics';
 import { makeDemoStudy } from '../../src/lib/sim';
 import { planStudy, memoryFileSource } from '../../src/lib/study/plan';
@@ -39,10 +40,17 @@ export interface BackendReport {
   backend: string;
   adapter: string;
   fastCpuKernels: boolean;
+  /** WASM: XNNPACK's threads and whether the SIMD build runs. */
+  threads?: number;
+  simd?: boolean;
 }
 
-/** Start tfjs on `name` (through the app's initBackend); on CPU optionally install the fast conv backprop. */
-export async function useBackend(name: 'webgpu' | 'cpu', fastCpuKernels = true): Promise<BackendReport> {
+/**
+ * Start tfjs on `name` (through the app's initBackend) with the training kernels the runner installs;
+ * on CPU optionally without the fast conv backprop. In the browser, WASM needs its files located
+ * first (bench/browser/suite.html calls src/workers/wasm-assets.ts).
+ */
+export async function useBackend(name: 'webgpu' | 'wasm' | 'cpu', fastCpuKernels = true): Promise<BackendReport> {
   const info = await initBackend(name);
   let fast = false;
   if (info.name === 'cpu' && fastCpuKernels) {
@@ -50,7 +58,8 @@ export async function useBackend(name: 'webgpu' | 'cpu', fastCpuKernels = true):
     fast = true;
   }
   if (info.name === 'webgpu') installAccurateWebGpuTrig(); // as the runner does
-  return { backend: info.name, adapter: describeAdapter(info.adapter), fastCpuKernels: fast };
+  if (info.name === 'wasm') installWasmTrainingKernels();
+  return { backend: info.name, adapter: describeAdapter(info.adapter), fastCpuKernels: fast, threads: info.threads, simd: info.simd };
 }
 
 /** Wait until everything queued on the backend has finished (reading one value forces it). */

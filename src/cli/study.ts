@@ -40,13 +40,14 @@ export const PROG = 'study';
 const DESCRIPTION = 'Enumerate, filter and run the PtychoPINN dose/overlap training jobs and write training_manifest.json.';
 
 /**
- * The tfjs backends the CLI can train on, each with what must be imported to register it. Node has
- * no WebGPU here yet; adding it is one entry (its module) in this table.
+ * The tfjs backends the CLI can train on. src/lib/model/node-backend.ts starts each (WebGPU through
+ * Dawn, the `webgpu` npm package) and installs the model's kernels for it.
  */
 const BACKEND_MODULES = {
-  wasm: () => import('@tensorflow/tfjs-backend-wasm'),
-  cpu: async () => undefined,
-} as const satisfies Record<string, () => Promise<unknown>>;
+  wasm: true,
+  cpu: true,
+  webgpu: true,
+} as const;
 export type CliBackend = keyof typeof BACKEND_MODULES;
 export const CLI_BACKENDS = Object.keys(BACKEND_MODULES) as CliBackend[];
 
@@ -102,9 +103,9 @@ export const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url)).rep
  */
 export async function startBackend(name: CliBackend): Promise<string | null> {
   try {
-    await BACKEND_MODULES[name]();
-    const tf = await import('@tensorflow/tfjs');
-    return (await tf.setBackend(name)) ? null : `the ${name} backend did not start`;
+    const { startNodeBackend } = await import('../lib/model/node-backend');
+    await startNodeBackend(name);
+    return null;
   } catch (e) {
     return `the ${name} backend is unavailable: ${e instanceof Error ? e.message : String(e)}`;
   }

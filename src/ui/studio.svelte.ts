@@ -6,6 +6,7 @@
 import { zipSync, strToU8 } from 'fflate';
 import { clusterZip } from '../lib/report/slurm';
 import { probeWebGPU, type AdapterReport } from '../lib/runtime/adapter';
+import { describeBackend, type BackendChoice, type BackendInfo } from '../lib/runtime/backend';
 import type { StudyPlan } from '../lib/study/plan';
 import type { RunnerProgress, TrainingJob } from '../lib/study/runner';
 import { collect, type DroppedFile } from './intake';
@@ -78,6 +79,11 @@ export class Studio {
   running = $state(false);
   status = $state('Drop a study folder, choose a dataset folder, or load the demo study.');
   backendNotice = $state<string | null>(null);
+  /** The Backend select: Auto (the fastest measured at the start of a run) or one backend. */
+  backendChoice = $state<BackendChoice>('auto');
+  /** Which backend trains the current run and why, once the training worker has started it. */
+  backendInUse = $state.raw<BackendInfo | null>(null);
+  readonly backendLine = $derived(this.backendInUse ? `${describeBackend(this.backendInUse)}: ${this.backendInUse.reason ?? ''}` : null);
   live = $state.raw<LiveView>(emptyLive());
   jobs = $state.raw<Record<string, { code: JobCode; label: string }>>({});
   manifest = $state<string | null>(null);
@@ -271,7 +277,7 @@ export class Studio {
       filters: plan.filters,
       dryRun: this.dryRun,
       settings: $state.snapshot(this.settings),
-      backend: this.adapter?.kind === 'webgpu' ? 'webgpu' : 'cpu',
+      backend: this.backendChoice,
       jobs: plan.selected.map((pj) => ({ job: pj.job, key: this.jobKey(pj.job), blocked: pj.blocked ? pj.reasons : [] })),
       skipped: plan.skipped,
     };
@@ -313,6 +319,8 @@ export class Studio {
     this.live = emptyLive();
     for (const j of plan.jobs) if (!this.jobs[j.key] || !resume) this.setJob(j.key, 'queued', 'queued');
     this.status = plan.dryRun ? 'Dry run: writing train.log files and the manifest…' : 'Starting the training worker…';
+    this.backendInUse = null;
+    this.backendNotice = null;
     this.trainWorker?.terminate();
     const w = new Worker(new URL('../workers/train.worker.ts', import.meta.url), { type: 'module' });
     this.trainWorker = w;
@@ -376,8 +384,13 @@ export class Studio {
 
   private onTrainEvent(ev: TrainEvent, plan: RunPlan): void {
     switch (ev.type) {
+      case 'choosing':
+        this.status = 'Choosing the fastest backend…';
+        break;
       case 'backend':
+        this.backendInUse = ev.info;
         this.backendNotice = ev.info.notice ?? null;
+        this.status = `Training on ${describeBackend(ev.info)}.`;
         break;
       case 'job-start': {
         const j = plan.jobs.find((x) => x.key === ev.key)!;

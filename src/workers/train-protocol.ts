@@ -3,7 +3,7 @@
  * one after another through the study run loop, persists everything to IndexedDB as it goes, and
  * reports progress as events. Large arrays (previews) are transferred, not copied.
  */
-import type { BackendInfo, BackendName } from '../lib/runtime/backend';
+import type { BackendChoice, BackendInfo, BackendRecord } from '../lib/runtime/backend';
 import type { RunnerProgress, TrainingJob } from '../lib/study/runner';
 import type { ParsedFilters, SkipEvent } from '../lib/study/jobs';
 import type { TrainingSettings } from '../ui/settings';
@@ -19,7 +19,8 @@ export interface RunPlan {
   filters: ParsedFilters;
   dryRun: boolean;
   settings: TrainingSettings;
-  backend: BackendName;
+  /** The backend the user picked, or 'auto': the fastest measured at the start of the run. */
+  backend: BackendChoice;
   /** The selected jobs in reference order; blocked jobs carry the validation errors that block them. */
   jobs: { job: TrainingJob; key: string; blocked: string[] }[];
   skipped: SkipEvent[];
@@ -78,6 +79,8 @@ export type TrainRequest =
   | { type: 'cancel' };
 
 export type TrainEvent =
+  /** Auto: candidate backends are being timed on a real step (a few seconds). */
+  | { type: 'choosing' }
   | { type: 'backend'; info: BackendInfo }
   | { type: 'job-start'; key: string; index: number; total: number; resumedFromEpoch: number | null }
   | { type: 'progress'; key: string; progress: RunnerProgress; gpuBytes?: number }
@@ -98,7 +101,7 @@ export type TrainEvent =
  * that have a result, in plan order, timestamped now. One function for the worker (after every job)
  * and the page (rebuilding from the stored results after a crash or reload).
  */
-export function runManifestText(plan: RunPlan, jobs: ManifestJob[], backend: string | null): string {
+export function runManifestText(plan: RunPlan, jobs: ManifestJob[], backend: BackendRecord | string | null): string {
   return serializeManifest(buildManifest({
     now: performance.timeOrigin + performance.now(),
     phaseCRoot: plan.phaseCRoot, phaseDRoot: plan.phaseDRoot, artifactRoot: plan.artifactRoot,

@@ -1,6 +1,7 @@
 /// <reference lib="webworker" />
 /**
- * The training worker: owns tfjs (WebGPU, else CPU), runs the selected jobs one after another
+ * The training worker: owns tfjs (the backend chosen for the run's shapes: WebGPU, WASM or CPU; see
+ * src/lib/model/choose-backend.ts), runs the selected jobs one after another
  * through the study run loop (src/lib/report/run.ts) with the real PtychoPINN runner, and keeps
  * everything in IndexedDB as it goes: each job's result, its artifacts, per-epoch checkpoints,
  * and a manifest rewritten after every job so it always covers what finished.
@@ -10,7 +11,11 @@
  * store (the job fails with 'storage full'). A crash of this worker is handled by the page
  * (src/ui/studio.svelte.ts). `FaultPlan` (train-protocol.ts) injects each of them for the tests.
  */
-import { initBackend, deviceLost, currentDevice, memoryFigures, type BackendInfo } from '../lib/runtime/backend';
+import { initBackend, deviceLost, currentDevice, memoryFigures, backendRecord, type BackendInfo } from '../lib/runtime/backend';
+import { chooseBackend } from '../lib/model/choose-backend';
+import { SUPPORTED_N } from '../lib/model/settings';
+import { inferJobPatchSize } from '../lib/study/inspect';
+import { useBundledWasm } from './wasm-assets';
 import { runStudy } from '../lib/report/run';
 import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
 import { makeLegacyParams } from '../lib/config/config';
@@ -23,6 +28,7 @@ import * as store from './store';
 import { runManifestText, runSummaryFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from './train-protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
+useBundledWasm();
 const post = (ev: TrainEvent, transfer: Transferable[] = []) => scope.postMessage(ev, transfer);
 
 let controller: AbortController | null = null;
@@ -94,20 +100,35 @@ const storageFullReason = (what: string, error: string): string =>
   `storage full: the browser refused to store ${what} (${error}). Finished results are kept; free some space ` +
   '(delete old runs or this site\'s data) and run this job again.';
 
+/**
+ * Start the backend the run trains on: the one the user picked, or (Auto) the fastest measured on
+ * the first job's shapes (its N read from its training file's header, the settings' filter scale and
+ * batch size). Old stored plans (before Auto) name their backend and keep it.
+ */
+async function startTraining(plan: RunPlan, source: ReturnType<typeof memoryFileSource>): Promise<BackendInfo> {
+  const choice = plan.backend ?? 'auto';
+  const first = plan.jobs.find((j) => j.blocked.length === 0);
+  if (choice !== 'auto' || !first) return initBackend(choice);
+  const N = await inferJobPatchSize(source, first.job.train_data_path);
+  if (!(SUPPORTED_N as readonly number[]).includes(N)) return initBackend('auto');
+  const shape = { N, gridsize: first.job.gridsize, filterScale: plan.settings.filterScale, batch: plan.settings.batchSize };
+  return chooseBackend(shape, { onTiming: () => post({ type: 'choosing' }) });
+}
+
 /** Device loss during a job: how long the job may take to notice before it is given up on. */
 const DEVICE_LOSS_GRACE_MS = 15_000;
 
 async function run(runId: string, plan: RunPlan, files: { path: string; blob: Blob }[], resume: boolean, faults: FaultPlan): Promise<void> {
   controller = new AbortController();
   const signal = controller.signal;
+  const source = memoryFileSource(files);
   let backend: BackendInfo | null = null;
   if (!plan.dryRun) {
-    backend = await initBackend(plan.backend);
+    backend = await startTraining(plan, source);
     post({ type: 'backend', info: backend });
   }
   const storage = new StorageGuard();
   const sink = storage.sink(store.idbSink(runId));
-  const source = memoryFileSource(files);
   const legacy = makeLegacyParams();
   const prior = new Map((await store.resultsOf(runId)).map((r) => [r.jobKey, r.result]));
   const entries: ManifestJob[] = [];
@@ -115,7 +136,7 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
   let cancelled = false;
 
   const writeManifest = async (): Promise<string> => {
-    const text = runManifestText(plan, entries, backend?.name ?? null);
+    const text = runManifestText(plan, entries, backend ? backendRecord(backend) : null);
     try {
       await sink.writeText(manifestPath(plan.artifactRoot), text);
       // The study's answer beside the manifest, so it is in the artifacts zip (product.md 6b).

@@ -4,7 +4,7 @@ import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openNpz } from '../../src/lib/ingest';
-import { downloadBytes, downloadText, fillSettings, hasNumpy, loadSmallDemo, python } from './helpers';
+import { chooseBackend, downloadBytes, downloadText, fillSettings, hasNumpy, loadSmallDemo, python } from './helpers';
 
 /** Few epochs and groups, batch 8, filter scale 0.25 (see fillSettings). */
 const quickSettings = (page: Page, epochs = 1) => fillSettings(page, { epochs, groups: 20 });
@@ -36,6 +36,8 @@ test('demo study: a dry run manifest, then two jobs trained on WebGPU with live 
   await page.getByLabel('Gridsize').selectOption('2');
   await expect(page.getByRole('status')).toContainText('2 of 9 jobs selected');
   await quickSettings(page);
+  // Auto would pick WASM on this software adapter (wasm.spec.ts); this test trains on WebGPU.
+  await chooseBackend(page, 'webgpu');
   const before = await page.evaluate(() => (window as unknown as { __longtasks: number[] }).__longtasks.length);
   await page.getByRole('button', { name: 'Start training' }).click();
 
@@ -54,7 +56,8 @@ test('demo study: a dry run manifest, then two jobs trained on WebGPU with live 
   const { text } = await downloadText(page, () => page.getByRole('button', { name: 'Download manifest' }).click());
   const m = JSON.parse(text);
   expect(m.dry_run).toBe(false);
-  expect(m.backend).toBe('webgpu');
+  expect(m.backend.name).toBe('webgpu');
+  expect(m.backend.adapter).toMatch(/software/);
   expect(m.filters).toEqual({ dose: 1000, view: null, gridsize: 2 });
   expect(m.jobs.map((j: { view: string }) => j.view)).toEqual(['dense', 'sparse']);
   for (const j of m.jobs) {
@@ -104,6 +107,8 @@ test('cancel stops the running job at the next step and records it as cancelled'
   await page.getByLabel('Dose').selectOption('1000');
   await page.getByLabel('View').selectOption('baseline');
   await quickSettings(page, 20);
+  // On WebGPU (SwiftShader), slow enough that the job is still running when Cancel is clicked.
+  await chooseBackend(page, 'webgpu');
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect.poll(async () => Number(await page.getByTestId('job-progress').getAttribute('value')), { timeout: 180_000 }).toBeGreaterThan(0);
   await page.getByRole('button', { name: 'Cancel' }).click();
@@ -118,6 +123,8 @@ test('a reload mid-run shows what finished and resumes the unfinished job from i
   await page.getByLabel('Dose').selectOption('1000');
   await page.getByLabel('View').selectOption('baseline');
   await quickSettings(page, 3);
+  // On WebGPU (SwiftShader), slow enough that the reload lands between the first and the last epoch.
+  await chooseBackend(page, 'webgpu');
   await page.getByRole('button', { name: 'Start training' }).click();
   // Wait for the first epoch to end (its checkpoint is then in IndexedDB), then reload.
   await expect(page.getByTestId('epoch')).toContainText(/^[12] \/ 3$/, { timeout: 240_000 });

@@ -29,8 +29,7 @@
  */
 import { test, expect } from '@playwright/test';
 import type { CompareConfig, CompareResult, PoolRelease, TrigAccuracy } from './pages/backends';
-
-const TOL = { loss: 1e-5, intensity: 1e-5, trimmed: 1e-5, gradVar: 2e-2, gradNorm: 5e-3 };
+import { BACKEND_TOLERANCES as TOL } from './pages/tolerances';
 
 const CONFIGS: CompareConfig[] = [
   { N: 16, gridsize: 1, filterScale: 0.25, batch: 4, seed: 3 },

@@ -11,7 +11,7 @@
 import { test, expect, type Page } from '@playwright/test';
 import { createHash } from 'node:crypto';
 import { unzipSync, strFromU8 } from 'fflate';
-import { downloadBytes, downloadText, fillSettings, loadSmallDemo } from './helpers';
+import { chooseBackend, downloadBytes, downloadText, fillSettings, loadSmallDemo } from './helpers';
 
 const DENSE = 'dose_1000/dense/gs2';
 const SPARSE = 'dose_1000/sparse/gs2';
@@ -23,7 +23,7 @@ interface ManifestJob {
   artifact_dir: string;
   result: Record<string, unknown> & { status: string; error?: string; final_loss?: number | null; bundle_path?: string | null; bundle_sha256?: string | null };
 }
-interface Manifest { jobs: ManifestJob[]; backend: string | null; dry_run: boolean }
+interface Manifest { jobs: ManifestJob[]; backend: { name: string; adapter: string } | null; dry_run: boolean }
 
 const keyOf = (j: ManifestJob) => `dose_${j.dose}/${j.view}/gs${j.gridsize}`;
 
@@ -118,6 +118,8 @@ test('a lost WebGPU device fails only its job; the next job trains on a new devi
   await loadDemo(page, { loseDeviceAt: { job: DENSE, step: 1 } });
   test.slow(); // two workers compile the shaders (SwiftShader)
   await selectTwoJobs(page);
+  // Auto would train on WASM here (the adapter is a software one): this fault needs a GPU device.
+  await chooseBackend(page, 'webgpu');
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByRole('status')).toContainText('Finished 2 job(s)', { timeout: 240_000 });
   const m = await expectConsistentRun(page, {
@@ -125,7 +127,7 @@ test('a lost WebGPU device fails only its job; the next job trains on a new devi
     [SPARSE]: { status: 'success' },
   });
   // Still WebGPU after the loss, not a fall back to the CPU.
-  expect(m.backend).toBe('webgpu');
+  expect(m.backend?.name).toBe('webgpu');
   expect(m.jobs[1].result.backend).toBe('webgpu');
 });
 

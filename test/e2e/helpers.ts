@@ -50,3 +50,8 @@ export async function fillSettings(page: Page, s: { epochs: number; groups: numb
   await page.getByLabel('Batch size').fill(String(s.batch ?? 8));
   if (s.filterScale !== null) await page.getByLabel('Filter scale').fill(String(s.filterScale ?? 0.25));
 }
+
+/** Pick the training backend in the Backend select ('auto' is the measured choice). */
+export async function chooseBackend(page: Page, backend: 'auto' | 'webgpu' | 'wasm' | 'cpu'): Promise<void> {
+  await page.getByLabel('Backend').selectOption(backend);
+}

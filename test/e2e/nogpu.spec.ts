@@ -10,10 +10,10 @@ test.use({
   },
 });
 
-test('without a WebGPU adapter the app says it will train on the CPU, and does', async ({ page }) => {
+test('without a WebGPU adapter the app says it will train on WASM, and does (CPU when picked)', async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('adapter')).toHaveAttribute('data-kind', 'none');
-  await expect(page.getByTestId('cpu-notice')).toContainText('CPU backend');
+  await expect(page.getByTestId('cpu-notice')).toContainText('WebAssembly (WASM)');
 
   await page.getByRole('button', { name: 'Load demo study' }).click();
   await expect(page.getByTestId('job-table').locator('tbody tr[data-job]')).toHaveCount(9, { timeout: 60_000 });
@@ -21,8 +21,18 @@ test('without a WebGPU adapter the app says it will train on the CPU, and does',
   await page.getByLabel('View').selectOption('baseline');
   await fillSettings(page, { epochs: 1, groups: 16, filterScale: null });
   await page.getByRole('button', { name: 'Start training' }).click();
-  // The training worker starts tfjs on the CPU backend and says so in words.
-  await expect(page.getByTestId('backend-notice')).toContainText('Training on the CPU', { timeout: 60_000 });
+  // Auto: the training worker starts tfjs on WASM and says which backend trains and why.
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-name', 'wasm', { timeout: 60_000 });
+  await expect(page.getByTestId('backend')).toContainText('there is no WebGPU adapter');
+  await expect(page.getByTestId('backend-notice')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('status')).toContainText(/Cancelled|Finished/, { timeout: 120_000 });
+
+  // The Backend select overrides Auto: CPU, with its slow-backend notice.
+  await page.getByLabel('Backend').selectOption('cpu');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-name', 'cpu', { timeout: 60_000 });
+  await expect(page.getByTestId('backend-notice')).toContainText('Training on the CPU');
   await page.getByRole('button', { name: 'Cancel' }).click();
   await expect(page.getByRole('status')).toContainText(/Cancelled|Finished/, { timeout: 120_000 });
 });

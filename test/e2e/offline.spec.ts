@@ -2,12 +2,13 @@
  * Offline and safe (product.md 9, issue 6 part 4): during a whole demo run (load the app, simulate
  * the demo study, train a job, download the manifest and the artifacts) every request the page and
  * its workers make stays on the page's origin (or is a blob:/data: URL), and the Content-Security-
- * Policy (self, blob:, data:; no eval) reports no violation, neither with tfjs on WebGPU nor on the
- * CPU backend. Each run ends with a deliberate violation (an inline script) to show that the detectors
+ * Policy (self, blob:, data:; no eval, only 'wasm-unsafe-eval' for WebAssembly) reports no violation,
+ * with tfjs on WebGPU, on WASM (Auto's choice on this software adapter: threads in the cross-origin-
+ * isolated page, the .wasm files and the thread workers' script from our origin) and on the CPU backend. Each run ends with a deliberate violation (an inline script) to show that the detectors
  * do see one.
  */
 import { test, expect, chromium, type Page, type ConsoleMessage } from '@playwright/test';
-import { downloadBytes, downloadText, fillSettings, loadSmallDemo } from './helpers';
+import { chooseBackend, downloadBytes, downloadText, fillSettings, loadSmallDemo } from './helpers';
 
 interface Recorder {
   requests: string[];
@@ -40,8 +41,11 @@ async function record(page: Page): Promise<Recorder> {
 
 const pageViolations = (page: Page) => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
 
-async function demoRun(page: Page, backend: 'webgpu' | 'cpu'): Promise<void> {
+/** A demo job trained on `backend`: 'auto' leaves the Backend select on Auto and expects WASM. */
+async function demoRun(page: Page, backend: 'webgpu' | 'auto' | 'cpu'): Promise<void> {
   await loadSmallDemo(page);
+  expect(await page.evaluate(() => crossOriginIsolated), 'the page is cross-origin isolated').toBe(true);
+  await chooseBackend(page, backend);
   await page.getByLabel('Dose').selectOption('1000');
   await page.getByLabel('View').selectOption('baseline');
   await expect(page.getByRole('status')).toContainText('1 of 9 jobs selected');
@@ -49,7 +53,7 @@ async function demoRun(page: Page, backend: 'webgpu' | 'cpu'): Promise<void> {
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByRole('status')).toContainText('Finished 1 job(s)', { timeout: 180_000 });
   const m = JSON.parse((await downloadText(page, () => page.getByRole('button', { name: 'Download manifest' }).click())).text);
-  expect(m.backend).toBe(backend);
+  expect(m.backend.name).toBe(backend === 'auto' ? 'wasm' : backend);
   expect(m.jobs[0].result.status).toBe('success');
   const zip = await downloadBytes(page, () => page.getByRole('button', { name: 'Download artifacts' }).click());
   expect(zip.bytes.length).toBeGreaterThan(0);
@@ -93,8 +97,18 @@ test('on WebGPU: a demo run makes no request off the origin and no CSP violation
   await expectOfflineAndClean(page, rec, baseURL!);
 });
 
+test('on WASM (Auto, threads): a demo run makes no request off the origin and no CSP violation', async ({ page, baseURL }) => {
+  const rec = await record(page);
+  await demoRun(page, 'auto');
+  await expectOfflineAndClean(page, rec, baseURL!);
+  // The threaded build ran: its .wasm and its thread workers' script came from our origin.
+  const paths = rec.requests.map((u) => new URL(u)).filter((u) => u.protocol.startsWith('http')).map((u) => u.pathname);
+  expect(paths.some((p) => /tfjs-backend-wasm-threaded-simd-.*\.wasm$/.test(p)), paths.join(' ')).toBe(true);
+  expect(paths.some((p) => /tfjs-backend-wasm-threaded-simd-.*\.js$/.test(p)), paths.join(' ')).toBe(true);
+});
+
 test('on the CPU backend: a demo run makes no request off the origin and no CSP violation', async ({ baseURL }) => {
-  // A browser without a WebGPU adapter, so tfjs trains on the CPU backend (as in nogpu.spec.ts).
+  // A browser without a WebGPU adapter, the CPU backend picked in the Backend select.
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',

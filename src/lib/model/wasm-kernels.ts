@@ -1,5 +1,5 @@
 /**
- * Training kernels for the tfjs WASM backend (Node: the CLI and `npm run bench:train`).
+ * Training kernels for the tfjs WASM backend (the browser's training worker, the CLI and `npm run bench:train`).
  *
  * tfjs-backend-wasm 4.22 runs Conv2D through XNNPACK (SIMD) at 12–21 GFLOP/s on one core of this
  * machine, against about 0.3 GFLOP/s for the pure-JavaScript CPU backend, but it cannot train a
@@ -18,9 +18,9 @@
  * which the backend does not have at all). Intermediates are created and released through the
  * backend's kernels, as tfjs' own composite kernels do, so the engine's tensor count is unaffected.
  *
- * This module does not import the WASM backend: whoever uses it registers the backend (Node entry
- * points import '@tensorflow/tfjs-backend-wasm'), so the browser bundle never carries it (the app's
- * CSP has no 'wasm-unsafe-eval').
+ * This module does not import the WASM backend: whoever uses it registers the backend
+ * (src/lib/runtime/backend.ts imports '@tensorflow/tfjs-backend-wasm'; in the browser its .wasm files
+ * come from our own origin, src/workers/wasm-assets.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 

@@ -31,8 +31,21 @@ export interface TrainingManifest {
   jobs: ManifestJob[];
   skipped_views: SkipEvent[];
   skipped_count: number;
-  /** The tfjs backend that trained ('webgpu', 'cpu', ...); null for a dry run, which uses none. */
-  backend: string | null;
+  /**
+   * The tfjs backend that trained; null for a dry run, which uses none. The app records the backend,
+   * its threads and SIMD, the adapter and why it was chosen (`{"name": "wasm", "threads": 2, ...}`);
+   * the CLI its name ('wasm', 'cpu', 'webgpu').
+   */
+  backend: ManifestBackend | string | null;
+}
+
+/** The app's record of the backend (src/lib/runtime/backend.ts, backendRecord). */
+export interface ManifestBackend {
+  name: string;
+  threads: number | null;
+  simd: boolean | null;
+  adapter: string;
+  reason: string;
 }
 
 /** Keys whose numbers are Python floats in the manifest (dose as 1000.0, losses, timings). */
@@ -104,7 +117,7 @@ export interface BuildManifestInput {
   dryRun: boolean;
   jobs: ManifestJob[];
   skipped: readonly SkipEvent[];
-  backend: string | null;
+  backend: ManifestBackend | string | null;
 }
 
 export function buildManifest(input: BuildManifestInput): TrainingManifest {

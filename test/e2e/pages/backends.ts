@@ -234,6 +234,9 @@ declare global {
     __backends?: { compare: typeof compare; trigAccuracy: typeof trigAccuracy; poolRelease: typeof poolRelease };
   }
 }
-window.__backends = { compare, trigAccuracy, poolRelease };
-document.getElementById('out')!.textContent = 'ready';
+// In the page; Node (test/lib/model/node-webgpu-compare.ts) imports compare() itself.
+if (typeof window !== 'undefined') {
+  window.__backends = { compare, trigAccuracy, poolRelease };
+  document.getElementById('out')!.textContent = 'ready';
+}
 

@@ -1,0 +1,168 @@
+/**
+ * The measured choice of backend (product.md 5, "Backends"): at the start of a run, time one real
+ * PtychoPINN training step (variableGrads of the real loss + Adam) at the job's own shapes on each
+ * candidate backend and train on the fastest.
+ *
+ * Candidates: WebGPU only on a hardware adapter (a software adapter such as SwiftShader is not
+ * timed: its first step alone compiles shaders for tens of seconds, and `npm run bench` measures it
+ * at a small fraction of WASM's speed), WASM where WebAssembly starts, and the pure-JavaScript CPU
+ * backend only where WebAssembly does not (it is 10-50x slower than WASM on every shape measured).
+ * With one candidate left nothing is timed. Each candidate gets one warm-up step (kernel set-up,
+ * shader compilation) and then one timed step, unless its warm-up alone took longer than the budget.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { probeWebGPU, describeAdapter, type AdapterReport } from '../runtime/adapter';
+import { startBackend, slowNotice, ruleReason, describeBackend, type BackendInfo, type BackendName } from '../runtime/backend';
+import { PtychoPinn } from './pinn';
+import type { PinnSettings } from './settings';
+import { installFastCpuKernels } from './cpu-kernels';
+import { installAccurateWebGpuTrig } from './webgpu-kernels';
+import { installWasmTrainingKernels } from './wasm-kernels';
+
+/** The shapes a training step depends on. */
+export interface StepShape {
+  N: number;
+  gridsize: 1 | 2;
+  filterScale: number;
+  batch: number;
+}
+
+export interface CandidateTiming {
+  name: BackendName;
+  /** Milliseconds of the timed step (or of the warm-up step, when it alone used up the budget). */
+  stepMs: number | null;
+  warmupMs: number | null;
+  /** Why it was not timed or did not start. */
+  note?: string;
+}
+
+export interface ChosenBackend extends BackendInfo {
+  timings: CandidateTiming[];
+}
+
+/** The training kernels the runner installs for each backend (the same ones, so the timing is fair). */
+export function installTrainingKernels(name: string): void {
+  if (name === 'cpu') installFastCpuKernels();
+  if (name === 'webgpu') installAccurateWebGpuTrig();
+  if (name === 'wasm') installWasmTrainingKernels();
+}
+
+function stepSettings(s: StepShape): PinnSettings {
+  return {
+    N: s.N, gridsize: s.gridsize, C: s.gridsize * s.gridsize, nFiltersScale: s.filterScale, batchSize: s.batch, nEpochs: 1,
+    nGroups: s.batch, neighborCount: 4, nPhotons: 1e9, probeBig: true, probeMask: false, probeScale: 4, offset: 4,
+    maxPositionJitter: 10, ampActivation: 'sigmoid', padObject: true, objectBig: true,
+    intensityScaleTrainableRequested: false, nllWeight: 1, maeWeight: 0, realspaceWeight: 0,
+    outputPrefix: 'choose', subsampleSeed: 1,
+  };
+}
+
+/**
+ * Milliseconds of `steps` training steps on the current backend at shape `s` (each step awaited
+ * to its last variable update), after building the model. Everything it makes is disposed.
+ */
+export async function timeTrainingSteps(s: StepShape, steps: number, budgetMs = Infinity): Promise<number[]> {
+  const model = new PtychoPinn({ settings: stepSettings(s), seed: 1 });
+  const C = s.gridsize * s.gridsize;
+  const inputs = tf.randomUniform([s.batch, s.N, s.N, C], 0, 30, 'float32', 1) as tf.Tensor4D;
+  const offsets = new Float32Array(s.batch * C * 2).map((_, i) => (s.gridsize === 1 ? 0 : ((i * 7919) % 13) - 6));
+  const ops = model.operators(offsets, s.batch);
+  const opt = tf.train.adam(1e-3);
+  const vars = model.trainableVariables();
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < steps; i++) {
+      const t = performance.now();
+      const { value, grads } = tf.variableGrads(() => model.loss(inputs, ops, true), vars);
+      opt.applyGradients(grads as tf.NamedTensorMap as never);
+      tf.dispose(Object.values(grads));
+      await value.data();
+      value.dispose();
+      await vars[vars.length - 1].data();
+      out.push(performance.now() - t);
+      if (out.reduce((a, b) => a + b, 0) > budgetMs) break;
+    }
+  } finally {
+    tf.dispose([inputs]);
+    ops.dispose();
+    opt.dispose();
+    model.dispose();
+  }
+  return out;
+}
+
+export interface ChooseOptions {
+  /** Which backends may be timed (default: by the rule above, from the adapter). */
+  candidates?: BackendName[];
+  /** A candidate whose warm-up step alone takes longer than this is not given a second step. Default 4000 ms. */
+  budgetMs?: number;
+  /** Told once, before the first timing ("Choosing the fastest backend…"). */
+  onTiming?: () => void;
+  adapter?: AdapterReport;
+}
+
+/** The candidates by rule: hardware WebGPU and WASM; WASM alone on a software adapter or none. */
+export function ruleCandidates(adapter: AdapterReport): BackendName[] {
+  return adapter.kind === 'webgpu' && !adapter.software ? ['webgpu', 'wasm'] : ['wasm'];
+}
+
+const fmtMs = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
+
+/**
+ * Pick and start the backend to train on for steps of shape `s`: time each candidate that starts,
+ * leave tfjs on the fastest, and say why. CPU is started only where no candidate starts.
+ */
+export async function chooseBackend(s: StepShape, opts: ChooseOptions = {}): Promise<ChosenBackend> {
+  const adapter = opts.adapter ?? await probeWebGPU();
+  const candidates = opts.candidates ?? ruleCandidates(adapter);
+  const budget = opts.budgetMs ?? 4000;
+  const timings: CandidateTiming[] = [];
+  const started: BackendInfo[] = [];
+  for (const name of candidates) {
+    const r = await startBackend(name, adapter);
+    if (typeof r === 'string') timings.push({ name, stepMs: null, warmupMs: null, note: r });
+    else started.push(r);
+  }
+  if (started.length === 0) {
+    const failed = timings.map((t) => `${t.name}: ${t.note}`).join('; ');
+    const cpu = await startBackend('cpu', adapter);
+    if (typeof cpu === 'string') throw new Error(`no tfjs backend could start (${failed}; cpu: ${cpu})`);
+    cpu.reason = `no faster backend could start (${failed})`;
+    cpu.notice = slowNotice(cpu);
+    return { ...cpu, timings: [...timings, { name: 'cpu', stepMs: null, warmupMs: null }] };
+  }
+  let chosen: BackendInfo;
+  if (started.length === 1) {
+    chosen = started[0];
+    await tf.setBackend(chosen.name);
+    chosen.reason = candidates.length > 1
+      ? `the only backend that started (${timings.map((t) => `${t.name}: ${t.note}`).join('; ')})`
+      : ruleReason(chosen.name, adapter);
+    timings.push({ name: chosen.name, stepMs: null, warmupMs: null, note: 'the only candidate: not timed' });
+  } else {
+    opts.onTiming?.();
+    const measured: { info: BackendInfo; ms: number }[] = [];
+    for (const info of started) {
+      try {
+        await tf.setBackend(info.name);
+        installTrainingKernels(info.name);
+        const [warm] = await timeTrainingSteps(s, 1);
+        const stepMs = warm > budget ? warm : (await timeTrainingSteps(s, 1))[0];
+        timings.push({ name: info.name, warmupMs: warm, stepMs, note: warm > budget ? 'warm-up step over the budget: not repeated' : undefined });
+        measured.push({ info, ms: stepMs });
+      } catch (e) {
+        timings.push({ name: info.name, stepMs: null, warmupMs: null, note: `the step failed: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    }
+    if (measured.length === 0) throw new Error(`no backend could run a training step (${timings.map((t) => `${t.name}: ${t.note}`).join('; ')})`);
+    measured.sort((a, b) => a.ms - b.ms);
+    chosen = measured[0].info;
+    const others = measured.slice(1).map((m) =>
+      `${(m.ms / measured[0].ms).toFixed(1)}x ${m.info.name === 'webgpu' ? `the WebGPU adapter (${describeAdapter(adapter)})` : describeBackend(m.info)} ` +
+      `(${fmtMs(m.ms)} a step against ${fmtMs(measured[0].ms)})`);
+    chosen.reason = others.length ? `fastest on this job: ${others.join(', ')}` : 'the only backend whose step ran';
+    await tf.setBackend(chosen.name);
+  }
+  chosen.notice = slowNotice(chosen);
+  return { ...chosen, timings };
+}
