@@ -182,7 +182,7 @@ describe('errors: one line, exit 2 for arguments, 1 for the environment', () => 
   it('argparse errors for the new flags (usage, exit 2)', async () => {
     const r = await run([...roots('full'), '--artifact-root', freshDir(), '--backend', 'tpu']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("study: error: argument --backend: invalid choice: 'tpu' (choose from 'wasm', 'cpu')");
+    expect(r.stderr).toContain("study: error: argument --backend: invalid choice: 'tpu' (choose from 'wasm', 'cpu', 'webgpu')");
   });
 });
 
