@@ -4,7 +4,7 @@ import { fillSettings } from '../test/e2e/helpers';
 const OUT = 'docs/screenshots';
 
 test('screenshots of the empty page, a loaded study, a running job, a finished study, its results table and a comparison picture', async ({ page }) => {
-  test.setTimeout(600_000);
+  test.setTimeout(1_200_000);
   await page.goto('/');
   await expect(page.getByTestId('adapter')).toHaveAttribute('data-kind', /webgpu|none/);
   await page.screenshot({ path: `${OUT}/1-empty.png`, fullPage: true });
@@ -15,11 +15,12 @@ test('screenshots of the empty page, a loaded study, a running job, a finished s
   await page.screenshot({ path: `${OUT}/2-loaded.png`, fullPage: true });
   await page.getByText('Validation report').click();
 
-  await page.getByLabel('Dose').selectOption('1000');
+  await page.getByLabel('Dose').selectOption('100000');
   await page.getByLabel('Gridsize').selectOption('2');
-  await fillSettings(page, { epochs: 3, groups: 24 });
+  // every test position (288 groups), so the stitched test reconstruction covers the scan
+  await fillSettings(page, { epochs: 4, groups: 288 });
   await page.getByRole('button', { name: 'Start training' }).click();
-  await expect(page.getByTestId('epoch')).toContainText(/^2 \/ 3$/, { timeout: 300_000 });
+  await expect(page.getByTestId('epoch')).toContainText(/^2 \/ 4$/, { timeout: 300_000 });
   await expect(page.getByRole('img', { name: /^Amplitude/ })).toBeVisible({ timeout: 300_000 });
   await page.screenshot({ path: `${OUT}/3-running.png`, fullPage: true });
 
@@ -30,8 +31,8 @@ test('screenshots of the empty page, a loaded study, a running job, a finished s
   const results = page.getByTestId('study-results');
   await expect(results.getByTestId('study-table')).toBeVisible({ timeout: 60_000 });
   await results.screenshot({ path: `${OUT}/5-study-results.png` });
-  await results.locator('td[data-cell="1000/dense"]').getByRole('button').click();
-  const dialog = page.getByRole('dialog', { name: /Dose 1000, dense/ });
+  await results.locator('td[data-cell="100000/dense"]').getByRole('button').click();
+  const dialog = page.getByRole('dialog', { name: /Dose 100000, dense/ });
   await expect(dialog.getByRole('img', { name: /Ground truth beside the reconstruction/ })).toBeVisible();
   await dialog.screenshot({ path: `${OUT}/6-comparison.png` });
 });
