@@ -47,3 +47,29 @@ export interface EvalOptions {
   /** Reference `frc_sigma`: Gaussian smoothing of the FRC curves (default 0 = none). */
   frcSigma?: number;
 }
+
+/** One scoring of a job's stitched test reconstruction, as the runner writes it into `result.metrics`. */
+export interface ScoreSet {
+  amplitude: Scores;
+  phase: Scores;
+  /** size of the compared images before the 2-px trim */
+  height: number;
+  width: number;
+  stitch_M: number;
+  phase_align: 'plane';
+  ms_ssim_sigma: 1;
+}
+
+/** `result.metrics` of a scored job (and the job's `metrics.json`). */
+export interface JobMetrics {
+  /** the reference's Phase G path (align_for_evaluation + eval_reconstruction); null when too small to score */
+  reference: ScoreSet | null;
+  /** the canvas placed on the truth grid by its own origin; null when too small to score */
+  placed: ScoreSet | null;
+  /** fraction of the scanned area the stitched test crops cover */
+  coverage: number;
+  /** why a score set is missing */
+  note?: string;
+  /** live amplitude SSIM (placed) during training */
+  ssim_history?: { epoch: number; amplitude_ssim: number }[];
+}

@@ -13,31 +13,13 @@
  * `coverage` is the fraction of the scanned area (the bounding box of the group centres) that the
  * stitched crops cover (stitch weight >= 0.5).
  */
-import { alignForEvaluation, evalReconstruction, type ComplexImage as EvalImage, type Scores } from '../eval';
+import { alignForEvaluation, evalReconstruction, type ComplexImage as EvalImage, type JobMetrics, type ScoreSet } from '../eval';
+
+export type { JobMetrics, ScoreSet };
 import { sampleBilinear } from './metrics';
 
 /** Weight of a canvas pixel below which it counts as not reconstructed (a bilinear fringe at most). */
 export const COVERED_WEIGHT = 0.5;
-
-export interface ScoreSet {
-  amplitude: Scores;
-  phase: Scores;
-  /** size of the compared images before the 2-px trim */
-  height: number;
-  width: number;
-  stitch_M: number;
-  phase_align: 'plane';
-  ms_ssim_sigma: 1;
-}
-
-export interface JobMetrics {
-  reference: ScoreSet | null;
-  placed: ScoreSet | null;
-  coverage: number;
-  /** why a score set is missing (too small to score, no truth) */
-  note?: string;
-  ssim_history?: { epoch: number; amplitude_ssim: number }[];
-}
 
 export interface StitchedCanvas {
   width: number;

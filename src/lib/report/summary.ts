@@ -46,26 +46,8 @@ export const SCORING_DESCRIPTIONS: Readonly<Record<Scoring, string>> = {
     'reference\'s evaluation window.',
 };
 
-/** One scoring of a job's reconstruction, as the runner writes it. */
-export interface ScoredReconstruction {
-  amplitude: Scores;
-  phase: Scores;
-  height: number;
-  width: number;
-  stitch_M: number;
-  phase_align: 'plane';
-  ms_ssim_sigma: 1;
-}
-
-/** `result.metrics` of a scored job (and the job's `metrics.json`). */
-export interface JobMetrics {
-  reference: ScoredReconstruction;
-  placed: ScoredReconstruction;
-  /** Fraction of the scanned area the stitched test crops cover. */
-  coverage: number;
-  /** Live amplitude SSIM (placed) during training. */
-  ssim_history?: { epoch: number; amplitude_ssim: number }[];
-}
+/** One scoring of a job's reconstruction and a job's `result.metrics`, as the runner writes them (src/lib/eval/types.ts). */
+export type { ScoreSet as ScoredReconstruction, JobMetrics } from '../eval/types';
 
 /** What a summary needs of a manifest entry (a ManifestJob has it all). */
 export interface SummaryInput {

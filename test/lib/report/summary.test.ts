@@ -145,7 +145,7 @@ describe('studySummaryText (the CLI table)', () => {
   it('rows are doses, columns views, cells amplitude MS-SSIM / SSIM / FRC50 | phase MS-SSIM of the reference scores', () => {
     const header = lines.find((l) => l.startsWith('dose'))!;
     expect(header.split(/\s+/)).toEqual(['dose', 'baseline', 'dense', 'sparse']);
-    const r = metrics(20).reference;
+    const r = metrics(20).reference!;
     const cell = `${r.amplitude.ms_ssim!.toFixed(3)} / ${r.amplitude.ssim!.toFixed(3)} / ${r.amplitude.frc50!.toFixed(1)} | ${r.phase.ms_ssim!.toFixed(3)}`;
     expect(cell).toBe('0.620 / 0.520 / 16.7 | 0.621');
     const row1000 = lines.find((l) => l.startsWith('1000 '))!;
