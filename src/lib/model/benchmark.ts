@@ -15,6 +15,7 @@ import { extractPatch, simulateDiffraction, type ComplexImage } from '../sim/sim
 import { defaultProbe, type ProbeArrays } from '../physics/probe';
 import { fft2d } from '../physics/fft';
 import { groupGeometry, normalisationFactor, type GroupedData } from './data';
+import { gaussianFilter } from '../eval';
 
 export type BenchmarkObject = 'lines' | 'grf';
 
@@ -146,33 +147,7 @@ export function grfObject(size: number, rng: Rng): Float64Array {
     hi = Math.max(hi, re[i]);
   }
   const norm = Float64Array.from(re, (v) => (v - lo) / (hi - lo));
-  return gaussianSmooth(norm, size, 1);
-}
-
-function gaussianSmooth(img: Float64Array, size: number, sigma: number): Float64Array {
-  const rad = Math.floor(4 * sigma + 0.5);
-  const w: number[] = [];
-  let s = 0;
-  for (let k = -rad; k <= rad; k++) {
-    const v = Math.exp(-(k * k) / (2 * sigma * sigma));
-    w.push(v);
-    s += v;
-  }
-  for (let i = 0; i < w.length; i++) w[i] /= s;
-  const reflect = (i: number) => (i < 0 ? -i - 1 : i >= size ? 2 * size - i - 1 : i);
-  const tmp = new Float64Array(size * size);
-  const out = new Float64Array(size * size);
-  for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) {
-    let a = 0;
-    for (let k = -rad; k <= rad; k++) a += w[k + rad] * img[reflect(r + k) * size + c];
-    tmp[r * size + c] = a;
-  }
-  for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) {
-    let a = 0;
-    for (let k = -rad; k <= rad; k++) a += w[k + rad] * tmp[r * size + reflect(c + k)];
-    out[r * size + c] = a;
-  }
-  return out;
+  return gaussianFilter({ height: size, width: size, data: norm }, 1).data; // scipy gaussian_filter, as datagen/grf.py
 }
 
 /** One benchmark object (amplitude, phase 0) of side `size`; `nLines` for 'lines' (default the reference's 400). */

@@ -1,6 +1,6 @@
 export { Rng } from './rng';
 export { poisson, logGamma, POISSON_PTRS_MIN } from './poisson';
-export { bresenhamLine, linesObject, linesPhase, linesObjectFromEndpoints, REFERENCE_LINE_COUNT, LINE_BLURS } from './lines';
+export { bresenhamLine, linesObject, linesObjectFromEndpoints, REFERENCE_LINE_COUNT, LINE_BLURS } from './lines';
 export { uniformPositions, extractPatch, simulateDiffraction, type ComplexImage, type DiffractionResult } from './simulate';
 export {
   simulateDose,

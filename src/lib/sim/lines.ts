@@ -91,19 +91,3 @@ export function linesObject(S: number, rng: Rng, nLines = REFERENCE_LINE_COUNT):
   return linesObjectFromEndpoints(S, ends);
 }
 
-/**
- * The reference's optional 'lines' phase (set_phi, model spec 5.2: diffsim.py:247-250, 287-288):
- * φ = π·tanh((A − max A/2) / (3·mean A)), from the amplitude A.
- */
-export function linesPhase(amp: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  let sum = 0;
-  for (let i = 0; i < amp.length; i++) {
-    if (amp[i] > max) max = amp[i];
-    sum += amp[i];
-  }
-  const mean = sum / amp.length;
-  const out = new Float64Array(amp.length);
-  for (let i = 0; i < amp.length; i++) out[i] = Math.PI * Math.tanh((amp[i] - max / 2) / (3 * mean));
-  return out;
-}
