@@ -14,6 +14,7 @@ export {
 export { complexMul, illuminate, fromAmplitudePhase, type ComplexPair } from './complex';
 export {
   defaultProbe,
+  defocusedProbe,
   probeMask,
   normalizeProbe,
   gaussianFilter2d,

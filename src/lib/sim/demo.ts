@@ -28,6 +28,11 @@
  * - Line density: the reference draws 400 lines on the 2S canvas for S = int(3.5·N); the demo scales
  *   the count with S (400·S/int(3.5·N)) so the texture per pixel matches the reference's at that N.
  * - The object is amplitude only (phase 0), as the reference 'lines' source without set_phi.
+ * - Probe: the reference's default disk probe (model spec 5.1) with DEMO_DEFOCUS_WAVES of defocus
+ *   (a quadratic phase, 1 wave at the disk edge; physics/probe.ts defocusedProbe). With the flat disk
+ *   the far field is one Airy peak: the standard demo's amplitudes had max/mean 180–280, and every one
+ *   of its 18 files failed the data contract's suggested max/mean < 100 (study spec 7.1). One wave of
+ *   defocus brings that to ≈ 28 at N = 64 (≈ 7 at N = 32), like the defocused beams of real scans.
  * - One object and one set of positions for every dose (as the reference reuses seed 42); the Poisson
  *   noise is drawn from a separate stream per dose. Seeds: rng_seeds.simulation = 42 default.
  * - Diffraction is written normalised as the data contract asks (amplitude, "max typically < 1",
@@ -39,7 +44,7 @@
  */
 import { writeNpz } from '../ingest';
 import type { NdArray } from '../ingest/types';
-import { defaultProbe } from '../physics/probe';
+import { defocusedProbe } from '../physics/probe';
 import { Rng } from './rng';
 import { linesObject, REFERENCE_LINE_COUNT } from './lines';
 import { canonicalize, simulateDose, spacingFilter, spacingThreshold, splitByY, OVERLAP_VIEWS, SPLIT_FRACTION, type SpacingMetrics } from './study';
@@ -50,6 +55,8 @@ export const DEMO_DOSES = [1e3, 1e4, 1e5] as const;
 export const DEMO_SEED = 42;
 /** Raster positions per side (see the block comment). */
 export const DEMO_LATTICE = 24;
+/** Defocus of the demo probe, waves at the edge of the default probe's disk (see the block comment). */
+export const DEMO_DEFOCUS_WAVES = 1;
 /** Raster step in units of N: >= 0.3 (the dense threshold) and <= the stitch crop (see the block comment). */
 export const DEMO_SPACING = 0.305;
 
@@ -151,7 +158,7 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
   const amp = linesObject(S, new Rng(seed, 1), g.nLines);
   const object = { re: amp, im: new Float64Array(S * S), H: S, W: S };
   const { x, y } = latticePositions(g.lattice, g.step, g.buffer);
-  const probe = defaultProbe(N); // RAW probe for simulation (model spec 7 item 10)
+  const probe = defocusedProbe(N, DEMO_DEFOCUS_WAVES); // RAW probe for simulation (model spec 7 item 10)
 
   const demoMeta = {
     generator: 'PtychoPINN Studio demo study (src/lib/sim/demo.ts)',
@@ -159,6 +166,7 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
     N,
     object_size: S,
     object: `'lines', ${g.nLines} lines on a ${2 * S} px canvas, G1 + 2 G5 + 5 G10, central crop, phase 0`,
+    probe: `default disk probe (model spec 5.1) with a quadratic phase of ${DEMO_DEFOCUS_WAVES} wave(s) at the disk edge (defocus: spreads the far field so that amplitude max/mean < 100)`,
     scan_extent_px: g.scan,
     scan: `raster ${g.lattice} x ${g.lattice}, step ${g.step} px (${DEMO_SPACING} N)`,
     n_positions: g.nPositions,

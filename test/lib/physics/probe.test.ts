@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { defaultProbe, probeMask, normalizeProbe, gaussianFilter2d } from '../../../src/lib/physics';
+import { defaultProbe, defocusedProbe, probeMask, normalizeProbe, gaussianFilter2d, farFieldIntensityCpu } from '../../../src/lib/physics';
 import { loadNpy, loadIndex, maxAbsErr } from './fixtures';
 
 describe('default probe (model spec 5.1) vs numpy/scipy', () => {
@@ -34,6 +34,36 @@ describe('default probe (model spec 5.1) vs numpy/scipy', () => {
     expect(peak).toBeCloseTo(2.72, 2);
     expect(Math.abs(ss - 2505) / 2505).toBeLessThan(1e-3);
     expect(Math.abs(p.re[0] - 1e-9)).toBeLessThan(1e-15); // exactly 1e-9 far outside the disk
+  });
+
+  it('defocusedProbe: the default amplitude, a quadratic phase of w waves at the disk edge, and a spread far field', () => {
+    const N = 64;
+    const flat = defaultProbe(N);
+    const p = defocusedProbe(N, 1);
+    const R = (N / (0.7 * Math.PI ** 2)) * Math.sqrt(2 * Math.log(2)); // 10.9 px, model spec 5.1
+    expect(R).toBeCloseTo(10.9, 1);
+    const c = (N - 1) / 2;
+    for (const [i, j] of [[31, 31], [32, 40], [c + R, c].map(Math.round), [20, 25]]) {
+      const k = i * N + j;
+      expect(Math.hypot(p.re[k], p.im[k])).toBeCloseTo(flat.re[k], 6);
+      const want = (2 * Math.PI * ((i - c) ** 2 + (j - c) ** 2)) / (R * R);
+      const got = Math.atan2(p.im[k], p.re[k]);
+      expect(Math.abs(Math.atan2(Math.sin(got - want), Math.cos(got - want)))).toBeLessThan(1e-5);
+    }
+    expect(defocusedProbe(N, 0).re).toEqual(flat.re);
+    // far-field amplitude max/mean: the flat disk is one Airy peak; one wave of defocus spreads it
+    const ratio = (q: { re: Float32Array; im: Float32Array }) => {
+      const I = farFieldIntensityCpu(q.re, q.im, N);
+      let max = 0;
+      let sum = 0;
+      for (const v of I) {
+        max = Math.max(max, Math.sqrt(v));
+        sum += Math.sqrt(v);
+      }
+      return max / (sum / I.length);
+    };
+    expect(ratio(flat)).toBeGreaterThan(100);
+    expect(ratio(p)).toBeLessThan(0.3 * ratio(flat));
   });
 
   it('normalizeProbe uses |M ⊙ P| for complex probes', () => {
