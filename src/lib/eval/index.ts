@@ -1,14 +1,18 @@
 /**
  * Reconstruction scoring exactly as PtychoPINN's `ptycho/evaluation.py::eval_reconstruction` does it
- * (shared/reference/ptychopinn-eval.md §1; test vector §7). Float64 throughout.
+ * (shared/reference/ptychopinn-eval.md §1; test vector §7).
  *
  * Pipeline: trim offset/2 px per side → amplitude: scale pred by mean(t)/mean(p) → MAE, MSE,
  * PSNR (peak 255), SSIM (data range of the target), MS-SSIM (σ = msSsimSigma), FRC;
  * phase: plane- or mean-removed independently → MAE, MSE, PSNR, FRC; (φ+π)/2π → SSIM (range 1),
  * MS-SSIM (σ = 0).
+ *
+ * Float64 arithmetic throughout, except where the reference's own float32 steps decide results: for
+ * complex64 (Float32Array) inputs numpy's float32 |z|, angle(z), 'mean' phase and scaled prediction
+ * are reproduced bit for bit (float32.ts), which moves the §7 FRC50s by up to 0.07.
  */
 import { frcCutoffs } from './frc.ts';
-import { alignPhase, amplitude, dataRange, mae, mse, phase, psnr, referenceMeanScale, roundToFloat32, scaleImage, scalePhase, trimComplex } from './metrics.ts';
+import { alignPhase, amplitude, dataRange, isFloat32, mae, mse, phase, psnr, referenceMeanScale, roundToFloat32, scaleImage, scalePhase, trimComplex } from './metrics.ts';
 import { msSsim, ssim } from './ssim.ts';
 import type { ComplexImage, EvalOptions, EvalResult, Scores } from './types.ts';
 
@@ -17,8 +21,9 @@ export { getFftPlan, fft2, type FftPlan } from './fft.ts';
 export { gaussianFilter, gaussianFilter1d, gaussianKernel1d } from './filters.ts';
 export { ssim, msSsim, msSsimDetail, decimate2, MS_SSIM_WEIGHTS, type MsSsimOptions, type MsSsimDetail } from './ssim.ts';
 export { frcCurve, frcCutoffs, firstBelowThreshold, ringIndex, type FrcResult } from './frc.ts';
+export { atan2f, cabsf, fma32 } from './float32.ts';
 export {
-  trim, trimComplex, amplitude, phase, mean, meanFloat32, meanScale, referenceMeanScale, scaleImage, fitAndRemovePlane, removeMean, alignPhase,
+  trim, trimComplex, amplitude, phase, isFloat32, mean, meanFloat32, meanScale, referenceMeanScale, scaleImage, fitAndRemovePlane, removeMean, alignPhase,
   mae, mse, psnr, scalePhase, dataRange, roundToFloat32,
 } from './metrics.ts';
 export { alignForEvaluation, centerCrop, cropComplex, scanBoundingBox, type AlignBox } from './align.ts';
@@ -49,14 +54,18 @@ export function evalReconstruction(recon: ComplexImage, truth: ComplexImage, opt
   }
   const rc = trimComplex(recon, offset);
   const gt = trimComplex(truth, offset);
+  // complex64 inputs take numpy's float32 paths: |z| and angle(z) as numpy's float32 loops give
+  // them (float32.ts), a float32 'mean' phase, a float32 scaled prediction (below)
+  const rc32 = isFloat32(rc);
 
-  const phiP = alignPhase(phase(rc), method);
-  const phiT = alignPhase(phase(gt), method);
+  const phiP = alignPhase(phase(rc), method, rc32);
+  const phiT = alignPhase(phase(gt), method, isFloat32(gt));
   // amp_t = tf.cast(trim(|gt|), tf.float32) whatever the input dtype (evaluation.py:576): a float32
   // value step of the reference's definition; all arithmetic stays float64.
   const ampT = roundToFloat32(amplitude(gt));
   const ampP = amplitude(rc);
-  const ampPn = scaleImage(ampP, referenceMeanScale(ampT, ampP, rc.re instanceof Float32Array));
+  // amp_pred_np * scale_factor: float32 × float32 scalar for a complex64 reconstruction
+  const ampPn = scaleImage(ampP, referenceMeanScale(ampT, ampP, rc32), rc32);
 
   const frcA = frcCutoffs(ampT, ampPn, frcSigma);
   const amp: Scores = {

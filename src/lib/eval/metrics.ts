@@ -2,6 +2,7 @@
  * Element-wise pieces of the reference's `eval_reconstruction` (ptychopinn-eval.md §1.1, §1.4):
  * trim, amplitude/phase, mean scaling, plane/mean phase alignment, MAE, MSE, cv2-style PSNR.
  */
+import { atan2f, cabsf } from './float32.ts';
 import type { ComplexImage, FloatArray, PhaseAlignMethod, RealImage } from './types.ts';
 
 function sameKind<T extends FloatArray>(like: T, n: number): T {
@@ -40,24 +41,45 @@ function trimBox(h: number, w: number, offset: number): [number, number, number,
   return [r0, th, c0, tw];
 }
 
-/** |z| in float64. */
+/**
+ * |z| (`np.abs`). Float64 planes (complex128): in float64. Float32 planes (complex64): numpy's float32
+ * result bit for bit (its SIMD loop, not the correctly rounded value; see float32.ts), held in a
+ * Float64Array.
+ */
 export function amplitude(z: ComplexImage): RealImage<Float64Array> {
   const n = z.height * z.width;
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const a = z.re[i];
-    const b = z.im[i];
-    out[i] = Math.sqrt(a * a + b * b);
+  if (isFloat32(z)) {
+    for (let i = 0; i < n; i++) out[i] = cabsf(z.re[i], z.im[i]);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const a = z.re[i];
+      const b = z.im[i];
+      out[i] = Math.sqrt(a * a + b * b);
+    }
   }
   return { height: z.height, width: z.width, data: out };
 }
 
-/** np.angle(z) = atan2(im, re) in float64, principal value in (−π, π]; no unwrapping. */
+/**
+ * `np.angle(z)` = atan2(im, re), principal value in (−π, π]; no unwrapping. Float64 planes: in
+ * float64. Float32 planes: numpy's float32 np.arctan2 bit for bit as on an AVX-512 CPU (Intel SVML;
+ * see float32.ts), held in a Float64Array.
+ */
 export function phase(z: ComplexImage): RealImage<Float64Array> {
   const n = z.height * z.width;
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.atan2(z.im[i], z.re[i]);
+  if (isFloat32(z)) {
+    for (let i = 0; i < n; i++) out[i] = atan2f(z.im[i], z.re[i]);
+  } else {
+    for (let i = 0; i < n; i++) out[i] = Math.atan2(z.im[i], z.re[i]);
+  }
   return { height: z.height, width: z.width, data: out };
+}
+
+/** A complex64 image: float32 real and imaginary planes (numpy's float32 paths apply). */
+export function isFloat32(z: ComplexImage): boolean {
+  return z.re instanceof Float32Array && z.im instanceof Float32Array;
 }
 
 /** Values rounded to float32, held in a Float64Array. */
@@ -122,10 +144,14 @@ export function referenceMeanScale(ampT: RealImage, ampP: RealImage, predFloat32
   return predFloat32 ? Math.fround(mt / meanFloat32(ampP.data)) : mt / mean(ampP.data);
 }
 
-/** x·s in float64. */
-export function scaleImage(img: RealImage, s: number): RealImage<Float64Array> {
+/**
+ * x·s in float64, or with `float32` each product rounded to float32: the reference's
+ * `amp_pred_np * scale_factor` for a complex64 reconstruction is a float32 array times a float32 scalar.
+ */
+export function scaleImage(img: RealImage, s: number, float32 = false): RealImage<Float64Array> {
   const out = new Float64Array(img.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = img.data[i] * s;
+  if (float32) for (let i = 0; i < out.length; i++) out[i] = Math.fround(img.data[i] * s);
+  else for (let i = 0; i < out.length; i++) out[i] = img.data[i] * s;
   return { height: img.height, width: img.width, data: out };
 }
 
@@ -162,18 +188,30 @@ export function fitAndRemovePlane(img: RealImage): RealImage<Float64Array> {
   return { height: h, width: w, data: out };
 }
 
-/** φ − mean(φ). */
-export function removeMean(img: RealImage): RealImage<Float64Array> {
-  const m = mean(img.data);
+/**
+ * φ − mean(φ) in float64, or with `float32` as numpy does it for a float32 phase (complex64 input):
+ * the float32 mean (pairwise float32 sums) subtracted in float32.
+ */
+export function removeMean(img: RealImage, float32 = false): RealImage<Float64Array> {
   const out = new Float64Array(img.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = img.data[i] - m;
+  if (float32) {
+    const m = meanFloat32(img.data);
+    for (let i = 0; i < out.length; i++) out[i] = Math.fround(img.data[i] - m);
+  } else {
+    const m = mean(img.data);
+    for (let i = 0; i < out.length; i++) out[i] = img.data[i] - m;
+  }
   return { height: img.height, width: img.width, data: out };
 }
 
-/** The reference's phase alignment (evaluation.py:566-575), applied to one image independently. */
-export function alignPhase(phi: RealImage, method: PhaseAlignMethod = 'plane'): RealImage<Float64Array> {
+/**
+ * The reference's phase alignment (evaluation.py:566-575), applied to one image independently.
+ * `float32`: the phase is a float32 array (complex64 input); 'plane' returns float64 either way
+ * (lstsq's float64 plane subtracted from it), 'mean' keeps float32.
+ */
+export function alignPhase(phi: RealImage, method: PhaseAlignMethod = 'plane', float32 = false): RealImage<Float64Array> {
   if (method === 'plane') return fitAndRemovePlane(phi);
-  if (method === 'mean') return removeMean(phi);
+  if (method === 'mean') return removeMean(phi, float32);
   throw new RangeError(`Unknown phase_align_method: ${String(method)}. Use 'plane' or 'mean'.`);
 }
 

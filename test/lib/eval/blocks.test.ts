@@ -2,10 +2,10 @@
 import { describe, it, expect } from 'vitest';
 import {
   ssim, msSsim, msSsimDetail, gaussianFilter, gaussianFilter1d, frcCutoffs, frcCurve, firstBelowThreshold, ringIndex,
-  fitAndRemovePlane, alignPhase, psnr, mae, mse, trim, trimComplex, getFftPlan, meanFloat32, decimate2,
-  type RealImage,
+  fitAndRemovePlane, alignPhase, psnr, mae, mse, trim, trimComplex, getFftPlan, meanFloat32, decimate2, atan2f, cabsf, fma32,
+  amplitude, phase, removeMean, type RealImage,
 } from '../../../src/lib/eval';
-import { cases, readReal, relErr, absErr } from './fixtures';
+import { cases, readArray, readReal, relErr, absErr } from './fixtures';
 
 const blocks = cases.blocks;
 
@@ -141,6 +141,60 @@ describe('phase alignment, PSNR, MAE/MSE, trim', () => {
       const v = Float32Array.from({ length: c.n }, (_, i) => ((i * 0.7361) % 1.3) + 0.05);
       expect(meanFloat32(v)).toBe(c.mean);
     }
+  });
+});
+
+describe("numpy's float32 np.abs / np.angle of complex64 (AVX-512: SIMD cabs with FMA, SVML atan2f)", () => {
+  const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+  it(`bit for bit on ${blocks.float32.n_regular} values (normal, 1e±30 scales, the section-7 pixels) and ${blocks.float32.n_special} special ones`, async () => {
+    const z = (await readArray('f32__z')).data as Float32Array; // interleaved re, im
+    const ang = (await readArray('f32__angle')).data as Float32Array;
+    const abs = (await readArray('f32__abs')).data as Float32Array;
+    const n = ang.length;
+    expect(n).toBe(blocks.float32.n_regular + blocks.float32.n_special);
+    const bad: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const re = z[2 * i];
+      const im = z[2 * i + 1];
+      const a = atan2f(im, re);
+      const m = cabsf(re, im);
+      if (!same(a, ang[i])) bad.push(`angle(${re} + ${im}i): ${a} vs ${ang[i]}`);
+      if (!same(m, abs[i])) bad.push(`abs(${re} + ${im}i): ${m} vs ${abs[i]}`);
+    }
+    expect(bad).toEqual([]);
+    // the correctly rounded values differ from numpy's in a good share of the regular values
+    let differ = 0;
+    for (let i = 0; i < blocks.float32.n_regular; i++) if (Math.fround(Math.atan2(z[2 * i + 1], z[2 * i])) !== ang[i]) differ++;
+    expect(differ).toBeGreaterThan(blocks.float32.n_regular / 10);
+  });
+  it('amplitude/phase use them for Float32Array planes only; removeMean(…, float32) is numpy float32 φ − np.mean(φ)', () => {
+    const re = Float32Array.from([0.3, -1.7, 2.5, 1e-3]);
+    const im = Float32Array.from([-0.9, 0.4, 1.25, 7]);
+    const z32 = { height: 2, width: 2, re, im };
+    const z64 = { height: 2, width: 2, re: Float64Array.from(re), im: Float64Array.from(im) };
+    for (let i = 0; i < 4; i++) {
+      expect(amplitude(z32).data[i]).toBe(cabsf(re[i], im[i]));
+      expect(phase(z32).data[i]).toBe(atan2f(im[i], re[i]));
+      expect(amplitude(z64).data[i]).toBe(Math.sqrt(re[i] * re[i] + im[i] * im[i]));
+      expect(phase(z64).data[i]).toBe(Math.atan2(im[i], re[i]));
+    }
+    const phi: RealImage = { height: 1, width: 5, data: Float64Array.from([0.1, 0.7, -2.3, 1.9, 0.45], Math.fround) };
+    const m = meanFloat32(phi.data);
+    expect(Array.from(removeMean(phi, true).data)).toEqual(Array.from(phi.data, (v) => Math.fround(v - m)));
+    expect(alignPhase(phi, 'mean', true)).toEqual(removeMean(phi, true));
+  });
+  it('fma32 rounds a·b + c once, including a double-rounding tie', () => {
+    expect(fma32(3, 5, 7)).toBe(22);
+    // (1 + 2⁻²³)(1 − 2⁻²³) − 1 = −2⁻⁴⁶ exactly: unfused float32 arithmetic gives 0
+    expect(fma32(1 + 2 ** -23, 1 - 2 ** -23, -1)).toBe(-(2 ** -46));
+    // a·b = 2⁻²⁴(1 + 2896·2⁻²³)(1 − 2895·2⁻²³) = 2⁻²⁴ + 4688·2⁻⁷⁰, so a·b + 1 rounds in double to the
+    // float32 midpoint 1 + 2⁻²⁴ (which ties to 1), but the exact value is above it: 1 + 2⁻²³
+    const a = 2 ** -24 * (1 + 2896 * 2 ** -23);
+    const b = 1 - 2895 * 2 ** -23;
+    const c = 1;
+    expect([Math.fround(a), Math.fround(b)]).toEqual([a, b]);
+    expect(Math.fround(a * b + c)).toBe(1);
+    expect(fma32(a, b, c)).toBe(1 + 2 ** -23);
   });
 });
 
