@@ -16,6 +16,11 @@
  *   --filter-scale F, --batch B, --train-outer O, --loss nll|mae   preset overrides
  *   --out DIR              also write per gridsize the stitched test reconstruction.npz (as the runner
  *                          writes it) and truth.npz (objectGuess) under DIR/gs<g>/
+ *   --serial               train the gridsizes one after the other in this process. By default, with
+ *                          both gridsizes and at least two CPUs, each trains in its own child process
+ *                          at the same time (the WASM backend runs one thread per process in Node, so
+ *                          side by side halves the wall time on two cores); their lines are prefixed
+ *                          [gs1] / [gs2] as they come and the tables are printed again, whole, at the end.
  *
  * Prints a table per gridsize (epoch, loss, amplitude and phase SSIM, MS-SSIM, FRC50, wall time),
  * writes JSON under bench/results/, and ends with exactly `final amplitude SSIM: gs1=<x> gs2=<y>`.
@@ -23,6 +28,8 @@
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -82,10 +89,13 @@ interface Args {
   lr?: number;
   out?: string;
   write: boolean;
+  serial: boolean;
+  /** internal: run as a child of a side-by-side run, writing the result JSON here */
+  childResult?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { preset: 'small', gridsizes: [1, 2], seed: 42, object: 'lines', dose: 1e9, backend: 'wasm', objectBig: false, plateau: false, earlyStopping: true, write: true };
+  const a: Args = { preset: 'small', gridsizes: [1, 2], seed: 42, object: 'lines', dose: 1e9, backend: 'wasm', objectBig: false, plateau: false, earlyStopping: true, write: true, serial: false };
   const num = (k: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n)) throw new Error(`${k} needs a number, got ${v}`);
@@ -118,6 +128,8 @@ function parseArgs(argv: string[]): Args {
       case '--backend': a.backend = String(v); i++; break;
       case '--out': a.out = String(v); i++; break;
       case '--no-write': a.write = false; break;
+      case '--serial': a.serial = true; break;
+      case '--child-result': a.childResult = String(v); i++; break;
       case '--object-big': a.objectBig = true; break;
       case '--plateau': a.plateau = true; break;
       case '--no-early-stopping': a.earlyStopping = false; break;
@@ -141,6 +153,11 @@ interface EpochRow {
 
 async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
   const { N } = p;
+  const log: string[] = [];
+  const say = (line: string) => {
+    log.push(line);
+    console.log(line);
+  };
   const epochs = args.epochs ?? p.epochs;
   const outerTrain = args.trainOuter ?? p.outerTrain;
   const probe = defaultProbe(N);
@@ -162,7 +179,7 @@ async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
   const model = new PtychoPinn({ settings, probe, seed: args.seed, nPhotons: args.dose });
   const truth = { height: p.size, width: p.size, re: Float32Array.from(testObjects[0].re), im: Float32Array.from(testObjects[0].im) };
   const test0 = tests[0];
-  console.log(
+  say(
     `\ngridsize ${gridsize}: N=${N}, ${p.size}-px '${args.object}' objects, ${train.B} train groups (${p.nimgsTrain} images, stride ${outerTrain / 2}), ` +
       `${test0.B} test groups per image (stride ${p.outerTest / 2}), ${model.generator.countParams()} parameters, n_filters_scale ${settings.nFiltersScale}, ` +
       `batch ${settings.batchSize}, loss ${loss}, object.big ${settings.objectBig}, ` +
@@ -173,13 +190,13 @@ async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
     return { metrics: scoreReconstruction(rec.stitched, truth, rec.centres, rec.M), rec };
   };
   const header = 'epoch      loss   amp SSIM  MS-SSIM  FRC50 | phase SSIM MS-SSIM | placed amp SSIM | epoch s  wall s';
-  console.log(header);
+  say(header);
   const rows: EpochRow[] = [];
   const wall0 = performance.now();
   const print = (r: EpochRow) => {
     const ref = r.metrics.reference;
     const pl = r.metrics.placed;
-    console.log(
+    say(
       `${String(r.epoch).padStart(5)} ${r.train_loss === null ? '         -' : r.train_loss.toExponential(3).padStart(10)}  ` +
         `${fmt(ref?.amplitude.ssim).padStart(8)} ${fmt(ref?.amplitude.ms_ssim).padStart(8)} ${fmt(ref?.amplitude.frc50, 1).padStart(6)} | ` +
         `${fmt(ref?.phase.ssim).padStart(10)} ${fmt(ref?.phase.ms_ssim).padStart(7)} | ${fmt(pl?.amplitude.ssim).padStart(15)} | ` +
@@ -209,7 +226,7 @@ async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
     },
   });
   if (outcome.status !== 'success') throw new Error(`gridsize ${gridsize}: training ${outcome.status}: ${outcome.error ?? ''}`);
-  if (outcome.stoppedEarly) console.log(`(early stopping after epoch ${outcome.epochsCompleted})`);
+  if (outcome.stoppedEarly) say(`(early stopping after epoch ${outcome.epochsCompleted})`);
   if (args.out) {
     const dir = path.join(args.out, `gs${gridsize}`);
     fs.mkdirSync(dir, { recursive: true });
@@ -221,7 +238,7 @@ async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
       obj[2 * k + 1] = truth.im[k];
     }
     fs.writeFileSync(path.join(dir, 'truth.npz'), writeNpz({ objectGuess: { dtype: 'complex64', shape: [p.size, p.size], data: obj } }));
-    console.log(`wrote ${path.join(dir, 'reconstruction.npz')} and truth.npz`);
+    say(`wrote ${path.join(dir, 'reconstruction.npz')} and truth.npz`);
   }
   const result = {
     gridsize,
@@ -235,22 +252,77 @@ async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
     history: outcome.history,
     epochs: rows,
     final: last.metrics,
+    log,
   };
   model.dispose();
   return result;
 }
 
+type GridsizeResult = Awaited<ReturnType<typeof runGridsize>>;
+
+/** Train one gridsize in a child process (this script with --gridsize g --child-result F), its lines prefixed [gs<g>]. */
+function runChild(gridsize: 1 | 2, argv: string[], tmp: string): Promise<GridsizeResult> {
+  const file = path.join(tmp, `gs${gridsize}.json`);
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--gridsize') i++;
+    else if (argv[i] !== '--serial') rest.push(argv[i]);
+  }
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...rest, '--gridsize', String(gridsize), '--no-write', '--child-result', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = (stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) =>
+    readline.createInterface({ input: stream }).on('line', (line) => out.write(`[gs${gridsize}] ${line}\n`));
+  prefix(child.stdout, process.stdout);
+  prefix(child.stderr, process.stderr);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code !== 0) reject(new Error(`gridsize ${gridsize}: the child process ended with ${signal ?? `exit code ${code}`}`));
+      else resolve(JSON.parse(fs.readFileSync(file, 'utf8')) as GridsizeResult);
+    });
+  });
+}
+
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const args = parseArgs(argv);
   const preset = PRESETS[args.preset];
+  const sideBySide = !args.serial && !args.childResult && args.gridsizes.length > 1 && os.cpus().length >= 2;
   if (!(await tf.setBackend(args.backend))) throw new Error(`tfjs could not start the '${args.backend}' backend`);
   await tf.ready();
   if (tf.getBackend() === 'cpu') installFastCpuKernels();
   if (tf.getBackend() === 'wasm') installWasmTrainingKernels();
-  console.log(`bench:quality  preset ${args.preset}, backend ${tf.getBackend()}, ${os.cpus().length} CPUs, node ${process.version}, seed ${args.seed}, object ${args.object}`);
-  const results = [];
-  for (const g of args.gridsizes) results.push(await runGridsize(args, preset, g));
-  const record = { bench: 'quality', date: new Date().toISOString(), args: process.argv.slice(2), preset: { name: args.preset, ...preset }, backend: tf.getBackend(), cpus: os.cpus().length, results };
+  if (!args.childResult) {
+    console.log(
+      `bench:quality  preset ${args.preset}, backend ${tf.getBackend()}, ${os.cpus().length} CPUs, node ${process.version}, seed ${args.seed}, object ${args.object}` +
+        (sideBySide ? `; gridsizes ${args.gridsizes.join(' and ')} side by side in child processes` : ''),
+    );
+  }
+  const wall0 = performance.now();
+  let results: GridsizeResult[];
+  if (sideBySide) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-quality-'));
+    try {
+      results = await Promise.all(args.gridsizes.map((g) => runChild(g, argv, tmp)));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    for (const r of results) console.log(r.log.join('\n'));
+  } else {
+    results = [];
+    for (const g of args.gridsizes) results.push(await runGridsize(args, preset, g));
+  }
+  if (args.childResult) {
+    fs.writeFileSync(args.childResult, JSON.stringify(results[0]));
+    return;
+  }
+  const wallSeconds = (performance.now() - wall0) / 1000;
+  const record = {
+    bench: 'quality', date: new Date().toISOString(), args: argv, preset: { name: args.preset, ...preset }, backend: tf.getBackend(), cpus: os.cpus().length,
+    sideBySide, wallSeconds, results: results.map(({ log: _log, ...r }) => r),
+  };
+  console.log(`\nwall time ${(wallSeconds / 60).toFixed(1)} min${sideBySide ? ' (gridsizes side by side)' : ''}`);
   if (args.write) {
     const date = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
     const out = path.join(HERE, 'results', `quality-${date}.json`);
