@@ -3,7 +3,7 @@
  *
  *   npm run study -- --phase-c-root P --phase-d-root Q --artifact-root R \
  *                    [--dose D] [--view {baseline,dense,sparse}] [--gridsize {1,2}] [--dry-run]
- *                    [--nepochs E] [--n-groups G] [--batch-size B] [--n-filters-scale S] [--backend {wasm,cpu}]
+ *                    [--nepochs E] [--n-groups G] [--batch-size B] [--n-filters-scale S] [--object-big {true,false}] [--backend {wasm,cpu}]
  *                    [--job-index K | --merge | --slurm [--submit] [--only-missing] [--sbatch-arg ARG ...]]
  *
  * Same src/lib code as the app: planStudy (tree, matrix, validation through ingest + contract,
@@ -63,6 +63,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--n-groups', dest: 'n_groups', kind: 'value', type: 'int', help: 'TrainingConfig.n_groups (reference default 512)' },
   { flag: '--batch-size', dest: 'batch_size', kind: 'value', type: 'int', help: 'TrainingConfig.batch_size (reference default 16)' },
   { flag: '--n-filters-scale', dest: 'n_filters_scale', kind: 'value', type: 'float', help: 'ModelConfig.n_filters_scale (reference default 2; multiples of 0.25)' },
+  { flag: '--object-big', dest: 'object_big', kind: 'value', type: 'str', choices: ['true', 'false'], help: 'ModelConfig.object_big for every job (default: false at gridsize 2, true at gridsize 1; the reference: true)' },
   { flag: '--backend', dest: 'backend', kind: 'value', type: 'str', choices: CLI_BACKENDS, help: 'tfjs backend to train on (default: wasm, else cpu)' },
   { flag: '--job-index', dest: 'job_index', kind: 'value', type: 'int', help: 'run only the K-th selected job (0-based) and write its result.json' },
   { flag: '--merge', dest: 'merge', kind: 'flag', help: 'build training_manifest.json from the jobs\' result.json files' },
@@ -156,7 +157,8 @@ interface Args {
 
 function checkArgs(a: Record<string, unknown>): Args {
   const err = (msg: string) => new CliError(2, msg);
-  const size: TrainingSize = { nepochs: null, n_groups: null, batch_size: null, n_filters_scale: null };
+  const size: TrainingSize = { nepochs: null, n_groups: null, batch_size: null, n_filters_scale: null, object_big: null };
+  if (a.object_big === 'true' || a.object_big === 'false') size.object_big = a.object_big === 'true';
   for (const [dest, flag] of [['nepochs', '--nepochs'], ['n_groups', '--n-groups'], ['batch_size', '--batch-size']] as const) {
     const v = a[dest];
     if (typeof v !== 'number') continue;
@@ -191,7 +193,11 @@ function checkArgs(a: Record<string, unknown>): Args {
   if (size.n_groups !== null) training.n_groups = size.n_groups;
   if (size.batch_size !== null) training.batch_size = size.batch_size;
   if (Object.keys(training).length) overrides.training = training;
-  if (size.n_filters_scale !== null) overrides.model = { n_filters_scale: size.n_filters_scale };
+  const model = {
+    ...(size.n_filters_scale !== null ? { n_filters_scale: size.n_filters_scale } : {}),
+    ...(size.object_big !== null && size.object_big !== undefined ? { object_big: size.object_big } : {}),
+  };
+  if (Object.keys(model).length) overrides.model = model;
   return {
     command: {
       // type=Path: str(Path(value)) drops duplicate/trailing slashes and leading ./ (trap 8.13)

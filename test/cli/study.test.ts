@@ -225,7 +225,7 @@ describe('argparse semantics', () => {
       ok: true,
       values: {
         phase_c_root: 'c', phase_d_root: 'd', artifact_root: 'a', dose: null, view: null, gridsize: 1, dry_run: true,
-        nepochs: null, n_groups: null, batch_size: null, n_filters_scale: null, backend: null,
+        nepochs: null, n_groups: null, batch_size: null, n_filters_scale: null, object_big: null, backend: null,
         job_index: null, merge: false, slurm: false, submit: false, only_missing: false, sbatch_arg: [],
       },
     });

@@ -97,6 +97,10 @@ describe('runStudy: real jobs through a runner', () => {
     expect(c0.output_dir).toBe('artifacts/dose_10000/baseline/gs1');
     expect(c0.train_data_file).toBe('phase_c/dose_10000/patched_train.npz');
     expect(rcalls[1].params).toMatchObject({ gridsize: 2, N: 64, nphotons: 10000, output_prefix: 'artifacts/dose_10000/dense/gs2' });
+    // object.big: the reference's True at gridsize 1, False at gridsize 2 (README "Decisions"); the
+    // persistent dict follows each job
+    expect([rcalls[0].params['object.big'], rcalls[1].params['object.big'], rcalls[2].params['object.big']]).toEqual([true, false, false]);
+    expect(calls.map((c) => c.config.model.object_big)).toEqual([true, false, false]);
     const params = JSON.parse(sink.readText('artifacts/dose_10000/dense/gs2/params.json')!);
     expect(params).toEqual(rcalls[1].params);
     expect(sink.readText('artifacts/dose_10000/dense/gs2/params.json')).toMatch(/"nphotons": 10000\.0,/);
@@ -107,6 +111,22 @@ describe('runStudy: real jobs through a runner', () => {
     expect(events.filter((e) => e.type === 'job-progress')).toHaveLength(3);
     expect(events.map((e) => e.type).filter((t) => t !== 'job-progress')).toEqual([
       'study-start', 'job-start', 'job-end', 'job-start', 'job-end', 'job-start', 'job-end', 'manifest', 'study-end']);
+  });
+
+  it('object.big from the settings wins over the per-gridsize default', async () => {
+    for (const objectBig of [true, false]) {
+      const { plan, source } = await setup('full', { dose: '1e4' });
+      const log: string[] = [];
+      const { bridge, calls } = spyBridge(log);
+      const { runner, calls: rcalls } = recordingRunner(log, () => ({ status: 'success', final_loss: 1, epochs_completed: 1, history: { train_loss: [1], val_loss: [null], learning_rate: [0.001] } }));
+      await runStudy({
+        jobs: plan.selected, dryRun: false, runner, files: source, sink: new MemorySink(), bridge,
+        phaseCRoot: plan.phaseCRoot, phaseDRoot: plan.phaseDRoot, artifactRoot: plan.artifactRoot, filters: plan.filters,
+        configOverrides: { model: { object_big: objectBig } },
+      });
+      expect(calls.map((c) => c.config.model.object_big)).toEqual([objectBig, objectBig, objectBig]);
+      expect(rcalls.map((c) => c.params['object.big'])).toEqual([objectBig, objectBig, objectBig]);
+    }
   });
 
   it('a failing job is recorded as failed and the loop goes on; blocked jobs never run', async () => {

@@ -45,7 +45,7 @@ const command = (over: Partial<StudyCommand> = {}): StudyCommand => ({
   artifactRoot: '/scratch/a "b" $HOME `x`',
   filters: { dose: 1000, view: 'dense', gridsize: 2 },
   dryRun: false,
-  size: { nepochs: 3, n_groups: 64, batch_size: 8, n_filters_scale: 0.25 },
+  size: { nepochs: 3, n_groups: 64, batch_size: 8, n_filters_scale: 0.25, object_big: true },
   backend: 'wasm',
   ...over,
 });
@@ -117,7 +117,7 @@ describe('sbatch scripts from the CLI (real paths)', () => {
     expect(parseBack(argv)).toMatchObject({
       phase_c_root: '/data/phase c/it\'s here', phase_d_root: 'rel/phase_d', artifact_root: '/scratch/a "b" $HOME `x`',
       dose: 1000, view: 'dense', gridsize: 2, dry_run: false, nepochs: 3, n_groups: 64, batch_size: 8, n_filters_scale: 0.25,
-      backend: 'wasm', job_index: 2, merge: false,
+      object_big: 'true', backend: 'wasm', job_index: 2, merge: false,
     });
     const m = runScript(s.merge, {});
     expect(m.argv.slice(3)).toEqual([...studyFlags(command()), '--merge']);
@@ -192,7 +192,7 @@ describe('the app\'s "Run on a cluster" zip', () => {
     expect(v).toEqual({
       phase_c_root: '/data/phase_c', phase_d_root: '/data/phase_d', artifact_root: '/scratch/study_artifacts',
       dose: 10000, view: 'sparse', gridsize: 2, dry_run: false,
-      nepochs: 7, n_groups: 96, batch_size: 4, n_filters_scale: 0.75, backend: null,
+      nepochs: 7, n_groups: 96, batch_size: 4, n_filters_scale: 0.75, object_big: null, backend: null,
       job_index: 1, merge: false, slurm: false, submit: false, only_missing: false, sbatch_arg: [],
     });
     const m = runScript(readFileSync(`${dir}/merge.sbatch`, 'utf8'), { NODE: STUB });
