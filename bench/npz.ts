@@ -1,5 +1,7 @@
 /**
- * NPZ read benchmark: our reader in Node against numpy.load, side by side in one run. Our reader reads
+ * NPZ read benchmark: our reader in Node against numpy.load, side by side in one run (the browser's
+ * rows, from a folder input in headless Chromium, are bench/run.ts' browserNpz with bench/browser/npz.*,
+ * on the same files and the same numpy process through makeNpzFiles, numpyServer and takeTurns). Our reader reads
  * through a file handle (openFileSource: positional reads straight into the arrays, zlib.crc32), the
  * primary figure, and for comparison through the same handle with our JS CRC and through
  * fs.openAsBlob (the Blob path browsers take with a File).
@@ -21,6 +23,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openNpz, type NdArray, type OpenNpzOptions } from '../src/lib/ingest/index.ts';
 import { openFileSource } from '../src/lib/ingest/node-source.ts';
+import { sumOf } from './npz-sum.ts';
 
 const PY = '/usr/bin/python3';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -64,14 +67,19 @@ for line in sys.stdin:
     del arrs
 `;
 
-interface NumpyLoad {
+export interface NumpyLoad {
   ms: number;
   bytes: number;
   sums: Record<string, number>;
 }
 
+export interface NumpyServer {
+  load(file: string): Promise<NumpyLoad>;
+  close(): void;
+}
+
 /** One long-lived numpy process, so numpy and our reader can take turns on the same file. */
-function numpyServer(): { load(file: string): Promise<NumpyLoad>; close(): void } {
+export function numpyServer(): NumpyServer {
   const child = spawn(PY, ['-c', NUMPY_SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
   const waiting: Array<(line: string) => void> = [];
@@ -93,18 +101,9 @@ function numpyServer(): { load(file: string): Promise<NumpyLoad>; close(): void 
   };
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-function sumOf(a: NdArray): number {
-  let s = 0;
-  const d = a.data;
-  if (Array.isArray(d)) return NaN;
-  if (d instanceof BigInt64Array || d instanceof BigUint64Array) { for (const x of d) s += Number(x); return s; }
-  for (let i = 0; i < d.length; i++) s += d[i] as number;
-  return s;
 }
 
 /** How our reader gets at the file: a file handle with zlib.crc32 or with our JS CRC, or fs.openAsBlob. */
@@ -169,16 +168,62 @@ export interface NpzBenchRow {
   valuesMatch: boolean;
 }
 
-export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promise<NpzBenchRow[]> {
-  const mb = opts.mb ?? 200;
-  const reps = opts.reps ?? 5;
+/**
+ * Writes stored.npz (np.savez) and deflated.npz (np.savez_compressed) of ~`mb` MB of arrays into a
+ * fresh temp dir with numpy; remove() deletes it.
+ */
+export function makeNpzFiles(mb: number): { dir: string; remove(): void } {
   if (spawnSync(PY, ['-c', 'import numpy'], { stdio: 'ignore' }).status !== 0) {
     throw new Error(`the NPZ benchmark needs numpy at ${PY} (Debian python3-numpy)`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'npz-bench-'));
+  console.log(`generating ~${mb} MB stored and deflated NPZ files with numpy in ${dir} ...`);
+  execFileSync(PY, ['-c', GEN, dir, String(mb)], { stdio: 'inherit' });
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface Turns {
+  /** numpy's first answer (bytes and sums), with the best time of the rounds */
+  numpy: NumpyLoad;
+  oursBestMs: number;
+  /** median over the rounds of (ours / numpy) within the round */
+  medianRoundRatio: number;
+}
+
+/**
+ * numpy and ours take turns on the same file, round by round (order alternating), so that a change
+ * in the machine's load hits both sides alike; best of the rounds for each, and the median of the
+ * per-round ratios as a second opinion. `ours` returns its milliseconds.
+ */
+export async function takeTurns(numpy: NumpyServer, file: string, reps: number, ours: () => Promise<number>): Promise<Turns> {
+  let first: NumpyLoad | undefined;
+  let best = Infinity;
+  let npBest = Infinity;
+  const roundRatios: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    let oursMs: number;
+    let npNow: NumpyLoad;
+    if (r % 2 === 0) {
+      npNow = await numpy.load(file);
+      oursMs = await ours();
+    } else {
+      oursMs = await ours();
+      npNow = await numpy.load(file);
+    }
+    first ??= npNow;
+    npBest = Math.min(npBest, npNow.ms);
+    best = Math.min(best, oursMs);
+    roundRatios.push(oursMs / npNow.ms);
+  }
+  return { numpy: { ...first!, ms: npBest }, oursBestMs: best, medianRoundRatio: median(roundRatios) };
+}
+
+export async function benchNpz(opts: { mb?: number; reps?: number; dir?: string; numpy?: NumpyServer } = {}): Promise<NpzBenchRow[]> {
+  const mb = opts.mb ?? 200;
+  const reps = opts.reps ?? 5;
+  const files = opts.dir ? undefined : makeNpzFiles(mb);
+  const dir = opts.dir ?? files!.dir;
   try {
-    console.log(`generating ~${mb} MB stored and deflated NPZ files with numpy in ${dir} ...`);
-    execFileSync(PY, ['-c', GEN, dir, String(mb)], { stdio: 'inherit' });
     const rows: NpzBenchRow[] = [];
     type Case = { name: string; compression: 'stored' | 'deflate'; via: Via; inflate: 'auto' | 'native' | 'fflate'; target: number; checkCrc?: boolean };
     const cases: Case[] = [
@@ -190,17 +235,10 @@ export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promi
       { name: 'deflated.npz', compression: 'deflate', via: 'blob', inflate: 'native', target: 3 },
       { name: 'deflated.npz', compression: 'deflate', via: 'blob', inflate: 'fflate', target: 3 },
     ];
-    // numpy and ours take turns on the same file, round by round (order alternating), so a change in
-    // the machine's load hits both sides alike; best of the rounds for each, and the median of the
-    // per-round ratios as a second opinion.
-    const numpy = numpyServer();
+    const numpy = opts.numpy ?? numpyServer();
     try {
     for (const c of cases) {
       const file = path.join(dir, c.name);
-      let np: NumpyLoad | undefined;
-      let best = Infinity;
-      let npBest = Infinity;
-      const roundRatios: number[] = [];
       let last: Record<string, NdArray> = {};
       const ours = async () => {
         last = {};
@@ -210,22 +248,9 @@ export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promi
         last = arrays;
         return ms;
       };
-      for (let r = 0; r < reps; r++) {
-        let oursMs: number;
-        let npNow: NumpyLoad;
-        if (r % 2 === 0) {
-          npNow = await numpy.load(file);
-          oursMs = await ours();
-        } else {
-          oursMs = await ours();
-          npNow = await numpy.load(file);
-        }
-        np ??= npNow;
-        npBest = Math.min(npBest, npNow.ms);
-        best = Math.min(best, oursMs);
-        roundRatios.push(oursMs / npNow.ms);
-      }
-      np = { ...np!, ms: npBest };
+      const turns = await takeTurns(numpy, file, reps, ours);
+      const np = turns.numpy;
+      const best = turns.oursBestMs;
       const valuesMatch = Object.entries(np.sums).every(([k, s]) => {
         const ours = sumOf(last[k]);
         return Math.abs(ours - s) <= 1e-9 * Math.max(1, Math.abs(s));
@@ -241,11 +266,11 @@ export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promi
         oursMBps: +((np.bytes / 2 ** 20) / (best / 1000)).toFixed(0),
         peakRssDeltaMB: +(mem.rssDelta / 2 ** 20).toFixed(1), peakArrayBuffersDeltaMB: +(mem.abDelta / 2 ** 20).toFixed(1),
         valuesMatch,
-        medianRoundRatio: +median(roundRatios).toFixed(2),
+        medianRoundRatio: +turns.medianRoundRatio.toFixed(2),
       });
     }
     } finally {
-      numpy.close();
+      if (!opts.numpy) numpy.close();
     }
     console.table(rows.map((r) => ({
       file: r.file, via: r.via, inflate: r.inflate, 'file MB': r.fileMB, 'array MB': r.arrayMB, 'numpy ms': r.numpyMs, 'ours ms': r.oursMs,
@@ -254,7 +279,7 @@ export async function benchNpz(opts: { mb?: number; reps?: number } = {}): Promi
     })));
     return rows;
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    files?.remove();
   }
 }
 

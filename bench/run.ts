@@ -2,7 +2,9 @@
  * `npm run bench`: every benchmark side by side in one run, one table of ratios, the same table
  * (plus every detail) as JSON in bench/results/bench-<date>.json.
  *
- *   1. NPZ loading, ours against numpy.load on the same ~200 MB files (bench/npz.ts).
+ *   1. NPZ loading, ours against numpy.load on the same ~200 MB files (bench/npz.ts): in this Node
+ *      process, and in headless Chromium from the File objects of the app's kind of folder input
+ *      (bench/browser/npz.html; page.setInputFiles with the folder), read in a worker as the app does.
  *   2. CPU backend, in this Node process (tfjs-backend-cpu, with the app's fast Conv2DBackpropFilter
  *      from src/lib/model/cpu-kernels.ts installed, as the runner does): peak matMul GFLOP/s, one full
  *      PtychoPINN training step (achieved GFLOP/s and its fraction of that peak, first vs steady step),
@@ -22,7 +24,9 @@
  * (tf.profile; see kernelFlops in bench/browser/suite.ts); the conv part is also given by the
  * textbook formula 3 × Σ 2·9·cin·cout·H·W·B (backward ≈ 2× forward) as a cross-check.
  *
- * Options: --only=npz,cpu,wasm,webgpu,browser (comma-separated)  --parts=step,physics,study  --mb=200  --npz-reps=2
+ * Options: --only=npz,cpu,wasm,webgpu,browser (comma-separated)  --parts=step,physics,study,profile  --mb=200  --npz-reps=4
+ *          (profile: one step under tf.profile, kernel by kernel, WASM in Node against WASM in Chromium; --profile-warmup=3)
+ *          --npz=node,browser (which NPZ rows: Node's file handle / Blob, or Chromium's folder input)
  *          --steps=3  --budget-s=540 (the WebGPU study gets what is left of it and stops there)
  */
 import fs from 'node:fs';
@@ -33,7 +37,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { chromium, type Page } from '@playwright/test';
 import { createServer, type ViteDevServer } from 'vite';
-import { benchNpz, type NpzBenchRow } from './npz.ts';
+import { benchNpz, makeNpzFiles, numpyServer, takeTurns, type NpzBenchRow, type NumpyServer } from './npz.ts';
+import type { NpzLoadRequest as BrowserNpzRequest, NpzLoadResult as BrowserNpzResult } from './browser/npz.worker.ts';
 import { ISOLATION_HEADERS } from '../vite.config.ts';
 import type * as SuiteModule from './browser/suite.ts';
 
@@ -261,7 +266,11 @@ function freePort(): Promise<number> {
   });
 }
 
-async function withPage<T>(fn: (page: Page, info: { chromium: string }) => Promise<T>, query = ''): Promise<T> {
+async function withPage<T>(
+  fn: (page: Page, info: { chromium: string }) => Promise<T>,
+  query = '',
+  at: { html: string; ready: string } = { html: 'bench/browser/suite.html', ready: 'window.__suiteReady === true' },
+): Promise<T> {
   const port = await freePort();
   // Vite's dev server straight from the sources, without the app's vite.config.ts (no Svelte needed).
   let server: ViteDevServer | undefined;
@@ -276,7 +285,7 @@ async function withPage<T>(fn: (page: Page, info: { chromium: string }) => Promi
       logLevel: 'warn',
       // Cross-origin isolated, as the app is served (vite.config.ts): WASM threads need SharedArrayBuffer.
       server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null, headers: ISOLATION_HEADERS },
-      optimizeDeps: { entries: ['bench/browser/suite.html'], include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'fflate'] },
+      optimizeDeps: { entries: ['bench/browser/suite.html', 'bench/browser/npz.html'], include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'fflate'] },
     });
     await server.listen();
     const page = await browser.newPage();
@@ -287,9 +296,9 @@ async function withPage<T>(fn: (page: Page, info: { chromium: string }) => Promi
       if (r.status() >= 400) console.log(`  [page] ${r.status()} ${r.url()}`);
     });
     page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-    const url = `http://127.0.0.1:${port}/bench/browser/suite.html${query}`;
+    const url = `http://127.0.0.1:${port}/${at.html}${query}`;
     await page.goto(url);
-    await page.waitForFunction('window.__suiteReady === true', undefined, { timeout: 180_000 });
+    await page.waitForFunction(at.ready, undefined, { timeout: 180_000 });
     return await fn(page, { chromium: browser.version() });
   } finally {
     await browser.close();
@@ -313,11 +322,80 @@ const meta: Record<string, unknown> = {
   configs: { step: STEP_CONFIG, steps: STEPS, peak: { n: PEAK_N, reps: PEAK_REPS }, physics: PHYSICS, physicsReps: PHYSICS_REPS, study: STUDY },
 };
 
+/**
+ * NPZ loading in headless Chromium, where users load their files: the folder of generated files is
+ * chosen in bench/browser/npz.html's `webkitdirectory` input (page.setInputFiles with the folder:
+ * File objects, as the app's folder picker gives them), a worker reads every member of one file
+ * with openNpz, taking turns with numpy.load on the same file.
+ */
+async function browserNpz(dir: string, numpy: NumpyServer, reps: number): Promise<void> {
+  await withPage(async (page, info) => {
+    meta.chromium ??= info.chromium;
+    await page.setInputFiles('#pick', dir);
+    const picked = (await page.evaluate('window.__npz.files()')) as { name: string; size: number; path: string }[];
+    console.log(`  chosen through the folder input: ${picked.map((f) => `${f.path} (${f.size} bytes)`).join(', ')}`);
+    const res: Record<string, unknown>[] = [];
+    type Case = { name: string; target?: number; opts: BrowserNpzRequest['opts']; mode?: BrowserNpzRequest['mode']; what: string };
+    const cases: Case[] = [
+      { name: 'stored.npz', target: 2, opts: {}, what: 'openNpz, default options' },
+      { name: 'stored.npz', opts: {}, mode: 'bytes', what: 'only File.arrayBuffer() of the whole file: the least any reader pays here' },
+      { name: 'deflated.npz', target: 3, opts: {}, what: 'openNpz, default options (DecompressionStream)' },
+      { name: 'deflated.npz', target: 3, opts: { inflate: 'fflate' }, what: 'openNpz, inflate fflate' },
+      { name: 'deflated.npz', opts: {}, mode: 'bytes', what: 'only File.arrayBuffer() of the whole file' },
+    ];
+    for (const c of cases) {
+      const file = path.join(dir, c.name);
+      let last: BrowserNpzResult | undefined;
+      const turns = await takeTurns(numpy, file, reps, async () => {
+        const r = await page.evaluate(([n, o, m]) => window.__npz.load(n, o, m), [c.name, c.opts, c.mode] as const);
+        if (r.error) throw new Error(`the browser could not read ${c.name}: ${r.error}`);
+        last = r;
+        return r.ms;
+      });
+      const np = turns.numpy;
+      const valuesMatch = c.mode === 'bytes' ? undefined : Object.entries(np.sums).every(([k, s]) => Math.abs((last!.sums[k] ?? NaN) - s) <= 1e-9 * Math.max(1, Math.abs(s)));
+      const fileMB = +(fs.statSync(file).size / 2 ** 20).toFixed(1);
+      const ratio = turns.oursBestMs / np.ms;
+      const slowest = last!.members.length ? last!.members.reduce((a, b) => (b.ms > a.ms ? b : a)) : undefined;
+      add({
+        benchmark: `NPZ load ${c.name} (${fileMB} MB), Chromium: File from the folder input, in a worker: ${c.what}`,
+        backend: 'chromium',
+        measured: ms(turns.oursBestMs), against: `numpy.load ${ms(np.ms)}`,
+        ratio, max: c.target,
+        note: `best of ${reps} each, taking turns; median of per-round ratios ${turns.medianRoundRatio.toFixed(2)}` +
+          (valuesMatch === undefined ? '' : `; values = numpy: ${valuesMatch}`) + (slowest ? `; slowest member ${slowest.key} ${ms(slowest.ms)}` : ''),
+      });
+      res.push({ file: c.name, opts: c.opts, mode: c.mode ?? 'read', fileMB, arrayMB: +(np.bytes / 2 ** 20).toFixed(1), numpyMs: np.ms, oursMs: turns.oursBestMs, ratio: r3(ratio),
+        medianRoundRatio: r3(turns.medianRoundRatio), valuesMatch, lastMembers: last!.members });
+    }
+    details.npzBrowser = res;
+  }, '', { html: 'bench/browser/npz.html', ready: 'window.__npzReady === true' });
+}
+
 if (want('npz')) {
-  console.log('\n== NPZ loading: ours vs numpy.load ==');
-  const res = await benchNpz({ mb: Number(arg('mb') ?? 200), reps: Number(arg('npz-reps') ?? 4) });
-  details.npz = res;
-  npzRows(res);
+  const where = new Set((arg('npz') ?? 'node,browser').split(','));
+  const reps = Number(arg('npz-reps') ?? 4);
+  const files = makeNpzFiles(Number(arg('mb') ?? 200));
+  const numpy = numpyServer();
+  try {
+    if (where.has('node')) {
+      console.log('\n== NPZ loading in Node: ours vs numpy.load ==');
+      const res = await benchNpz({ dir: files.dir, numpy, reps });
+      details.npz = res;
+      npzRows(res);
+    }
+    if (where.has('browser')) {
+      console.log('\n== NPZ loading in headless Chromium (files from the folder input): ours vs numpy.load ==');
+      try {
+        await browserNpz(files.dir, numpy, reps);
+      } catch (e) {
+        skipped.push(`browser NPZ part failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  } finally {
+    numpy.close();
+    files.remove();
+  }
 }
 
 let flops: SuiteModule.FlopCount | undefined;
@@ -365,6 +443,7 @@ if (want('wasm')) {
     const side: Side = { ...nodeSide(S), backend: 'wasm' };
     const label = `wasm (Node, XNNPACK${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? ' SIMD' : ''}, 1 thread)`;
     if (flops && parts.has('step')) await measureStep(side, flops, label, detailsOf('wasm'), 'wasm');
+    if (parts.has('profile')) await measureProfile(() => S.profileStep(STEP_CONFIG, PROFILE_WARMUP), label, 'wasm');
     if (parts.has('physics')) skipped.push('WASM physics (matrix-DFT vs FFT): the WASM backend has no FFT kernel');
     if (parts.has('study')) await measureStudy(side, label);
   } catch (e) {
@@ -397,7 +476,7 @@ if (want('webgpu')) {
   }
 }
 
-if (want('browser') && parts.has('step') && flops) {
+if (want('browser') && ((parts.has('step') && flops) || parts.has('profile'))) {
   // WASM (threads + SIMD, as the app's training worker runs it) and CPU in the page, each in a fresh page.
   // 'wasm1': the single-threaded SIMD build, as in Node (no WASM threads there), in the same isolated page.
   for (const variant of ['wasm', 'wasm1', 'cpu'] as const) {
@@ -416,13 +495,58 @@ if (want('browser') && parts.has('step') && flops) {
           ? `wasm (Chromium, XNNPACK${be.simd ? ' SIMD' : ''}, ${be.threads} thread${be.threads === 1 ? '' : 's'}${isolated ? '' : ', page not isolated'})`
           : `cpu (Chromium, fast conv backprop ${be.fastCpuKernels ? 'on' : 'off'})`;
         console.log(`  ${label}`);
-        await measureStep(pageSide(page, Infinity, name), flops!, label, detailsOf(`browser-${variant}`), `browser-${variant}`);
+        if (parts.has('step') && flops) await measureStep(pageSide(page, Infinity, name), flops, label, detailsOf(`browser-${variant}`), `browser-${variant}`);
+        if (parts.has('profile') && name === 'wasm') {
+          await measureProfile(() => page.evaluate(`window.__suite.profileStep(${JSON.stringify(STEP_CONFIG)}, ${PROFILE_WARMUP})`) as Promise<SuiteModule.KernelProfile>, label, `browser-${variant}`);
+        }
       }, variant === 'wasm1' ? '?wasm-threads=0' : '');
     } catch (e) {
       skipped.push(`browser ${name} part failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 }
+
+/** Kernel profiles of one training step per WASM side (Node, Chromium threaded, Chromium single-threaded). */
+const profiles: Record<string, { label: string; p: SuiteModule.KernelProfile }> = {};
+const PROFILE_WARMUP = Number(arg('profile-warmup') ?? 3);
+
+async function measureProfile(run: () => Promise<SuiteModule.KernelProfile>, label: string, key: string): Promise<void> {
+  console.log(`[${elapsed().toFixed(0)} s] ${label}: one training step under tf.profile after ${PROFILE_WARMUP} warm-up steps ...`);
+  const p = await run();
+  profiles[key] = { label, p };
+  detailsOf(key).profile = p;
+  console.log(`  warm-up steps ${p.warmupMs.map((x) => ms(x)).join(', ')}; profiled step ${ms(p.stepMs)}, kernels ${ms(p.kernelMs)} in ${p.kernels} calls`);
+}
+
+/** The kernels of one step side by side, Node WASM against each browser WASM variant. */
+function profileTable(): void {
+  const node = profiles.wasm;
+  if (!node) return;
+  for (const key of ['browser-wasm1', 'browser-wasm']) {
+    const b = profiles[key];
+    if (!b) continue;
+    const nb = new Map(node.p.byKernel.map((k) => [k.name, k]));
+    const bb = new Map(b.p.byKernel.map((k) => [k.name, k]));
+    const names = [...new Set([...nb.keys(), ...bb.keys()])].sort((x, y) => (bb.get(y)?.ms ?? 0) - (bb.get(x)?.ms ?? 0));
+    const top = names.slice(0, 16).map((n) => ({
+      kernel: n, calls: bb.get(n)?.calls ?? 0,
+      'node ms': +(nb.get(n)?.ms ?? 0).toFixed(2), 'browser ms': +(bb.get(n)?.ms ?? 0).toFixed(2),
+      'browser/node': +((bb.get(n)?.ms ?? NaN) / (nb.get(n)?.ms ?? NaN)).toFixed(2),
+    }));
+    console.log(`\n== one training step, kernel by kernel: ${node.label} vs ${b.label} ==`);
+    console.table(top);
+    const outside = (p: SuiteModule.KernelProfile) => p.stepMs - p.kernelMs;
+    add({
+      benchmark: `training step under tf.profile: kernel time, ${b.label} / ${node.label}`,
+      backend: b.label,
+      measured: `${ms(b.p.kernelMs)} in kernels + ${ms(outside(b.p))} outside`, against: `${ms(node.p.kernelMs)} + ${ms(outside(node.p))}`,
+      ratio: b.p.kernelMs / node.p.kernelMs,
+      note: `${b.p.kernels} kernel calls; whole profiled step ${ms(b.p.stepMs)} vs ${ms(node.p.stepMs)}; slowest kernels here: ` +
+        b.p.byKernel.slice(0, 4).map((k) => `${k.name} ${ms(k.ms)} (Node ${ms(nb.get(k.name)?.ms ?? 0)})`).join(', '),
+    });
+  }
+}
+profileTable();
 
 /** The same training step, side by side: `a` takes `ratio` times less time than `b`. */
 function stepVersus(a: string, b: string, opts: { min?: number; max?: number; inverse?: boolean; note?: string } = {}): void {

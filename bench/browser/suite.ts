@@ -231,6 +231,52 @@ export function kernelFlops(name: string, inputShapes: number[][], outputShapes:
   return { cls: 'other', flops: prod(out) };
 }
 
+export interface KernelProfile {
+  config: StepConfig;
+  /** Wall milliseconds of each step before the profiled one (how fast the steps settle). */
+  warmupMs: number[];
+  /** Wall milliseconds of the profiled step (tf.profile's bookkeeping included). */
+  stepMs: number;
+  /** Sum of the kernels' own milliseconds (on WASM: wall time around each synchronous kernel call). */
+  kernelMs: number;
+  kernels: number;
+  /** Per kernel name: calls and milliseconds, slowest first. */
+  byKernel: { name: string; calls: number; ms: number }[];
+}
+
+/**
+ * Where the time of one training step goes, kernel by kernel: `warmup` steps, then one step under
+ * tf.profile. The same function runs in Node and in the page, so the two can be compared kernel by
+ * kernel (bench/run.ts --parts=profile).
+ */
+export async function profileStep(c: StepConfig, warmup = 3): Promise<KernelProfile> {
+  const r = rig(c);
+  try {
+    const warmupMs: number[] = [];
+    for (let i = 0; i < warmup; i++) {
+      const t = now();
+      await r.step();
+      warmupMs.push(now() - t);
+    }
+    const t = now();
+    const info = await tf.profile(() => r.step() as unknown as tf.TensorContainer);
+    const stepMs = now() - t;
+    const by = new Map<string, { name: string; calls: number; ms: number }>();
+    let kernelMs = 0;
+    for (const k of info.kernels) {
+      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      kernelMs += ms;
+      const e = by.get(k.name) ?? { name: k.name, calls: 0, ms: 0 };
+      e.calls += 1;
+      e.ms += ms;
+      by.set(k.name, e);
+    }
+    return { config: c, warmupMs, stepMs, kernelMs, kernels: info.kernels.length, byKernel: [...by.values()].sort((a, b) => b.ms - a.ms) };
+  } finally {
+    r.dispose();
+  }
+}
+
 export interface FlopCount {
   /** Counted from the kernels of one profiled training step. */
   conv: number;
