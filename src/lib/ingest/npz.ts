@@ -3,21 +3,25 @@
  * front; each read/info touches only its own member (Blob.slice, or positional reads of a
  * RandomAccessSource).
  *
- * Stored members (np.savez): one small read for the local header and NPY header, then one exact read
- * of the array data into its own ArrayBuffer, which becomes the array without a copy (byte-swapped in
- * place if the file is big-endian); a RandomAccessSource reads it in pieces straight into that buffer,
- * the next piece in flight while the CRC of the last is folded in. Deflated members (np.savez_compressed): the compressed bytes are
- * read in chunks and inflated by the platform's DecompressionStream('deflate-raw') (native zlib in
- * browsers and Node) or fflate's streaming Inflate where that is missing; output goes straight into
- * an array buffer of the declared size. CRC-32 is checked for every member.
+ * Stored members (np.savez): one small read for the local header and NPY header (a small member is
+ * read whole with it), then one exact read of the array data into its own ArrayBuffer, which becomes
+ * the array without a copy (byte-swapped in place if the file is big-endian); a RandomAccessSource
+ * reads it in pieces straight into that buffer, the next piece in flight while the CRC of the last is
+ * folded in, and a browser's File streams into it (source.ts). Deflated members (np.savez_compressed):
+ * the compressed bytes are read in pieces and inflated by the platform's DecompressionStream (native
+ * zlib in browsers and Node) or fflate's streaming Inflate where that is missing; output goes straight
+ * into an array buffer of the declared size. CRC-32 is checked for every member: for deflated members
+ * on the native inflater by zlib itself, the member framed as a gzip stream whose trailer carries the
+ * directory's CRC and size (a member that fails there is redone on fflate, so every error is the same
+ * as on the fflate path).
  */
 import { Inflate } from 'fflate';
 import { crc32 as builtinCrc32 } from './crc32.ts';
 import {
-  DEFAULT_LIMITS, checkAllocation, checkPickleSize, decodeArray, npyPreamble, parseNpyHeader,
+  DEFAULT_LIMITS, checkAllocation, checkPickleSize, copyBytes, decodeArray, npyPreamble, parseNpyHeader,
   type IngestLimits, type NpyHeader,
 } from './npy.ts';
-import { toSource, type ByteSource, type NpzSource } from './source.ts';
+import { toSource, type BlobReads, type ByteSource, type NpzSource } from './source.ts';
 import { IngestError, type ArrayInfo, type IngestErrorCode, type NdArray } from './types.ts';
 import { readCentralDirectory, SIG_LOCAL, u16, u32, type ZipEntry } from './zip.ts';
 
@@ -38,6 +42,8 @@ export interface OpenNpzOptions extends Partial<IngestLimits> {
   inflate?: 'auto' | 'native' | 'fflate';
   /** Verify CRC-32 of every member read (default true). */
   checkCrc?: boolean;
+  /** How large ranges of a Blob are read (source.ts): 'auto' (default) picks by platform. */
+  blobReads?: BlobReads;
   /**
    * A CRC-32 to use instead of the built-in one (same contract as ./crc32.ts), e.g. Node's
    * zlib.crc32. Default: the source's own (RandomAccessSource.crc32), else the built-in.
@@ -47,8 +53,8 @@ export interface OpenNpzOptions extends Partial<IngestLimits> {
 
 /** Deflate cannot expand by more than 1032:1 (258-byte matches coded in 2 bits); more is a lie. */
 const MAX_DEFLATE_RATIO = 1032;
-/** Compressed bytes per Blob read while inflating. */
-const READ_CHUNK = 4 * 2 ** 20;
+/** Stored members up to this size are read whole with their local header: one read instead of two. */
+const SMALL_MEMBER = 2 ** 20;
 /**
  * Compressed bytes per inflater push. Bounds what one push can produce (1032 x this) before the
  * output counter sees a zip bomb; larger pushes were no faster in bench/npz.ts.
@@ -72,9 +78,9 @@ function hasNativeInflate(): boolean {
  * RandomAccessSource (Node: openFileSource from ./node-source.ts, the fastest there).
  */
 export async function openNpz(source: NpzSource, fileName = 'archive.npz', options: OpenNpzOptions = {}): Promise<NpzArchive> {
-  const { inflate = 'auto', checkCrc = true, crc32: crcOption, ...lim } = options;
+  const { inflate = 'auto', checkCrc = true, crc32: crcOption, blobReads = 'auto', ...lim } = options;
   const limits: IngestLimits = { ...DEFAULT_LIMITS, ...lim };
-  const src = toSource(source, fileName);
+  const src = toSource(source, fileName, blobReads);
   const crc32 = crcOption ?? src.crc32 ?? builtinCrc32;
   const entries = await readCentralDirectory(src, fileName);
   const byKey = new Map<string, ZipEntry>();
@@ -246,15 +252,22 @@ export async function openNpz(source: NpzSource, fileName = 'archive.npz', optio
 
   const readStored = async (key: string, e: ZipEntry): Promise<NdArray> => {
     const ctx = { file: fileName, member: key };
-    const { dataStart, head } = await locate(key, e, Math.min(e.compressedSize, 4096));
+    const small = e.compressedSize <= SMALL_MEMBER;
+    const { dataStart, head } = await locate(key, e, small ? e.compressedSize : Math.min(e.compressedSize, 4096));
     const headerBytes = await storedHeader(key, e, dataStart, head);
     const h = parseNpyHeader(headerBytes, ctx, limits);
     checkSize(key, e, h);
     checkAllocation(h, ctx, limits);
     const headerOnly = headerBytes.subarray(0, h.dataOffset);
     let crc = checkCrc ? crc32(headerOnly, 0) : 0;
-    const data = await src.owned(dataStart + h.dataOffset, dataStart + e.compressedSize,
-      checkCrc ? (piece) => { crc = crc32(piece, crc); } : undefined);
+    let data: Uint8Array;
+    if (small && head.length === e.compressedSize && headerBytes === head) {
+      data = copyBytes(head, h.dataOffset); // read whole with the local header
+      if (checkCrc) crc = crc32(data, crc);
+    } else {
+      data = await src.owned(dataStart + h.dataOffset, dataStart + e.compressedSize,
+        checkCrc ? (piece) => { crc = crc32(piece, crc); } : undefined);
+    }
     if (checkCrc && crc !== e.crc32) throw fail('bad_crc', key, `CRC-32 is ${hex(crc)}, the directory says ${hex(e.crc32)}`);
     return decodeArray(h, data, ctx, limits);
   };
@@ -265,51 +278,79 @@ export async function openNpz(source: NpzSource, fileName = 'archive.npz', optio
     const h = await deflatedHeader(key, e, dataStart, head);
     checkSize(key, e, h);
     checkAllocation(h, ctx, limits);
-    const dataLen = e.uncompressedSize - h.dataOffset;
-    const headerBuf = new Uint8Array(h.dataOffset);
-    const data = new Uint8Array(dataLen);
-    let total = 0;
-    let crc = 0;
-    const sink = (chunk: Uint8Array) => {
-      const end = total + chunk.length;
-      if (end > e.uncompressedSize) {
-        throw fail('zip_bomb', key, `inflates past its declared size of ${e.uncompressedSize} bytes`);
-      }
-      if (checkCrc) crc = crc32(chunk, crc);
-      let c = chunk;
-      if (total < h.dataOffset) {
-        const k = Math.min(c.length, h.dataOffset - total);
-        headerBuf.set(c.subarray(0, k), total);
-        c = c.subarray(k);
-        total += k;
-      }
-      if (c.length) {
-        data.set(c, total - h.dataOffset);
-        total += c.length;
-      }
-    };
     const compressedEnd = dataStart + e.compressedSize;
-    if (useNative) {
-      await inflateNative(src, dataStart, compressedEnd, sink, (err, last) => inflateError(err, key, last));
-    } else {
-      const inf = new Inflate((chunk) => sink(chunk));
-      for (let at = dataStart; at < compressedEnd; at += READ_CHUNK) {
-        const chunk = await src.view(at, Math.min(compressedEnd, at + READ_CHUNK));
-        for (let p = 0; p < chunk.length; p += PUSH_CHUNK) {
-          const last = at + p + PUSH_CHUNK >= compressedEnd;
-          try {
-            inf.push(chunk.subarray(p, Math.min(chunk.length, p + PUSH_CHUNK)), last);
-          } catch (err) {
-            throw inflateError(err, key, last);
+    /**
+     * Inflates the whole member into a fresh array buffer: 'gzip' (DecompressionStream, zlib checks
+     * the CRC and the length), 'native' (DecompressionStream('deflate-raw'), our CRC), or 'fflate'.
+     */
+    const inflateMember = async (how: 'gzip' | 'native' | 'fflate'): Promise<Uint8Array> => {
+      const headerBuf = new Uint8Array(h.dataOffset);
+      const data = new Uint8Array(e.uncompressedSize - h.dataOffset);
+      const ourCrc = checkCrc && how !== 'gzip';
+      let total = 0;
+      let crc = 0;
+      const sink = (chunk: Uint8Array) => {
+        const end = total + chunk.length;
+        if (end > e.uncompressedSize) {
+          throw fail('zip_bomb', key, `inflates past its declared size of ${e.uncompressedSize} bytes`);
+        }
+        if (ourCrc) crc = crc32(chunk, crc);
+        let c = chunk;
+        if (total < h.dataOffset) {
+          const k = Math.min(c.length, h.dataOffset - total);
+          headerBuf.set(c.subarray(0, k), total);
+          c = c.subarray(k);
+          total += k;
+        }
+        if (c.length) {
+          data.set(c, total - h.dataOffset);
+          total += c.length;
+        }
+      };
+      if (how !== 'fflate') {
+        await inflateNative(src, dataStart, compressedEnd, sink, how === 'gzip' ? { crc: e.crc32, size: e.uncompressedSize } : undefined);
+      } else {
+        const inf = new Inflate((chunk) => sink(chunk));
+        for await (const { at, chunk } of pieces(src, dataStart, compressedEnd)) {
+          for (let p = 0; p < chunk.length; p += PUSH_CHUNK) {
+            const last = at + p + PUSH_CHUNK >= compressedEnd;
+            try {
+              inf.push(chunk.subarray(p, Math.min(chunk.length, p + PUSH_CHUNK)), last);
+            } catch (err) {
+              throw inflateError(err, key, last);
+            }
           }
         }
+        if (e.compressedSize === 0) throw fail('truncated', key, 'the member has no compressed data');
       }
-      if (e.compressedSize === 0) throw fail('truncated', key, 'the member has no compressed data');
+      if (total < e.uncompressedSize) {
+        throw fail('truncated', key, `inflates to ${total} bytes, fewer than the declared ${e.uncompressedSize}`);
+      }
+      if (ourCrc && crc !== e.crc32) throw fail('bad_crc', key, `CRC-32 is ${hex(crc)}, the directory says ${hex(e.crc32)}`);
+      return data;
+    };
+    let data: Uint8Array;
+    if (!useNative) {
+      data = await inflateMember('fflate');
+    } else if (!checkCrc) {
+      try {
+        data = await inflateMember('native');
+      } catch (err) {
+        throw err instanceof NativeInflateError ? inflateError(err.inner, key, true) : err;
+      }
+    } else {
+      try {
+        data = await inflateMember('gzip');
+      } catch {
+        // zlib's verdict ("incorrect data check", "invalid block type", "unexpected end of file") covers
+        // the deflate data, the CRC and the length at once, and zlib hands out output before it finds
+        // a fault that fflate reports first. So any failure is decided by the fflate path, which checks
+        // each on its own and names the fault (bad_crc with the CRC found, truncated, bad_deflate,
+        // zip_bomb): the errors are exactly those of inflate: 'fflate'. Success needs no second opinion:
+        // zlib accepted the whole stream, its CRC and its length, and the sink never overflowed.
+        data = await inflateMember('fflate');
+      }
     }
-    if (total < e.uncompressedSize) {
-      throw fail('truncated', key, `inflates to ${total} bytes, fewer than the declared ${e.uncompressedSize}`);
-    }
-    if (checkCrc && crc !== e.crc32) throw fail('bad_crc', key, `CRC-32 is ${hex(crc)}, the directory says ${hex(e.crc32)}`);
     return decodeArray(h, data, ctx, limits);
   };
 
@@ -327,25 +368,77 @@ export async function openNpz(source: NpzSource, fileName = 'archive.npz', optio
 
 const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 
-/** Inflates [start, end) of the source with DecompressionStream('deflate-raw'), feeding chunks to `sink`. */
+/**
+ * [start, end) of the source in pieces of src.pieceBytes, in order, the next one read while the
+ * caller inflates this one (reads run outside this thread: in the browser process, on Node's I/O threads).
+ */
+async function* pieces(src: ByteSource, start: number, end: number): AsyncGenerator<{ at: number; chunk: Uint8Array }> {
+  const read = (at: number) => {
+    if (at >= end) return null;
+    const p = src.view(at, Math.min(end, at + src.pieceBytes));
+    p.catch(() => undefined); // awaited below, unless an earlier piece failed
+    return p;
+  };
+  let next = read(start);
+  for (let at = start; next; at += src.pieceBytes) {
+    const cur = next;
+    next = read(at + src.pieceBytes);
+    yield { at, chunk: await cur };
+  }
+}
+
+/** An error of the platform's DecompressionStream (as opposed to one of ours from the sink or a read). */
+class NativeInflateError extends Error {
+  constructor(readonly inner: unknown) {
+    super(inner instanceof Error ? inner.message : String(inner));
+  }
+}
+
+/** The fixed 10-byte gzip header (RFC 1952: deflate, no flags, no time, unknown OS). */
+const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+
+/**
+ * Inflates [start, end) of the source with DecompressionStream, feeding chunks to `sink`. With
+ * `check`, the raw deflate data is framed as a gzip member (header + data + trailer of the expected
+ * CRC-32 and size mod 2^32), so that zlib verifies the CRC as it inflates; else 'deflate-raw'.
+ * Errors of the stream come out as NativeInflateError; errors thrown by `sink` or by a read as they are.
+ */
 async function inflateNative(
   src: ByteSource,
   start: number,
   end: number,
   sink: (chunk: Uint8Array) => void,
-  mapError: (err: unknown, last: boolean) => IngestError,
+  check?: { crc: number; size: number },
 ): Promise<void> {
-  const ds = new DecompressionStream('deflate-raw' as CompressionFormat);
+  const ds = new DecompressionStream((check ? 'gzip' : 'deflate-raw') as CompressionFormat);
   const writer = ds.writable.getWriter();
   const reader = ds.readable.getReader();
   let stop: unknown = null;
+  let ours = false;
   const write = (async () => {
     try {
-      for (let at = start; at < end && stop === null; at += READ_CHUNK) {
-        const chunk = await src.view(at, Math.min(end, at + READ_CHUNK));
+      if (check) await writer.write(GZIP_HEADER.slice());
+      const input = pieces(src, start, end);
+      for (;;) {
+        let next: IteratorResult<{ chunk: Uint8Array }>;
+        try {
+          next = await input.next();
+        } catch (err) {
+          if (stop === null) { stop = err; ours = true; }
+          throw err;
+        }
+        if (next.done || stop !== null) break;
+        const { chunk } = next.value;
         for (let p = 0; p < chunk.length && stop === null; p += PUSH_CHUNK) {
           await writer.write(chunk.subarray(p, Math.min(chunk.length, p + PUSH_CHUNK)) as Uint8Array<ArrayBuffer>);
         }
+      }
+      if (check && stop === null) {
+        const trailer = new Uint8Array(8);
+        const dv = new DataView(trailer.buffer);
+        dv.setUint32(0, check.crc >>> 0, true);
+        dv.setUint32(4, check.size % 2 ** 32, true);
+        await writer.write(trailer);
       }
       if (stop === null) await writer.close();
     } catch (err) {
@@ -357,7 +450,12 @@ async function inflateNative(
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      sink(value);
+      try {
+        sink(value);
+      } catch (err) {
+        if (stop === null) { stop = err; ours = true; }
+        throw err;
+      }
     }
   } catch (err) {
     if (stop === null) stop = err;
@@ -365,7 +463,7 @@ async function inflateNative(
   }
   await write;
   if (stop !== null) {
-    if (stop instanceof IngestError) throw stop;
-    throw mapError(stop, true);
+    if (ours || stop instanceof IngestError) throw stop;
+    throw new NativeInflateError(stop);
   }
 }
