@@ -51,6 +51,8 @@ const parts = new Set((arg('parts') ?? 'step,physics,study').split(','));
 
 const STEP_CONFIG: SuiteModule.StepConfig = { N: 32, gridsize: 2, f: 0.25, batch: 8 };
 const STEPS = Number(arg('steps') ?? 3);
+/** --parts=profile: warm-up steps before the profiled one. */
+const PROFILE_WARMUP = Number(arg('profile-warmup') ?? 3);
 const PEAK_N = 512;
 const PEAK_REPS = 3;
 const PHYSICS = [
@@ -81,6 +83,8 @@ interface Row {
 const rows: Row[] = [];
 /** Best steady training-step milliseconds per backend label key, for the side-by-side rows at the end. */
 const stepBest: Record<string, { ms: number; label: string }> = {};
+/** Kernel profiles of one training step per WASM side (Node, Chromium threaded, Chromium single-threaded). */
+const profiles: Record<string, { label: string; p: SuiteModule.KernelProfile }> = {};
 const details: Record<string, unknown> = {};
 const skipped: string[] = [];
 
@@ -505,10 +509,6 @@ if (want('browser') && ((parts.has('step') && flops) || parts.has('profile'))) {
     }
   }
 }
-
-/** Kernel profiles of one training step per WASM side (Node, Chromium threaded, Chromium single-threaded). */
-const profiles: Record<string, { label: string; p: SuiteModule.KernelProfile }> = {};
-const PROFILE_WARMUP = Number(arg('profile-warmup') ?? 3);
 
 async function measureProfile(run: () => Promise<SuiteModule.KernelProfile>, label: string, key: string): Promise<void> {
   console.log(`[${elapsed().toFixed(0)} s] ${label}: one training step under tf.profile after ${PROFILE_WARMUP} warm-up steps ...`);

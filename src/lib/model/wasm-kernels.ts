@@ -8,10 +8,11 @@
  *
  *   dx = conv2d_valid(pad(dy, kh−1−top, kh−1−bottom, kw−1−left, kw−1−right), flip(W)ᵀ)   (W flipped in
  *        both spatial axes, in/out channels swapped): one XNNPACK convolution;
- *   dW[a, b] = xpad[:, a:a+outH, b:b+outW, :]ᵀ · dy   (xpad = x with the forward pads, transposed
- *        to channels-first once), one (ci × B·outH·outW) · (B·outH·outW × co) matrix product per
- *        filter tap, concatenated. (The backend's BatchMatMul with transposeA runs at ~1 GFLOP/s here,
- *        against ~13 without it, hence the explicit transpose.)
+ *   dW = conv2d_valid(xpad as (ci, Hp, Wp, B), dy as (outH, outW, B, co)), transposed to
+ *        (kh, kw, ci, co): one XNNPACK convolution with the roles of batch and channels swapped and
+ *        dy as the filter (xpad = x with the forward pads; see backpropFilter). (It replaced one
+ *        matrix product per filter tap on sliced windows: the backend's Slice copies in JavaScript,
+ *        3x slower in Chromium than in Node.)
  *
  * Only stride 1, dilation 1, NHWC (everything PtychoPINN's generator uses); anything else goes to the
  * backend's original kernel (Conv2DBackpropInput) or fails with a clear message (Conv2DBackpropFilter,
@@ -106,26 +107,25 @@ function backpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
   if (typeof g === 'string') throw new Error(`Conv2DBackpropFilter on the WASM backend supports stride 1, dilation 1, NHWC only; got ${g}`);
   const b = backend as WasmBackendLike;
   const xPad = padded(x, g.top, g.bottom, g.left, g.right, backend);
-  // Channels first, once: each tap's window is then already the (ci, B·outH·outW) left factor.
-  const xT = run('Transpose', { x: xPad.t }, { perm: [3, 0, 1, 2] }, backend);
+  // dW as ONE convolution on the backend's own XNNPACK kernel, the roles swapped: images are the
+  // input channels (ci), the batch is the channels (B), and dy is the filter, outH x outW wide:
+  //   dW[a, c, i, o] = Σ_{b,y,x} xpad[b, y+a, x+c, i] · dy[b, y, x, o]
+  //                  = conv2d_valid(xpad as (ci, Hp, Wp, B), dy as (outH, outW, B, co))[i, a, c, o].
+  // No JavaScript copies: the backend's Slice is a JavaScript loop of typed-array copies, which cost
+  // 3x more in Chromium than in Node (bench/run.ts --parts=profile); Transpose and Conv2D run in wasm.
+  const xc = run('Transpose', { x: xPad.t }, { perm: [3, 1, 2, 0] }, backend); // (ci, Hp, Wp, B)
   if (xPad.owned) b.disposeData(xPad.t.dataId);
-  const rows = g.B * g.outH * g.outW;
-  const dy2 = view(dy, [1, rows, g.co]);
-  const taps: tf.TensorInfo[] = [];
+  const f = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }, backend); // (outH, outW, B, co)
+  let out: tf.TensorInfo;
   try {
-    for (let a = 0; a < g.kh; a++) {
-      for (let c = 0; c < g.kw; c++) {
-        const xs = run('Slice', { x: xT }, { begin: [0, 0, a, c], size: [g.ci, g.B, g.outH, g.outW] }, backend);
-        taps.push(run('BatchMatMul', { a: view(xs, [1, g.ci, rows]), b: dy2 }, { transposeA: false, transposeB: false }, backend)); // (1, ci, co)
-        b.disposeData(xs.dataId);
-      }
-    }
-    const dW = taps.length === 1 ? taps.pop()! : run('Concat', taps as unknown as tf.NamedTensorInfoMap, { axis: 0 }, backend); // (kh·kw, ci, co)
-    return view(dW, [g.kh, g.kw, g.ci, g.co]);
+    out = run('Conv2D', { x: xc, filter: f }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] }, backend); // (ci, kh, kw, co)
   } finally {
-    for (const t of taps) b.disposeData(t.dataId);
-    b.disposeData(xT.dataId);
+    b.disposeData(xc.dataId);
+    b.disposeData(f.dataId);
   }
+  const dW = run('Transpose', { x: out }, { perm: [1, 2, 0, 3] }, backend); // (kh, kw, ci, co)
+  b.disposeData(out.dataId);
+  return dW;
 }
 
 let installed = false;
