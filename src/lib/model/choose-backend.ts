@@ -9,6 +9,13 @@
  * backend only where WebAssembly does not (it is 10-50x slower than WASM on every shape measured).
  * With one candidate left nothing is timed. Each candidate gets one warm-up step (kernel set-up,
  * shader compilation) and then one timed step, unless its warm-up alone took longer than the budget.
+ *
+ * WASM with threads is two candidates: the threaded build as it started, and the single-threaded
+ * build (the backend restarted with WASM_HAS_MULTITHREAD_SUPPORT off). XNNPACK's threads pay a
+ * hand-off per kernel, and a step of a small model is hundreds of small kernels: on a 2-core machine
+ * whose cores are busy, the threaded build ran the N=32 step 2.5-3x slower than the single-threaded
+ * one (`npm run bench -- --parts=profile`), while on idle cores or larger models threads win. So it
+ * is measured, even where WASM is the only candidate, and the page says which build trains and why.
  */
 import * as tf from '@tensorflow/tfjs';
 import { probeWebGPU, describeAdapter, type AdapterReport } from '../runtime/adapter';
@@ -18,6 +25,7 @@ import type { PinnSettings } from './settings';
 import { installFastCpuKernels } from './cpu-kernels';
 import { installAccurateWebGpuTrig } from './webgpu-kernels';
 import { installWasmTrainingKernels } from './wasm-kernels';
+import { disposePhysicsCache } from '../physics/dft';
 
 /** The shapes a training step depends on. */
 export interface StepShape {
@@ -29,6 +37,8 @@ export interface StepShape {
 
 export interface CandidateTiming {
   name: BackendName;
+  /** WASM: the threads of the build timed (1: the single-threaded build). */
+  threads?: number;
   /** Milliseconds of the timed step (or of the warm-up step, when it alone used up the budget). */
   stepMs: number | null;
   warmupMs: number | null;
@@ -99,7 +109,35 @@ export interface ChooseOptions {
   /** Told once, before the first timing ("Choosing the fastest backend…"). */
   onTiming?: () => void;
   adapter?: AdapterReport;
+  /** Time WASM's single-threaded build against its threaded one where threads started (default true). */
+  wasmSingleThread?: boolean;
 }
+
+/**
+ * Restart tfjs' WASM backend on its threaded or its single-threaded build (tfjs picks the build when
+ * the backend starts, from WASM_HAS_MULTITHREAD_SUPPORT). The old backend is disposed with its
+ * threads; kernels registered for 'wasm' (ours included) stay registered. No tensor may live on it
+ * but the physics' cache, which is emptied here.
+ */
+export async function restartWasm(threads: boolean, adapter?: AdapterReport): Promise<BackendInfo | string> {
+  let factory: ReturnType<typeof tf.findBackendFactory>;
+  try {
+    factory = tf.findBackendFactory('wasm');
+  } catch {
+    factory = null as unknown as typeof factory;
+  }
+  if (!factory) return 'the WASM backend is not registered';
+  // Tensors die with their backend: the physics' cached DFT matrices are the only ones kept between
+  // steps (made again on first use). The timing models are disposed by then.
+  disposePhysicsCache();
+  tf.removeBackend('wasm');
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads);
+  tf.registerBackend('wasm', factory, WASM_PRIORITY);
+  return startBackend('wasm', adapter);
+}
+
+/** tfjs-backend-wasm's own priority (its base.ts). */
+const WASM_PRIORITY = 2;
 
 /** The candidates by rule: hardware WebGPU and WASM; WASM alone on a software adapter or none. */
 export function ruleCandidates(adapter: AdapterReport): BackendName[] {
@@ -131,36 +169,62 @@ export async function chooseBackend(s: StepShape, opts: ChooseOptions = {}): Pro
     cpu.notice = slowNotice(cpu);
     return { ...cpu, timings: [...timings, { name: 'cpu', stepMs: null, warmupMs: null }] };
   }
+  const threaded = started.find((i) => i.name === 'wasm' && (i.threads ?? 1) > 1);
+  const trySingle = !!threaded && opts.wasmSingleThread !== false;
   let chosen: BackendInfo;
-  if (started.length === 1) {
+  if (started.length === 1 && !trySingle) {
     chosen = started[0];
     await tf.setBackend(chosen.name);
     chosen.reason = candidates.length > 1
       ? `the only backend that started (${timings.map((t) => `${t.name}: ${t.note}`).join('; ')})`
       : ruleReason(chosen.name, adapter);
-    timings.push({ name: chosen.name, stepMs: null, warmupMs: null, note: 'the only candidate: not timed' });
+    timings.push({ name: chosen.name, threads: chosen.threads, stepMs: null, warmupMs: null, note: 'the only candidate: not timed' });
   } else {
     opts.onTiming?.();
     const measured: { info: BackendInfo; ms: number }[] = [];
-    for (const info of started) {
+    const time = async (info: BackendInfo): Promise<void> => {
       try {
         await tf.setBackend(info.name);
         installTrainingKernels(info.name);
         const [warm] = await timeTrainingSteps(s, 1);
         const stepMs = warm > budget ? warm : (await timeTrainingSteps(s, 1))[0];
-        timings.push({ name: info.name, warmupMs: warm, stepMs, note: warm > budget ? 'warm-up step over the budget: not repeated' : undefined });
+        timings.push({ name: info.name, threads: info.threads, warmupMs: warm, stepMs, note: warm > budget ? 'warm-up step over the budget: not repeated' : undefined });
         measured.push({ info, ms: stepMs });
       } catch (e) {
-        timings.push({ name: info.name, stepMs: null, warmupMs: null, note: `the step failed: ${e instanceof Error ? e.message : String(e)}` });
+        timings.push({ name: info.name, threads: info.threads, stepMs: null, warmupMs: null, note: `the step failed: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    };
+    /** Which WASM build tfjs runs now. */
+    let wasmNow: BackendInfo | undefined = started.find((i) => i.name === 'wasm');
+    for (const info of started) {
+      await time(info);
+      if (info === threaded && trySingle) {
+        const single = await restartWasm(false, adapter);
+        if (typeof single === 'string') {
+          timings.push({ name: 'wasm', threads: 1, stepMs: null, warmupMs: null, note: `the single-threaded build did not start: ${single}` });
+          const back = await restartWasm(true, adapter);
+          wasmNow = typeof back === 'string' ? undefined : back;
+        } else {
+          wasmNow = single;
+          await time(single);
+        }
       }
     }
     if (measured.length === 0) throw new Error(`no backend could run a training step (${timings.map((t) => `${t.name}: ${t.note}`).join('; ')})`);
     measured.sort((a, b) => a.ms - b.ms);
     chosen = measured[0].info;
+    if (chosen.name === 'wasm' && wasmNow && (wasmNow.threads ?? 1) !== (chosen.threads ?? 1)) {
+      // the faster build is not the one running now: start it again
+      const again = await restartWasm((chosen.threads ?? 1) > 1, adapter);
+      if (typeof again === 'string') throw new Error(`the WASM backend did not restart on its faster build: ${again}`);
+      chosen = again;
+    }
     const others = measured.slice(1).map((m) =>
       `${(m.ms / measured[0].ms).toFixed(1)}x ${m.info.name === 'webgpu' ? `the WebGPU adapter (${describeAdapter(adapter)})` : describeBackend(m.info)} ` +
       `(${fmtMs(m.ms)} a step against ${fmtMs(measured[0].ms)})`);
-    chosen.reason = others.length ? `fastest on this job: ${others.join(', ')}` : 'the only backend whose step ran';
+    const fastest = others.length ? `fastest on this job: ${others.join(', ')}` : 'the only backend whose step ran';
+    // WASM alone by rule (a software adapter or none), its two builds timed: say both why and which build
+    chosen.reason = candidates.length === 1 && chosen.name === 'wasm' ? `${ruleReason('wasm', adapter)}; ${fastest}` : fastest;
     await tf.setBackend(chosen.name);
   }
   chosen.notice = slowNotice(chosen);

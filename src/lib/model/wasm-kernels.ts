@@ -85,7 +85,12 @@ function backpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; 
   const dy = args.inputs['dy'] as tf.TensorInfo;
   const filter = args.inputs['filter'] as tf.TensorInfo;
   const g = geometry(attrs['inputShape'] as number[], filter.shape, attrs);
-  if (typeof g === 'string') return originalBackpropInput!.kernelFunc(args as never) as tf.TensorInfo;
+  if (typeof g === 'string') {
+    // Its setup binds it to the wasm module it first saw; the backend may have been restarted since
+    // (src/lib/model/choose-backend.ts restarts it on another build), so bind it to this one.
+    originalBackpropInput!.setupFunc?.(backend as never);
+    return originalBackpropInput!.kernelFunc(args as never) as tf.TensorInfo;
+  }
   const b = backend as WasmBackendLike;
   const flipped = run('Reverse', { x: filter }, { dims: [0, 1] }, backend);
   const swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }, backend); // (kh, kw, co, ci)

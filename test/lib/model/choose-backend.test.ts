@@ -7,7 +7,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { chooseBackend, ruleCandidates } from '../../../src/lib/model/choose-backend';
+import { chooseBackend, restartWasm, ruleCandidates, timeTrainingSteps, installTrainingKernels } from '../../../src/lib/model/choose-backend';
 import type { AdapterReport } from '../../../src/lib/runtime/adapter';
 
 const adapter = (software: boolean): AdapterReport => ({
@@ -55,5 +55,29 @@ describe('chooseBackend', () => {
     expect(fallback.name).toBe('cpu');
     expect(fallback.reason).toMatch(/webgpu: no navigator.gpu/);
     expect(fallback.notice).toMatch(/CPU/);
+  });
+
+  it('restarts the WASM backend on another build: training steps and the gradient kernels still work', async () => {
+    await tf.setBackend('wasm');
+    installTrainingKernels('wasm');
+    const before = tf.memory().numTensors;
+    const r = await restartWasm(false, none);
+    expect(typeof r).not.toBe('string');
+    const info = r as Exclude<typeof r, string>;
+    expect(info.name).toBe('wasm');
+    expect(info.threads).toBe(1); // Node's tfjs has no WASM threads: the single-threaded build either way
+    expect(tf.getBackend()).toBe('wasm');
+    const ms = await timeTrainingSteps({ N: 32, gridsize: 2, filterScale: 0.25, batch: 2 }, 1);
+    expect(ms[0]).toBeGreaterThan(0);
+    // a stride-2 convolution's input gradient goes to the backend's own kernel, bound to the new module
+    const x = tf.randomNormal([1, 8, 8, 2]) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, 2, 3]) as tf.Tensor4D;
+    const wasmDx = tf.grad((a: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, w, 2, 'same')))(x);
+    const dx = await wasmDx.data();
+    await tf.setBackend('cpu');
+    const cpuDx = await tf.grad((a: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, w, 2, 'same')))(x).data();
+    for (let i = 0; i < dx.length; i++) expect(dx[i]).toBeCloseTo(cpuDx[i], 4);
+    tf.dispose([x, w, wasmDx]);
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 1);
   });
 });
