@@ -483,20 +483,24 @@ if (want('webgpu')) {
 if (want('browser') && ((parts.has('step') && flops) || parts.has('profile'))) {
   // WASM (threads + SIMD, as the app's training worker runs it) and CPU in the page, each in a fresh page.
   // 'wasm1': the single-threaded SIMD build, as in Node (no WASM threads there), in the same isolated page.
-  for (const variant of ['wasm', 'wasm1', 'cpu'] as const) {
+  // 'wasmauto': WASM as the app's Auto starts it here (chooseBackend: the faster of the two builds on this step).
+  for (const variant of ['wasm', 'wasm1', 'wasmauto', 'cpu'] as const) {
     const name = variant === 'cpu' ? 'cpu' : 'wasm';
-    console.log(`\n== ${variant === 'wasm1' ? 'WASM (threads off)' : name.toUpperCase()} in headless Chromium ==`);
+    if (variant === 'wasmauto' && !parts.has('step')) continue;
+    console.log(`\n== ${variant === 'wasm1' ? 'WASM (threads off)' : variant === 'wasmauto' ? 'WASM as Auto picks its build' : name.toUpperCase()} in headless Chromium ==`);
     try {
       await withPage(async (page) => {
         const isolated = await page.evaluate('crossOriginIsolated');
-        const be = (await page.evaluate(`window.__suite.useBackend('${name}')`)) as SuiteModule.BackendReport;
+        const be = (await page.evaluate(variant === 'wasmauto'
+          ? `window.__suite.useAutoWasm(${JSON.stringify(STEP_CONFIG)})` : `window.__suite.useBackend('${name}')`)) as SuiteModule.BackendReport;
+        if (be.reason) console.log(`  Auto: ${be.reason}`);
         meta[`browser_${variant}Backend`] = { ...be, crossOriginIsolated: isolated };
         if (be.backend !== name) {
           skipped.push(`browser ${name}: the page started '${be.backend}' instead`);
           return;
         }
         const label = name === 'wasm'
-          ? `wasm (Chromium, XNNPACK${be.simd ? ' SIMD' : ''}, ${be.threads} thread${be.threads === 1 ? '' : 's'}${isolated ? '' : ', page not isolated'})`
+          ? `wasm (Chromium, ${variant === 'wasmauto' ? 'Auto: ' : ''}XNNPACK${be.simd ? ' SIMD' : ''}, ${be.threads} thread${be.threads === 1 ? '' : 's'}${isolated ? '' : ', page not isolated'})`
           : `cpu (Chromium, fast conv backprop ${be.fastCpuKernels ? 'on' : 'off'})`;
         console.log(`  ${label}`);
         if (parts.has('step') && flops) await measureStep(pageSide(page, Infinity, name), flops, label, detailsOf(`browser-${variant}`), `browser-${variant}`);
@@ -565,7 +569,8 @@ function stepVersus(a: string, b: string, opts: { min?: number; max?: number; in
 stepVersus('browser-wasm', 'webgpu', { min: 10 });
 stepVersus('browser-wasm', 'browser-cpu');
 stepVersus('browser-wasm', 'cpu');
-stepVersus('browser-wasm', 'wasm', { inverse: true, max: 1.5, note: 'browser WASM step time over Node WASM step time (<= 1.5: within 1.5x)' });
+stepVersus('browser-wasm', 'wasm', { inverse: true, max: 1.5, note: 'browser WASM (threaded build) step time over Node WASM step time (<= 1.5: within 1.5x)' });
+stepVersus('browser-wasmauto', 'wasm', { inverse: true, max: 1.5, note: 'what the app trains on here: the WASM build Auto picked (chooseBackend timed both on this step), over Node WASM' });
 stepVersus('browser-wasm1', 'wasm', { inverse: true, max: 1.5, note: 'the same build as Node (SIMD, 1 thread) in the browser, over Node' });
 stepVersus('browser-wasm', 'browser-wasm1', { note: 'what the threads bring: threaded build over the single-threaded SIMD build, same page' });
 

@@ -24,6 +24,7 @@ import type { PinnSettings } from '../../src/lib/model/settings';
 import { installFastCpuKernels } from '../../src/lib/model/cpu-kernels';
 import { installAccurateWebGpuTrig } from '../../src/lib/model/webgpu-kernels';
 import { installWasmTrainingKernels } from '../../src/lib/model/wasm-kernels';
+import { chooseBackend } from '../../src/lib/model/choose-backend';
 import { farFieldIntensity } from '../../src/lib/physics';
 import { makeDemoStudy } from '../../src/lib/sim';
 import { planStudy, memoryFileSource } from '../../src/lib/study/plan';
@@ -43,6 +44,23 @@ export interface BackendReport {
   /** WASM: XNNPACK's threads and whether the SIMD build runs. */
   threads?: number;
   simd?: boolean;
+  /** useAutoWasm: why this build, and the steps timed to choose it. */
+  reason?: string;
+  timings?: { name: string; threads?: number; warmupMs: number | null; stepMs: number | null }[];
+}
+
+/**
+ * WASM as the app's Auto starts it where WASM is the only candidate (a software adapter or none):
+ * chooseBackend times the threaded build against the single-threaded one on a step of this shape and
+ * leaves tfjs on the faster, with the WASM training kernels installed.
+ */
+export async function useAutoWasm(c: StepConfig): Promise<BackendReport> {
+  const info = await chooseBackend({ N: c.N, gridsize: c.gridsize, filterScale: c.f, batch: c.batch }, { candidates: ['wasm'] });
+  installWasmTrainingKernels();
+  return {
+    backend: info.name, adapter: describeAdapter(info.adapter), fastCpuKernels: false, threads: info.threads, simd: info.simd,
+    reason: info.reason, timings: info.timings.map((t) => ({ name: t.name, threads: t.threads, warmupMs: t.warmupMs, stepMs: t.stepMs })),
+  };
 }
 
 /**
