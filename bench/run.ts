@@ -343,6 +343,7 @@ async function browserNpz(dir: string, numpy: NumpyServer, reps: number): Promis
     const cases: Case[] = [
       { name: 'stored.npz', target: 2, opts: {}, what: 'openNpz, default options' },
       { name: 'stored.npz', opts: {}, mode: 'bytes', what: 'only File.arrayBuffer() of the whole file: the least any reader pays here' },
+      { name: 'stored.npz', target: 2, opts: { blobReads: 'slices' }, what: "openNpz reading large ranges in 2 MiB Blob slices (Node's way; the browser's too before it streamed)" },
       { name: 'deflated.npz', target: 3, opts: {}, what: 'openNpz, default options (DecompressionStream)' },
       { name: 'deflated.npz', target: 3, opts: { inflate: 'fflate' }, what: 'openNpz, inflate fflate' },
       { name: 'deflated.npz', opts: {}, mode: 'bytes', what: 'only File.arrayBuffer() of the whole file' },
