@@ -25,7 +25,8 @@
  * textbook formula 3 × Σ 2·9·cin·cout·H·W·B (backward ≈ 2× forward) as a cross-check.
  *
  * Options: --only=npz,cpu,wasm,webgpu,browser (comma-separated)  --parts=step,physics,study,profile  --mb=200  --npz-reps=4
- *          (profile: one step under tf.profile, kernel by kernel, WASM in Node against WASM in Chromium; --profile-warmup=3)
+ *          (profile: steps under tf.profile, kernel by kernel, WASM in Node against WASM in Chromium; --profile-warmup=3)
+ *          --note=TEXT (kept in the JSON's meta)
  *          --npz=node,browser (which NPZ rows: Node's file handle / Blob, or Chromium's folder input)
  *          --steps=3  --budget-s=540 (the WebGPU study gets what is left of it and stops there)
  */
@@ -323,6 +324,8 @@ const meta: Record<string, unknown> = {
   memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
   loadavgStart: load0.map((x) => +x.toFixed(2)),
   args: process.argv.slice(2),
+  /** --note=...: what else was special about this run (e.g. a build of the code under comparison) */
+  note: arg('note'),
   configs: { step: STEP_CONFIG, steps: STEPS, peak: { n: PEAK_N, reps: PEAK_REPS }, physics: PHYSICS, physicsReps: PHYSICS_REPS, study: STUDY },
 };
 
@@ -516,11 +519,11 @@ if (want('browser') && ((parts.has('step') && flops) || parts.has('profile'))) {
 }
 
 async function measureProfile(run: () => Promise<SuiteModule.KernelProfile>, label: string, key: string): Promise<void> {
-  console.log(`[${elapsed().toFixed(0)} s] ${label}: one training step under tf.profile after ${PROFILE_WARMUP} warm-up steps ...`);
+  console.log(`[${elapsed().toFixed(0)} s] ${label}: three training steps under tf.profile after ${PROFILE_WARMUP} warm-up steps, each kernel's least ...`);
   const p = await run();
   profiles[key] = { label, p };
   detailsOf(key).profile = p;
-  console.log(`  warm-up steps ${p.warmupMs.map((x) => ms(x)).join(', ')}; profiled step ${ms(p.stepMs)}, kernels ${ms(p.kernelMs)} in ${p.kernels} calls`);
+  console.log(`  warm-up steps ${p.warmupMs.map((x) => ms(x)).join(', ')}; profiled step ${ms(p.stepMs)}, kernels ${ms(p.kernelMs)} in ${p.kernels} calls (least of ${p.profiled})`);
 }
 
 /** The kernels of one step side by side, Node WASM against each browser WASM variant. */
