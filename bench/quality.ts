@@ -18,6 +18,7 @@
  *   --object-big           train gridsize 2 with object.big True (default False: the lines workflow's)
  *   --plateau              ReduceLROnPlateau on the validation loss (default off: eval spec 5 streams)
  *   --early-stopping       EarlyStopping on the train loss, patience 3 (default off: a fixed budget)
+ *   --defocus W            defocus the default probe by W waves at its disk edge (the demo's probe: 1)
  *   --out DIR              also write per gridsize the stitched test reconstruction.npz (as the runner
  *                          writes it) and truth.npz (objectGuess) under DIR/gs<g>/
  *   --serial               train the gridsizes one after the other in this process. By default, with
@@ -45,7 +46,7 @@ import { trainPinn } from '../src/lib/model/train.ts';
 import { reconstruct, reconstructionNpz } from '../src/lib/model/infer.ts';
 import { scoreReconstruction, type JobMetrics } from '../src/lib/model/quality.ts';
 import { benchmarkObject, concatGroups, simulateGridGroups, type BenchmarkObject } from '../src/lib/model/benchmark.ts';
-import { defaultProbe } from '../src/lib/physics/probe.ts';
+import { defaultProbe, defocusedProbe } from '../src/lib/physics/probe.ts';
 import { Rng } from '../src/lib/sim/rng.ts';
 import { writeNpz } from '../src/lib/ingest/index.ts';
 
@@ -95,6 +96,8 @@ interface Args {
   /** EarlyStopping(loss, patience 3) (default off: a fixed budget of epochs, so runs compare) */
   earlyStopping: boolean;
   lr?: number;
+  /** waves of defocus on the default probe (the demo study's probe: 1); default 0 */
+  defocus?: number;
   out?: string;
   write: boolean;
   serial: boolean;
@@ -143,6 +146,7 @@ function parseArgs(argv: string[]): Args {
       case '--early-stopping': a.earlyStopping = true; break;
       case '--no-early-stopping': a.earlyStopping = false; break;
       case '--lr': a.lr = num(k, v); i++; break;
+      case '--defocus': a.defocus = num(k, v); i++; break;
       default: throw new Error(`unknown flag ${k}`);
     }
   }
@@ -169,7 +173,7 @@ async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
   };
   const epochs = args.epochs ?? p.epochs;
   const outerTrain = args.trainOuter ?? p.outerTrain;
-  const probe = defaultProbe(N);
+  const probe = args.defocus ? defocusedProbe(N, args.defocus) : defaultProbe(N);
   const t0 = performance.now();
   // train images from stream 1.., test images from stream 101.. (the reference seeds train 1, test 2)
   const trainObjects = Array.from({ length: p.nimgsTrain }, (_, i) => benchmarkObject(args.object, p.size, new Rng(args.seed, 1 + i)));
