@@ -8,6 +8,17 @@ export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const fixture = (name: string) => path.join(FIXTURES, name);
 export const fixtureBytes = (name: string) => new Uint8Array(fs.readFileSync(fixture(name)));
 
+/** Deterministic pseudo-random bytes (xorshift32). */
+export function noise(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed | 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    b[i] = x & 255;
+  }
+  return b;
+}
+
 export interface Expected {
   dtype: string;
   shape: number[];

@@ -6,22 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isIngestError, openNpz, writeNpz, type NdArray, type OpenNpzOptions } from '../../../src/lib/ingest/index.ts';
-import { EXPECTED, expectMatches, fixtureBytes } from './helpers.ts';
+import { EXPECTED, expectMatches, fixtureBytes, noise } from './helpers.ts';
 import { members, rezip, zipLayout } from './mutate.ts';
 
 const npzFiles = Object.keys(EXPECTED).filter((f) => f.endsWith('.npz'));
 const blobOf = (b: Uint8Array) => new Blob([b as Uint8Array<ArrayBuffer>]);
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-function noise(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    b[i] = x & 255;
-  }
-  return b;
-}
 
 type Outcome = { ok: true; arrays: Record<string, NdArray> } | { ok: false; code: string; member?: string; message: string };
 

@@ -11,22 +11,11 @@ import {
   crc32, isIngestError, openNpz, writeNpz, type IngestError, type NdArray, type RandomAccessSource,
 } from '../../../src/lib/ingest/index.ts';
 import { nativeCrc32, openFileSource } from '../../../src/lib/ingest/node-source.ts';
-import { EXPECTED, expectMatches, fixture } from './helpers.ts';
+import { EXPECTED, expectMatches, fixture, noise } from './helpers.ts';
 
 const npzFiles = Object.keys(EXPECTED).filter((f) => f.endsWith('.npz'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-source-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-function noise(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    b[i] = x & 255;
-  }
-  return b;
-}
 
 /** An in-memory RandomAccessSource with hooks for misbehaving. */
 function memorySource(bytes: Uint8Array, opts: { ignoreInto?: boolean; failAt?: number; short?: boolean } = {}): RandomAccessSource & { reads: number } {
