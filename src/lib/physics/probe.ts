@@ -80,13 +80,18 @@ export interface ProbeArrays {
   im: Float32Array;
 }
 
+/** σ of the default probe's Gaussian window, N/(0.7π²) (model spec 5.1); its disk radius is σ·sqrt(2 ln 2). */
+function defaultProbeSigma(N: number): number {
+  return N / (DEFAULT_PROBE_SCALE * Math.PI * Math.PI);
+}
+
 /**
  * The reference default probe (model spec 5.1, probe.get_default_probe): Gaussian window with
  * σ = N/(0.7π²) centred (N−1)/2, outer product thresholded at > 0.5 (a disk), gaussian_filter σ=1,
  * + 1e-9. Real-valued (flat phase).
  */
 export function defaultProbe(N: number): ProbeArrays {
-  const g = gaussianWindow(N, N / (DEFAULT_PROBE_SCALE * Math.PI * Math.PI)); // σ = N/(0.7π²), model spec 5.1
+  const g = gaussianWindow(N, defaultProbeSigma(N)); // σ = N/(0.7π²), model spec 5.1
   const disk = new Float64Array(N * N);
   for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) disk[i * N + j] = g[i] * g[j] > 0.5 ? 1 : 0; // threshold > .5, model spec 5.1
   const blurred = gaussianFilter2d(disk, N, N, 1); // σ = 1, model spec 5.1
@@ -105,7 +110,7 @@ export function defaultProbe(N: number): ProbeArrays {
  */
 export function defocusedProbe(N: number, waves: number): ProbeArrays {
   const flat = defaultProbe(N);
-  const R = (N / (DEFAULT_PROBE_SCALE * Math.PI * Math.PI)) * Math.sqrt(2 * Math.LN2);
+  const R = defaultProbeSigma(N) * Math.sqrt(2 * Math.LN2);
   const c = (N - 1) / 2;
   const re = new Float32Array(N * N);
   const im = new Float32Array(N * N);
