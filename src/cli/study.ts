@@ -195,7 +195,7 @@ function checkArgs(a: Record<string, unknown>): Args {
   if (Object.keys(training).length) overrides.training = training;
   const model = {
     ...(size.n_filters_scale !== null ? { n_filters_scale: size.n_filters_scale } : {}),
-    ...(size.object_big !== null && size.object_big !== undefined ? { object_big: size.object_big } : {}),
+    ...(size.object_big !== null ? { object_big: size.object_big } : {}),
   };
   if (Object.keys(model).length) overrides.model = model;
   return {

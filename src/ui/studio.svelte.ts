@@ -259,7 +259,7 @@ export class Studio {
     const zip = clusterZip({
       filters: plan.filters,
       dryRun: this.dryRun,
-      size: { nepochs: s.epochs, n_groups: s.groups, batch_size: s.batchSize, n_filters_scale: s.filterScale },
+      size: { nepochs: s.epochs, n_groups: s.groups, batch_size: s.batchSize, n_filters_scale: s.filterScale, object_big: null },
       jobCount: plan.selected.length,
       timestamp: new Date().toISOString(),
     });

@@ -16,7 +16,7 @@ export interface TrainingSize {
   batch_size: number | null;
   n_filters_scale: number | null;
   /** ModelConfig.object_big for every job; null: the default (False at gridsize 2, True at gridsize 1). */
-  object_big?: boolean | null;
+  object_big: boolean | null;
 }
 
 /** Everything that makes up one study command line (the CLI's flags). */
@@ -51,7 +51,7 @@ export function studyFlags(c: StudyCommand): string[] {
   if (c.size.n_groups !== null) out.push('--n-groups', numText(c.size.n_groups));
   if (c.size.batch_size !== null) out.push('--batch-size', numText(c.size.batch_size));
   if (c.size.n_filters_scale !== null) out.push('--n-filters-scale', numText(c.size.n_filters_scale));
-  if (c.size.object_big !== undefined && c.size.object_big !== null) out.push('--object-big', c.size.object_big ? 'true' : 'false');
+  if (c.size.object_big !== null) out.push('--object-big', c.size.object_big ? 'true' : 'false');
   if (c.backend !== null) out.push('--backend', c.backend);
   return out;
 }
@@ -329,7 +329,7 @@ export function clusterZipFiles(input: ClusterZipInput): Record<string, Uint8Arr
   const parts = [
     `dose ${f.dose === null ? 'all' : pyFloatRepr(f.dose)}`, `view ${f.view ?? 'all'}`, `gridsize ${f.gridsize ?? 'all'}`,
     ...(input.dryRun ? ['dry run'] : []),
-    ...Object.entries(input.size).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k} ${String(v)}`),
+    ...Object.entries(input.size).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${String(v)}`),
   ];
   return {
     [`${CLUSTER_ZIP_DIR}/train.sbatch`]: strToU8(scripts.train),

@@ -140,7 +140,7 @@ describe('sbatch scripts from the CLI (real paths)', () => {
   });
 
   it('optional flags are left out when not given; the dose is written so it parses back exactly', () => {
-    const c = command({ filters: { dose: 1e5, view: null, gridsize: null }, size: { nepochs: null, n_groups: null, batch_size: null, n_filters_scale: 2 }, backend: null, dryRun: true });
+    const c = command({ filters: { dose: 1e5, view: null, gridsize: null }, size: { nepochs: null, n_groups: null, batch_size: null, n_filters_scale: 2, object_big: null }, backend: null, dryRun: true });
     const flags = studyFlags(c);
     expect(flags).toEqual(['--phase-c-root', c.phaseCRoot, '--phase-d-root', c.phaseDRoot, '--artifact-root', c.artifactRoot,
       '--dose', '100000.0', '--dry-run', '--n-filters-scale', '2']);
@@ -152,7 +152,7 @@ describe('the app\'s "Run on a cluster" zip', () => {
   const onScreen = {
     filters: { dose: 10000, view: 'sparse' as const, gridsize: 2 as const },
     dryRun: false,
-    size: { nepochs: 7, n_groups: 96, batch_size: 4, n_filters_scale: 0.75 },
+    size: { nepochs: 7, n_groups: 96, batch_size: 4, n_filters_scale: 0.75, object_big: null },
     jobCount: 3,
     timestamp: '2026-01-01T00:00:00Z',
   };
