@@ -63,7 +63,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--n-groups', dest: 'n_groups', kind: 'value', type: 'int', help: 'TrainingConfig.n_groups (reference default 512)' },
   { flag: '--batch-size', dest: 'batch_size', kind: 'value', type: 'int', help: 'TrainingConfig.batch_size (reference default 16)' },
   { flag: '--n-filters-scale', dest: 'n_filters_scale', kind: 'value', type: 'float', help: 'ModelConfig.n_filters_scale (reference default 2; multiples of 0.25)' },
-  { flag: '--object-big', dest: 'object_big', kind: 'value', type: 'str', choices: ['true', 'false'], help: 'ModelConfig.object_big for every job (default: false at gridsize 2, true at gridsize 1; the reference: true)' },
+  { flag: '--object-big', dest: 'object_big', kind: 'value', type: 'str', choices: ['true', 'false'], help: 'ModelConfig.object_big for every job (default: true, the reference\'s)' },
   { flag: '--backend', dest: 'backend', kind: 'value', type: 'str', choices: CLI_BACKENDS, help: 'tfjs backend to train on (default: wasm, else cpu)' },
   { flag: '--job-index', dest: 'job_index', kind: 'value', type: 'int', help: 'run only the K-th selected job (0-based) and write its result.json' },
   { flag: '--merge', dest: 'merge', kind: 'flag', help: 'build training_manifest.json from the jobs\' result.json files' },

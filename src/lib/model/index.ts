@@ -21,7 +21,7 @@ export {
 export { trainPinn, evaluateLoss, makeBatch, type TrainOptions, type TrainOutcome } from './train';
 export { ReduceLROnPlateau, EarlyStopping } from './callbacks';
 export { isTrainingCheckpoint, type TrainingCheckpoint, type TrainingHistory } from './checkpoint';
-export { predictTrimmed, reconstruct, reconstructionNpz, type Reconstruction } from './infer';
+export { predictPatches, reconstruct, reconstructionNpz, type Reconstruction } from './infer';
 export { encodePng, reconstructionPreview } from './png';
 export { modelFiles, zipBundle, sha256Hex, loadGeneratorFromBundle } from './bundle';
 export { installFastCpuKernels } from './cpu-kernels';

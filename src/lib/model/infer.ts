@@ -4,7 +4,7 @@
  * translate by +(p̄ − mean), complex average) into amplitude and phase. Output NPZ via writeNpz.
  */
 import * as tf from '@tensorflow/tfjs';
-import { stitchPatches, DEFAULT_STITCH_M, MERGE_NORM_EPS, type StitchResult } from '../physics';
+import { stitchPatches, extractWindowsFlat, DEFAULT_STITCH_M, MERGE_NORM_EPS, type StitchResult } from '../physics';
 import { writeNpz } from '../ingest';
 import type { NdArray } from '../ingest/types';
 import type { GroupedData } from './data';
@@ -12,9 +12,10 @@ import type { PtychoPinn } from './pinn';
 import { makeBatch } from './train';
 
 export interface TrimmedPatches {
+  /** Number of patches: the groups B, or B·C channel windows (see `perChannel`). */
   B: number;
   N: number;
-  /** B·N·N, the trimmed object per group (model spec 2.5), re and im */
+  /** B·N·N, one object patch each (re and im) */
   re: Float32Array;
   im: Float32Array;
   /**
@@ -23,18 +24,56 @@ export interface TrimmedPatches {
    * the merge normaliser (model spec 2.4), an artefact, not a reconstruction.
    */
   covered: Uint8Array;
+  /** Object position (x, y) of each patch's centre: the group centre p̄, or the channel's p̄ − r_c. */
+  centres: Float64Array;
+  /**
+   * false: the trimmed object per group, centred on p̄ (model spec 2.5, the reference's inference
+   * output). true (object.big at gridsize > 1): the object window each channel illuminates, centred on
+   * the channel's own position (model spec 2.6); see {@link predictPatches}.
+   */
+  perChannel: boolean;
 }
 
 /** Merged window count below which a trimmed pixel counts as not reconstructed (see TrimmedPatches.covered). */
 export const MIN_WINDOW_COUNT = 0.5;
+/**
+ * The same for a channel window (object.big, gridsize > 1): its pixels must be fully inside the merged
+ * windows. At a sub-pixel offset the extract's bilinear taps mix a window's edge with the zeros beyond
+ * it, and a pixel there carries the object attenuated by its partial count; a channel's central crop
+ * lies inside its own decoded window, so this costs no coverage.
+ */
+export const FULL_WINDOW_COUNT = 0.999;
 
-/** Predict the trimmed object (B,N,N,1) for every group, in batches. */
-export async function predictTrimmed(model: PtychoPinn, data: GroupedData, batchSize: number, signal?: AbortSignal): Promise<TrimmedPatches> {
-  const { N, B } = data;
+/**
+ * Predict the object patches to stitch, in batches.
+ *
+ * object.big = False, or gridsize 1: the trimmed object (B,N,N,1) of every group (model spec 2.5),
+ * as the reference stitches it; with object.big = False it is the decoder's patch itself.
+ *
+ * object.big = True at gridsize > 1: every channel's object window (B·C patches), centred on the
+ * channel's position p̄ − r_c. DEVIATION from the reference (README, "Decisions"): its trimmed object
+ * is the merge of the C decoded patches cropped at the group centre p̄, and on a scan whose
+ * neighbours are >= 0.3·N apart (the study's dense view) the K nearest neighbours of a seed surround
+ * it, so no channel's N/2 window reaches p̄: the stitch's central crop then holds the merge floor's
+ * artefact, a hole at every group centre. Each channel window is centred on that channel's own decoded
+ * patch, the object the loss fitted to its diffraction pattern, so its central crop is covered.
+ */
+export async function predictPatches(model: PtychoPinn, data: GroupedData, batchSize: number, signal?: AbortSignal): Promise<TrimmedPatches> {
+  const { N, B, C } = data;
   const NN = N * N;
-  const re = new Float32Array(B * NN);
-  const im = new Float32Array(B * NN);
-  const covered = new Uint8Array(B * NN);
+  const perChannel = model.settings.objectBig && C > 1;
+  const K = perChannel ? C : 1;
+  const re = new Float32Array(B * K * NN);
+  const im = new Float32Array(B * K * NN);
+  const covered = new Uint8Array(B * K * NN);
+  const centres = new Float64Array(B * K * 2);
+  for (let b = 0; b < B; b++) {
+    for (let c = 0; c < K; c++) {
+      const k = b * K + c;
+      centres[2 * k] = data.centres[2 * b] - (perChannel ? data.offsets[(b * C + c) * 2] : 0);
+      centres[2 * k + 1] = data.centres[2 * b + 1] - (perChannel ? data.offsets[(b * C + c) * 2 + 1] : 0);
+    }
+  }
   for (let start = 0; start < B; start += batchSize) {
     if (signal?.aborted) throw Object.assign(new Error('inference cancelled'), { name: 'AbortError' });
     const idx = Int32Array.from({ length: Math.min(batchSize, B - start) }, (_, i) => start + i);
@@ -42,28 +81,39 @@ export async function predictTrimmed(model: PtychoPinn, data: GroupedData, batch
     const ops = model.operators(offsets, idx.length);
     const { P } = ops;
     const pad = (P - N) / 2;
-    // object.big = False: the trimmed object is the decoder's patch itself, no merge normaliser
-    if (!model.settings.objectBig) covered.fill(1, start * NN, (start + idx.length) * NN);
-    else for (let b = 0; b < idx.length; b++) {
-      for (let i = 0; i < N; i++) {
-        for (let j = 0; j < N; j++) {
-          const count = ops.normData[b * P * P + (i + pad) * P + (j + pad)] - MERGE_NORM_EPS;
-          covered[(start + b) * NN + i * N + j] = count >= MIN_WINDOW_COUNT ? 1 : 0;
+    const at = start * K * NN;
+    try {
+      if (perChannel) {
+        const out = model.forward(inputs, ops, false, { windows: true });
+        const count = tf.tidy(() => extractWindowsFlat(tf.sub(ops.norm, MERGE_NORM_EPS) as tf.Tensor3D, ops));
+        const [r, i, n] = await Promise.all([out.windowsRe.data(), out.windowsIm.data(), count.data()]);
+        tf.dispose([out.intensity, out.trimmedRe, out.trimmedIm, out.windowsRe, out.windowsIm, count]);
+        re.set(r as Float32Array, at);
+        im.set(i as Float32Array, at);
+        for (let q = 0; q < n.length; q++) covered[at + q] = n[q] >= FULL_WINDOW_COUNT ? 1 : 0;
+        continue;
+      }
+      // object.big = False: the trimmed object is the decoder's patch itself, no merge normaliser
+      if (!model.settings.objectBig) covered.fill(1, at, at + idx.length * NN);
+      else for (let b = 0; b < idx.length; b++) {
+        for (let i = 0; i < N; i++) {
+          for (let j = 0; j < N; j++) {
+            const count = ops.normData[b * P * P + (i + pad) * P + (j + pad)] - MERGE_NORM_EPS;
+            covered[at + b * NN + i * N + j] = count >= MIN_WINDOW_COUNT ? 1 : 0;
+          }
         }
       }
-    }
-    try {
       const out = model.forward(inputs, ops, false);
       const [r, i] = await Promise.all([out.trimmedRe.data(), out.trimmedIm.data()]);
       tf.dispose([out.intensity, out.trimmedRe, out.trimmedIm]);
-      re.set(r as Float32Array, start * NN);
-      im.set(i as Float32Array, start * NN);
+      re.set(r as Float32Array, at);
+      im.set(i as Float32Array, at);
     } finally {
       ops.dispose();
       inputs.dispose();
     }
   }
-  return { B, N, re, im, covered };
+  return { B: B * K, N, re, im, covered, centres, perChannel };
 }
 
 /**
@@ -79,8 +129,10 @@ export function stitchCrop(N: number): number {
 export interface Reconstruction {
   patches: TrimmedPatches;
   stitched: StitchResult;
-  /** Group centres p̄ (x, y) used for the stitch. */
+  /** Centres (x, y) of the stitched patches (TrimmedPatches.centres): the group centres p̄, or the channel positions. */
   centres: Float64Array;
+  /** Group centres p̄ (x, y). */
+  groupCentres: Float64Array;
   M: number;
 }
 
@@ -91,14 +143,16 @@ export async function reconstruct(model: PtychoPinn, data: GroupedData, opts: { 
   // instead of carrying the merge normaliser's ×1000 artefact onto the canvas.
   const N = model.settings.N;
   const M = opts.M ?? stitchCrop(N);
-  const patches = await predictTrimmed(model, data, opts.batchSize, opts.signal);
-  const stitched = stitchPatches(patches.re, patches.im, patches.B, patches.N, data.centres, M, patches.covered);
-  return { patches, stitched, centres: data.centres, M };
+  const patches = await predictPatches(model, data, opts.batchSize, opts.signal);
+  const stitched = stitchPatches(patches.re, patches.im, patches.B, patches.N, patches.centres, M, patches.covered);
+  return { patches, stitched, centres: patches.centres, groupCentres: data.centres, M };
 }
 
 /**
  * reconstruction.npz: amplitude (H,W) float32, phase (H,W) float32, object (H,W) complex64,
  * origin_xy (2,) float64 = object coordinates of pixel (0,0), group_centres (B,2) float64,
+ * patch_centres (K,2) float64 = the centres of the K stitched patches (the group centres, or with
+ * object.big at gridsize > 1 the B·C channel positions),
  * probe (N,N) complex64 (the normalised probe the model used), covered (H,W) uint8 (1 where a test
  * crop reconstructs the pixel; 0 = not scanned, where amplitude, phase and object are 0), metadata: a
  * JSON string.
@@ -120,7 +174,8 @@ export function reconstructionNpz(rec: Reconstruction, probe: { re: Float32Array
     phase: { dtype: 'float32', shape: [s.height, s.width], data: s.phase },
     object: { dtype: 'complex64', shape: [s.height, s.width], data: obj },
     origin_xy: { dtype: 'float64', shape: [2], data: Float64Array.from([s.originX, s.originY]) },
-    group_centres: { dtype: 'float64', shape: [rec.centres.length / 2, 2], data: Float64Array.from(rec.centres) },
+    group_centres: { dtype: 'float64', shape: [rec.groupCentres.length / 2, 2], data: Float64Array.from(rec.groupCentres) },
+    patch_centres: { dtype: 'float64', shape: [rec.centres.length / 2, 2], data: Float64Array.from(rec.centres) },
     probe: { dtype: 'complex64', shape: [N, N], data: pr },
     covered: { dtype: 'uint8', shape: [s.height, s.width], data: Uint8Array.from(s.weight, (w) => (w > 0 ? 1 : 0)) },
     metadata: { dtype: 'str', shape: [], data: [JSON.stringify({ ...metadata, stitch_M: rec.M, stitch_pad: s.pad })] },

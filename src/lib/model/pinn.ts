@@ -96,19 +96,33 @@ export class PtychoPinn {
 
   /**
    * Forward pass. `inputs` is s·X, (B,N,N,C) (model spec 1.1). Returns Î = e^{2λ}·|F|² (B,N,N,C)
-   * and the trimmed object (B,N,N,1) as (re, im).
+   * and the trimmed object (B,N,N,1) as (re, im); with `windows`, also each channel's object window
+   * (B·C,N,N), the patch the probe illuminates for that channel's diffraction pattern.
    */
-  forward(inputs: tf.Tensor4D, ops: ForwardOperators, training: boolean): { intensity: tf.Tensor4D; trimmedRe: tf.Tensor4D; trimmedIm: tf.Tensor4D } {
+  forward(inputs: tf.Tensor4D, ops: ForwardOperators, training: boolean): { intensity: tf.Tensor4D; trimmedRe: tf.Tensor4D; trimmedIm: tf.Tensor4D };
+  forward(
+    inputs: tf.Tensor4D,
+    ops: ForwardOperators,
+    training: boolean,
+    opts: { windows: true },
+  ): { intensity: tf.Tensor4D; trimmedRe: tf.Tensor4D; trimmedIm: tf.Tensor4D; windowsRe: tf.Tensor3D; windowsIm: tf.Tensor3D };
+  forward(
+    inputs: tf.Tensor4D,
+    ops: ForwardOperators,
+    training: boolean,
+    opts?: { windows: true },
+  ): { intensity: tf.Tensor4D; trimmedRe: tf.Tensor4D; trimmedIm: tf.Tensor4D; windowsRe?: tf.Tensor3D; windowsIm?: tf.Tensor3D } {
     return tf.tidy(() => {
       const scaled = tf.div(inputs, tf.exp(this.logScale)) as tf.Tensor4D; // input / e^λ (model spec 1.2)
       const [amp, phase] = this.generator.apply(scaled, { training }) as tf.Tensor4D[];
       // O = A·(cos φ + i sin φ) (model spec 1.5, 6 row 1)
       const re = tf.mul(amp, tf.cos(phase)) as tf.Tensor4D;
       const im = tf.mul(amp, tf.sin(phase)) as tf.Tensor4D;
-      const out = forwardIntensity(re, im, ops, this.probe, this.settings.objectBig);
+      const out = forwardIntensity(re, im, ops, this.probe, this.settings.objectBig, { windows: opts?.windows === true });
       // Î = (e^λ·A)² = e^{2λ}·I (model spec 2.9), fed straight to the NLL (model spec 6).
       const intensity = tf.mul(out.intensity, tf.exp(tf.mul(2, this.logScale))) as tf.Tensor4D;
-      return { intensity, trimmedRe: out.trimmedRe, trimmedIm: out.trimmedIm };
+      const trimmed = { intensity, trimmedRe: out.trimmedRe, trimmedIm: out.trimmedIm };
+      return opts?.windows ? { ...trimmed, windowsRe: out.windowsRe!, windowsIm: out.windowsIm! } : trimmed;
     });
   }
 

@@ -228,7 +228,8 @@ export function extractWindows(canvas: tf.Tensor3D, ops: ForwardOperators): tf.T
 
 /**
  * Decoder objects [B,N,N,C] (re, im) -> predicted far-field intensity [B,N,N,C] and the trimmed
- * object [B,N,N,1] (model spec 2.1 steps 2-7). The intensity is NOT multiplied by e^{2λ} yet.
+ * object [B,N,N,1] (model spec 2.1 steps 2-7); with `windows`, also the object window each channel
+ * illuminates [B·C,N,N] (model spec 2.6, flat order b·C + c). The intensity is NOT multiplied by e^{2λ} yet.
  * `probe` is the normalised probe P̂ (model spec 2.7), [N,N].
  */
 export function forwardIntensity(
@@ -237,7 +238,8 @@ export function forwardIntensity(
   ops: ForwardOperators,
   probe: { re: tf.Tensor2D; im: tf.Tensor2D },
   objectBig = true,
-): { intensity: tf.Tensor4D; trimmedRe: tf.Tensor4D; trimmedIm: tf.Tensor4D } {
+  opts: { windows?: boolean } = {},
+): { intensity: tf.Tensor4D; trimmedRe: tf.Tensor4D; trimmedIm: tf.Tensor4D; windowsRe?: tf.Tensor3D; windowsIm?: tf.Tensor3D } {
   checkObject(objRe, ops, 'forwardIntensity(objRe)', objectBig ? ops.C : 1);
   checkObject(objIm, ops, 'forwardIntensity(objIm)', objectBig ? ops.C : 1);
   const { B, N, C, P } = ops;
@@ -274,6 +276,7 @@ export function forwardIntensity(
     }
     const psi = illuminate(winRe, winIm, probe);
     const I = farFieldIntensity(psi.re, psi.im);
-    return { intensity: flatToChannels(I, B, N, C), trimmedRe, trimmedIm };
+    const out = { intensity: flatToChannels(I, B, N, C), trimmedRe, trimmedIm };
+    return opts.windows ? { ...out, windowsRe: winRe, windowsIm: winIm } : out;
   });
 }

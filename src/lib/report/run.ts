@@ -67,21 +67,10 @@ export interface ConfigOverrides {
   training?: Partial<Omit<TrainingConfig, 'model'>>;
 }
 
-/**
- * ModelConfig.object_big for a job when the settings do not say: False at gridsize 2 (one object
- * patch per group, viewed at each channel's offset), the reference's True at gridsize 1. A deviation
- * from the reference (README, "Decisions"): with the merged canvas gridsize 2 learns far more slowly
- * (issue "Make gridsize 2 learn"); the reference's own lines benchmark trains gridsize 2 this way.
- */
-export function defaultObjectBig(gridsize: number): boolean {
-  return gridsize === 2 ? false : MODEL_DEFAULTS.object_big;
-}
-
 /** A job's configs (E4 step 4-5): job fields win over overrides; N is the inferred patch size. */
 export function buildJobConfig(job: TrainingJob, N: number, overrides: ConfigOverrides = {}): TrainingConfig {
   const model = makeModelConfig({
     ...overrides.model,
-    object_big: overrides.model?.object_big ?? defaultObjectBig(job.gridsize),
     gridsize: job.gridsize,
     N,
   });

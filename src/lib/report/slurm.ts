@@ -15,7 +15,7 @@ export interface TrainingSize {
   n_groups: number | null;
   batch_size: number | null;
   n_filters_scale: number | null;
-  /** ModelConfig.object_big for every job; null: the default (False at gridsize 2, True at gridsize 1). */
+  /** ModelConfig.object_big for every job; null: the default (True, the reference's). */
   object_big: boolean | null;
 }
 

@@ -97,10 +97,10 @@ describe('runStudy: real jobs through a runner', () => {
     expect(c0.output_dir).toBe('artifacts/dose_10000/baseline/gs1');
     expect(c0.train_data_file).toBe('phase_c/dose_10000/patched_train.npz');
     expect(rcalls[1].params).toMatchObject({ gridsize: 2, N: 64, nphotons: 10000, output_prefix: 'artifacts/dose_10000/dense/gs2' });
-    // object.big: the reference's True at gridsize 1, False at gridsize 2 (README "Decisions"); the
-    // persistent dict follows each job
-    expect([rcalls[0].params['object.big'], rcalls[1].params['object.big'], rcalls[2].params['object.big']]).toEqual([true, false, false]);
-    expect(calls.map((c) => c.config.model.object_big)).toEqual([true, false, false]);
+    // object.big: the reference's True at every gridsize (K-NN groups on a scan spaced >= 0.3·N do
+    // not fit one N/2 object window, README "Decisions"); the persistent dict follows each job
+    expect([rcalls[0].params['object.big'], rcalls[1].params['object.big'], rcalls[2].params['object.big']]).toEqual([true, true, true]);
+    expect(calls.map((c) => c.config.model.object_big)).toEqual([true, true, true]);
     const params = JSON.parse(sink.readText('artifacts/dose_10000/dense/gs2/params.json')!);
     expect(params).toEqual(rcalls[1].params);
     expect(sink.readText('artifacts/dose_10000/dense/gs2/params.json')).toMatch(/"nphotons": 10000\.0,/);
