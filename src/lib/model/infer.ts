@@ -37,10 +37,12 @@ export interface TrimmedPatches {
 /** Merged window count below which a trimmed pixel counts as not reconstructed (see TrimmedPatches.covered). */
 export const MIN_WINDOW_COUNT = 0.5;
 /**
- * The same for a channel window (object.big, gridsize > 1): its pixels must be fully inside the merged
- * windows. At a sub-pixel offset the extract's bilinear taps mix a window's edge with the zeros beyond
- * it, and a pixel there carries the object attenuated by its partial count; a channel's central crop
- * lies inside its own decoded window, so this costs no coverage.
+ * The same for a channel window (object.big, gridsize > 1), stricter: every interpolation tap of a
+ * window pixel must fall on a canvas pixel whose merged window count is >= this. At a sub-pixel offset
+ * the extract's bilinear taps otherwise mix in canvas pixels at a window's edge, which carry the
+ * decoder's border branch over a count near 0 (+ the 0.001 floor of the normaliser, up to x1000) or
+ * an attenuated value. A channel's central crop lies inside its own decoded window, so this costs no
+ * coverage.
  */
 export const FULL_WINDOW_COUNT = 0.999;
 
@@ -85,7 +87,8 @@ export async function predictPatches(model: PtychoPinn, data: GroupedData, batch
     try {
       if (perChannel) {
         const out = model.forward(inputs, ops, false, { windows: true });
-        const count = tf.tidy(() => extractWindowsFlat(tf.sub(ops.norm, MERGE_NORM_EPS) as tf.Tensor3D, ops));
+        // the share of each window pixel's interpolation taps that fall on fully covered canvas pixels
+        const count = tf.tidy(() => extractWindowsFlat(tf.cast(tf.greaterEqual(tf.sub(ops.norm, MERGE_NORM_EPS), FULL_WINDOW_COUNT), 'float32') as tf.Tensor3D, ops));
         const [r, i, n] = await Promise.all([out.windowsRe.data(), out.windowsIm.data(), count.data()]);
         tf.dispose([out.intensity, out.trimmedRe, out.trimmedIm, out.windowsRe, out.windowsIm, count]);
         re.set(r as Float32Array, at);
