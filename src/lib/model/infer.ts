@@ -1,10 +1,11 @@
 /**
- * Inference on the test split and stitching (model spec 4.6): per-group prediction of the trimmed
- * object from [s·X, coords_relative], then the physics' stitchPatches (central M = 20 crop,
- * translate by +(p̄ − mean), complex average) into amplitude and phase. Output NPZ via writeNpz.
+ * Inference on the test split and stitching (model spec 4.6): per-group prediction from
+ * [s·X, coords_relative] of the trimmed object (or, with object.big at gridsize > 1, of every channel's
+ * object window: predictPatches), then the physics' stitchPatches (central M = 20 crop, translate by
+ * +(p − mean), complex average) into amplitude and phase. Output NPZ via writeNpz.
  */
 import * as tf from '@tensorflow/tfjs';
-import { stitchPatches, extractWindowsFlat, DEFAULT_STITCH_M, MERGE_NORM_EPS, type StitchResult } from '../physics';
+import { stitchPatches, extractWindowsFlat, DEFAULT_STITCH_M, MERGE_NORM_EPS, type ForwardOperators, type StitchResult } from '../physics';
 import { writeNpz } from '../ingest';
 import type { NdArray } from '../ingest/types';
 import type { GroupedData } from './data';
@@ -46,6 +47,22 @@ export const MIN_WINDOW_COUNT = 0.5;
  */
 export const FULL_WINDOW_COUNT = 0.999;
 
+/** TrimmedPatches.covered for the trimmed objects of the groups in `ops` (B·N·N): merged window count >= MIN_WINDOW_COUNT. */
+export function trimmedCoverage(ops: ForwardOperators): Uint8Array {
+  const { B, N, P } = ops;
+  const pad = (P - N) / 2;
+  const out = new Uint8Array(B * N * N);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < N; i++) {
+      for (let j = 0; j < N; j++) {
+        const count = ops.normData[b * P * P + (i + pad) * P + (j + pad)] - MERGE_NORM_EPS;
+        out[(b * N + i) * N + j] = count >= MIN_WINDOW_COUNT ? 1 : 0;
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * Predict the object patches to stitch, in batches.
  *
@@ -81,8 +98,6 @@ export async function predictPatches(model: PtychoPinn, data: GroupedData, batch
     const idx = Int32Array.from({ length: Math.min(batchSize, B - start) }, (_, i) => start + i);
     const { inputs, offsets } = makeBatch(data, idx, model.scale);
     const ops = model.operators(offsets, idx.length);
-    const { P } = ops;
-    const pad = (P - N) / 2;
     const at = start * K * NN;
     try {
       if (perChannel) {
@@ -98,14 +113,7 @@ export async function predictPatches(model: PtychoPinn, data: GroupedData, batch
       }
       // object.big = False: the trimmed object is the decoder's patch itself, no merge normaliser
       if (!model.settings.objectBig) covered.fill(1, at, at + idx.length * NN);
-      else for (let b = 0; b < idx.length; b++) {
-        for (let i = 0; i < N; i++) {
-          for (let j = 0; j < N; j++) {
-            const count = ops.normData[b * P * P + (i + pad) * P + (j + pad)] - MERGE_NORM_EPS;
-            covered[at + b * NN + i * N + j] = count >= MIN_WINDOW_COUNT ? 1 : 0;
-          }
-        }
-      }
+      else covered.set(trimmedCoverage(ops), at);
       const out = model.forward(inputs, ops, false);
       const [r, i] = await Promise.all([out.trimmedRe.data(), out.trimmedIm.data()]);
       tf.dispose([out.intensity, out.trimmedRe, out.trimmedIm]);
