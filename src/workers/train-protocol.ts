@@ -46,9 +46,20 @@ export interface FaultPlan {
    * origin's quota is used up.
    */
   quotaBytes?: { job: string; bytes: number };
+  /**
+   * Once the checkpoint after this epoch is stored, the job holds (running, as a long epoch would)
+   * until the run is cancelled or the page goes away, and says so in its status line, so that a test
+   * can reload at a known point of the run whatever the backend's speed. A resumed job, counting on
+   * from its checkpoint, does not store that epoch's checkpoint again, so it is not held twice.
+   */
+  holdAfterCheckpoint?: { job: string; epoch: number };
 }
 
-const FAULT_KEYS = ['nanLossAt', 'loseDeviceAt', 'crashWorkerAt', 'quotaBytes'] as const;
+const FAULT_KEYS = ['nanLossAt', 'loseDeviceAt', 'crashWorkerAt', 'quotaBytes', 'holdAfterCheckpoint'] as const;
+/** The whole number each fault carries, by its name in the JSON. */
+const FAULT_COUNT: Record<(typeof FAULT_KEYS)[number], 'step' | 'bytes' | 'epoch'> = {
+  nanLossAt: 'step', loseDeviceAt: 'step', crashWorkerAt: 'step', quotaBytes: 'bytes', holdAfterCheckpoint: 'epoch',
+};
 
 /** Parse the `faults` URL parameter (JSON); null when absent. Throws on anything malformed. */
 export function parseFaults(search: string): FaultPlan | null {
@@ -60,16 +71,16 @@ export function parseFaults(search: string): FaultPlan | null {
   for (const [k, f] of Object.entries(v as Record<string, unknown>)) {
     if (!(FAULT_KEYS as readonly string[]).includes(k)) throw new Error(`unknown fault '${k}'`);
     if (typeof f !== 'object' || f === null) throw new Error(`fault '${k}' must be an object`);
-    const { job, step, bytes } = f as Record<string, unknown>;
+    const name = k as (typeof FAULT_KEYS)[number];
+    const field = FAULT_COUNT[name];
+    const { job, [field]: count } = f as Record<string, unknown>;
     if (typeof job !== 'string') throw new Error(`fault '${k}' needs a job key`);
-    const count = k === 'quotaBytes' ? bytes : step;
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-      throw new Error(`fault '${k}' needs a whole ${k === 'quotaBytes' ? 'bytes' : 'step'} number`);
+      throw new Error(`fault '${k}' needs a whole ${field} number`);
     }
-    if (k === 'quotaBytes') out.quotaBytes = { job, bytes: count };
-    else if (k === 'nanLossAt') out.nanLossAt = { job, step: count };
-    else if (k === 'loseDeviceAt') out.loseDeviceAt = { job, step: count };
-    else out.crashWorkerAt = { job, step: count };
+    if (name === 'quotaBytes') out.quotaBytes = { job, bytes: count };
+    else if (name === 'holdAfterCheckpoint') out.holdAfterCheckpoint = { job, epoch: count };
+    else out[name] = { job, step: count };
   }
   return out;
 }

@@ -171,6 +171,7 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
       const nanAt = at(faults.nanLossAt);
       const loseDeviceAt = at(faults.loseDeviceAt);
       const crashAt = at(faults.crashWorkerAt);
+      const holdAt = faults.holdAfterCheckpoint?.job === key ? faults.holdAfterCheckpoint.epoch : undefined;
       const jobRunner = nanAt === undefined ? baseRunner : createPtychoPinnRunner({ previewEveryEpochs: 1, nanLossAtStep: nanAt });
       runner = async (args: RunnerArgs): Promise<RunnerResult> => {
         // Device loss fails this job with its reason; the loop goes on (a new device is made next job).
@@ -212,8 +213,16 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
               else post({ type: 'progress', key, progress: p });
               args.onProgress?.(p);
             },
-            onCheckpoint: (epoch, state) =>
-              storage.write(`the checkpoint after epoch ${epoch}`, approxBytes(state), () => store.putCheckpoint(runId, key, epoch, state)),
+            onCheckpoint: async (epoch, state) => {
+              await storage.write(`the checkpoint after epoch ${epoch}`, approxBytes(state), () => store.putCheckpoint(runId, key, epoch, state));
+              if (epoch === holdAt) {
+                post({ type: 'progress', key, progress: { status: 'saving', message: `Held after the checkpoint of epoch ${epoch} (injected fault)` } });
+                await new Promise<void>((resolve) => {
+                  if (jobCtl.signal.aborted) resolve();
+                  else jobCtl.signal.addEventListener('abort', () => resolve(), { once: true });
+                });
+              }
+            },
           });
           const r = await (givenUp ? Promise.race([training, givenUp]) : training);
           if (lostReason) return lostResult(r);
