@@ -12,7 +12,7 @@
  *   --object lines|grf     (default lines)
  *   --dose D               nphotons (default 1e9)
  *   --epochs E             (default: the preset's)
- *   --backend wasm|cpu     (default wasm)
+ *   --backend wasm|cpu|webgpu   (default wasm; webgpu through Dawn, src/lib/model/node-backend.ts)
  *   --filter-scale F, --batch B, --train-outer O, --loss nll|mae   preset overrides
  *   --lr L                 Adam learning rate (default 1e-3, the reference's)
  *   --object-big           train gridsize 2 with object.big True (default False: the lines workflow's)
@@ -37,9 +37,7 @@ import readline from 'node:readline';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { installFastCpuKernels } from '../src/lib/model/cpu-kernels.ts';
-import { installWasmTrainingKernels } from '../src/lib/model/wasm-kernels.ts';
+import { startNodeBackend, describeNodeBackend, type NodeBackendName } from '../src/lib/model/node-backend.ts';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
 import { trainPinn } from '../src/lib/model/train.ts';
@@ -83,7 +81,7 @@ interface Args {
   object: BenchmarkObject;
   dose: number;
   epochs?: number;
-  backend: string;
+  backend: NodeBackendName;
   filterScale?: number;
   batch?: number;
   trainOuter?: number;
@@ -136,7 +134,9 @@ function parseArgs(argv: string[]): Args {
       case '--filter-scale': a.filterScale = num(k, v); i++; break;
       case '--batch': a.batch = num(k, v); i++; break;
       case '--train-outer': a.trainOuter = num(k, v); i++; break;
-      case '--backend': a.backend = String(v); i++; break;
+      case '--backend':
+        if (v !== 'wasm' && v !== 'cpu' && v !== 'webgpu') throw new Error(`--backend must be wasm, cpu or webgpu, got ${v}`);
+        a.backend = v; i++; break;
       case '--out': a.out = String(v); i++; break;
       case '--no-write': a.write = false; break;
       case '--serial': a.serial = true; break;
@@ -302,13 +302,10 @@ async function main(): Promise<void> {
   const args = parseArgs(argv);
   const preset = PRESETS[args.preset];
   const sideBySide = !args.serial && !args.childResult && args.gridsizes.length > 1 && os.cpus().length >= 2;
-  if (!(await tf.setBackend(args.backend))) throw new Error(`tfjs could not start the '${args.backend}' backend`);
-  await tf.ready();
-  if (tf.getBackend() === 'cpu') installFastCpuKernels();
-  if (tf.getBackend() === 'wasm') installWasmTrainingKernels();
+  const started = await startNodeBackend(args.backend);
   if (!args.childResult) {
     console.log(
-      `bench:quality  preset ${args.preset}, backend ${tf.getBackend()}, ${os.cpus().length} CPUs, node ${process.version}, seed ${args.seed}, object ${args.object}` +
+      `bench:quality  preset ${args.preset}, backend ${describeNodeBackend(started)}, ${os.cpus().length} CPUs, node ${process.version}, seed ${args.seed}, object ${args.object}` +
         (sideBySide ? `; gridsizes ${args.gridsizes.join(' and ')} side by side in child processes` : ''),
     );
   }
