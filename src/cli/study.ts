@@ -374,6 +374,16 @@ function jobPrinter(out: (line?: string) => void, dryRun: boolean, offset: numbe
   return (e: StudyEvent) => {
     if (e.type === 'job-start') {
       out(`  [${e.index + offset}/${total ?? e.total}] ${e.job.view} (dose=${pyFormatE0(e.job.dose)}, gridsize=${e.job.gridsize})`);
+    } else if (e.type === 'job-progress') {
+      // One line per epoch (a long job is not silent for hours), and the live score when there is one.
+      const p = e.progress;
+      if (p.status === 'epoch') {
+        const r = p.record;
+        out(`    epoch ${r.epoch}/${p.epochs}: loss ${r.train_loss.toPrecision(6)}, val_loss ${r.val_loss === null ? 'n/a' : r.val_loss.toPrecision(6)}, ` +
+          `lr ${r.learning_rate.toExponential(2)}, ${r.seconds.toFixed(1)} s`);
+      } else if (p.status === 'score') {
+        out(`    epoch ${p.epoch}: amplitude SSIM ${p.amplitude_ssim.toFixed(3)} against the true object (placed)`);
+      }
     } else if (e.type === 'job-end') {
       const r = e.entry.result;
       const status = r.status;

@@ -164,14 +164,24 @@ describe('study CLI main() against the fixture trees (the reference scenarios, s
 
   it('with a runner: bridged params.json per job, results in the manifest, failures recorded and the loop goes on', async () => {
     const dir = freshDir();
-    const runner: JobRunner = async ({ job, params }) => {
+    const runner: JobRunner = async ({ job, params, onProgress }) => {
       if (job.view === 'dense') throw new Error('device lost');
+      onProgress?.({ status: 'step', epoch: 1, epochs: 2, step: 1, steps: 1, loss: -3, samples_per_second: 9, eta_seconds: null });
+      onProgress?.({ status: 'epoch', epochs: 2, record: { epoch: 1, train_loss: -101.55123, val_loss: -95.921, learning_rate: 1e-3, seconds: 5.27, samples_per_second: 55 } });
+      onProgress?.({ status: 'score', epoch: 1, amplitude_ssim: 0.2871 });
+      onProgress?.({ status: 'epoch', epochs: 2, record: { epoch: 2, train_loss: -101.6, val_loss: null, learning_rate: 5e-4, seconds: 5.31, samples_per_second: 55 } });
       return { status: 'success', final_loss: 0.5, epochs_completed: Number(params.nepochs), bundle_path: 'model/model.json', bundle_sha256: 'ab'.repeat(32), bundle_size_bytes: 10 };
     };
     const r = await run([...roots('broken'), '--artifact-root', dir], async () => ({ runner, backend: 'cpu' }));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('  ⚠ 1 file(s) failed validation; 1 job(s) blocked:\n    ✗ ');
     expect(r.stdout).toContain('    → Bundle [baseline/dose=1e+03]: model/model.json\n');
+    // A line per epoch and per live score, nothing per step.
+    expect(r.stdout).toContain(
+      '    epoch 1/2: loss -101.551, val_loss -95.9210, lr 1.00e-3, 5.3 s\n' +
+      '    epoch 1: amplitude SSIM 0.287 against the true object (placed)\n' +
+      '    epoch 2/2: loss -101.600, val_loss n/a, lr 5.00e-4, 5.3 s\n    → Bundle',
+    );
     expect(r.stdout).toContain('    ✗ blocked: Blocked by validation errors:');
     expect(r.stdout).toContain('  → 2 job(s) completed\n  → 1 job(s) blocked\n');
     const m = JSON.parse(readFileSync(`${dir}/training_manifest.json`, 'utf8'));
