@@ -1,8 +1,9 @@
 /**
  * Live previews a ptychographer reads at a glance (used by the training worker, so the page only
  * blits bytes): the stitched images cropped to the scanned region, unscanned pixels grey, colour
- * limits from covered pixels only, the ground truth on the same crop and colour scale, and the
- * test scan positions in the crop's pixel coordinates.
+ * limits from covered pixels only, the ground truth on the same crop and on the colour scale of the
+ * evaluation's amplitude scaling (previewImages), and the test scan positions in the crop's pixel
+ * coordinates.
  */
 import { colourise, finiteRange, type ColourMap } from './colour';
 
@@ -89,10 +90,38 @@ export interface PreviewImages {
 }
 
 /**
+ * The factor that puts a reconstructed amplitude on the truth's scale for display: median(truth) /
+ * median(reconstruction) over the pixels where both are finite. The evaluation scales by the ratio
+ * of means (eval spec 1.1, comparison.png does too); medians give the same picture for a sound
+ * reconstruction and keep a few huge pixels (an untrained gridsize-2 merge border) from darkening
+ * the rest. 1 when there is no common pixel or the reconstruction's median is not positive.
+ */
+export function amplitudeDisplayScale(truth: Float32Array, recon: Float32Array): number {
+  const t: number[] = [];
+  const r: number[] = [];
+  for (let i = 0; i < Math.min(truth.length, recon.length); i++) {
+    if (Number.isFinite(truth[i]) && Number.isFinite(recon[i])) { t.push(truth[i]); r.push(recon[i]); }
+  }
+  if (t.length === 0) return 1;
+  const median = (a: number[]) => {
+    const s = Float64Array.from(a).sort();
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  const mr = median(r);
+  const s = mr > 0 ? median(t) / mr : 1;
+  return Number.isFinite(s) && s > 0 ? s : 1;
+}
+
+/**
  * Crop to the reconstruction's scanned region (the truth's when the reconstruction covers
  * nothing; the whole canvas when neither covers anything), colour amplitude (viridis) and phase
  * (magma: the covered range of a phase is rarely the whole cycle, and a cyclic map would give its
- * two ends one colour) with limits from the covered pixels of reconstruction and truth together.
+ * two ends one colour). With a truth, amplitude limits are the truth's range (0.5th-99.5th
+ * percentile of its covered pixels) and the reconstruction's are those divided by
+ * amplitudeDisplayScale, so equal colours mean equal values after the evaluation's scaling and
+ * outliers saturate instead of washing out the picture; phase limits are shared by both. Without a
+ * truth, each image's own range.
  */
 export function previewImages(p: PreviewInput): PreviewImages {
   const { width, height } = p;
@@ -104,13 +133,14 @@ export function previewImages(p: PreviewInput): PreviewImages {
   const phi = crop(p.phase);
   const tAmp = p.truthAmplitude && p.truthAmplitude.length === width * height ? crop(p.truthAmplitude) : undefined;
   const tPhi = p.truthPhase && p.truthPhase.length === width * height ? crop(p.truthPhase) : undefined;
-  const ampRange = sharedRange(amp, tAmp);
+  const ampRange = tAmp ? finiteRange(tAmp) : finiteRange(amp);
+  const scale = tAmp ? amplitudeDisplayScale(tAmp, amp) : 1;
   const phiRange = sharedRange(phi, tPhi);
   const out: PreviewImages = {
     width: box.width,
     height: box.height,
     crop: { ...box, fullWidth: width, fullHeight: height },
-    amplitude: colour(amp, ampRange, 'viridis'),
+    amplitude: colour(amp, [ampRange[0] / scale, ampRange[1] / scale], 'viridis'),
     phase: colour(phi, phiRange, 'magma'),
   };
   if (tAmp) out.truthAmplitude = colour(tAmp, ampRange, 'viridis');
