@@ -3,7 +3,7 @@
  * `frc_cutoffs` (evaluation.py:470-505), hoidn/FRC `FSC` (fourier_ring_corr.py:21-39) and `spinavej`
  * (spin_average.py:15-80), `_first_below_threshold_interpolated` (evaluation.py:437-467). Float64.
  */
-import { getFftPlan } from './fft.ts';
+import { fft2 } from '../physics/fft.ts';
 import { gaussianFilter1d } from './filters.ts';
 import type { RealImage } from './types.ts';
 
@@ -62,7 +62,7 @@ export function frcCurve(target: RealImage, pred: RealImage): Float64Array {
     re[i] = target.data[i];
     im[i] = pred.data[i];
   }
-  fft2Square(re, im, n);
+  fft2(re, im, n, n);
   const cr = new Float64Array(L);
   const ci = new Float64Array(L);
   const c1 = new Float64Array(L);
@@ -90,12 +90,6 @@ export function frcCurve(target: RealImage, pred: RealImage): Float64Array {
   return ratio(cr, ci, c1, c2, count);
 }
 
-function fft2Square(re: Float64Array, im: Float64Array, n: number): void {
-  const plan = getFftPlan(n);
-  for (let r = 0; r < n; r++) plan.forward(re, im, r * n, 1);
-  for (let c = 0; c < n; c++) plan.forward(re, im, c, n);
-}
-
 function ratio(cr: Float64Array, ci: Float64Array, c1: Float64Array, c2: Float64Array, count: Float64Array): Float64Array {
   const L = cr.length;
   const out = new Float64Array(L);
@@ -111,8 +105,8 @@ function frcCurveSeparate(target: RealImage, pred: RealImage, n: number, ring: I
   const ti = new Float64Array(N);
   const pr = Float64Array.from(pred.data);
   const pi = new Float64Array(N);
-  fft2Square(tr, ti, n);
-  fft2Square(pr, pi, n);
+  fft2(tr, ti, n, n);
+  fft2(pr, pi, n, n);
   const cr = new Float64Array(L);
   const ci = new Float64Array(L);
   const c1 = new Float64Array(L);

@@ -17,7 +17,7 @@ import { msSsim, ssim } from './ssim.ts';
 import type { ComplexImage, EvalOptions, EvalResult, Scores } from './types.ts';
 
 export * from './types.ts';
-export { getFftPlan, fft2, type FftPlan } from './fft.ts';
+export { getFftPlan, fft2, type FftPlan } from '../physics/fft.ts';
 export { gaussianFilter, gaussianFilter1d, gaussianKernel1d } from './filters.ts';
 export { ssim, msSsim, msSsimDetail, decimate2, MS_SSIM_WEIGHTS, type MsSsimOptions, type MsSsimDetail } from './ssim.ts';
 export { frcCurve, frcCutoffs, firstBelowThreshold, ringIndex, type FrcResult } from './frc.ts';

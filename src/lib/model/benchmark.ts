@@ -13,7 +13,7 @@ import { Rng } from '../sim/rng';
 import { linesObject } from '../sim/lines';
 import { extractPatch, simulateDiffraction, type ComplexImage } from '../sim/simulate';
 import { defaultProbe, type ProbeArrays } from '../physics/probe';
-import { fft2d } from '../physics/fft';
+import { fft2 } from '../physics/fft';
 import { groupGeometry, normalisationFactor, type GroupedData } from './data';
 import { gaussianFilter } from '../eval';
 
@@ -126,7 +126,7 @@ export function grfObject(size: number, rng: Rng): Float64Array {
     re[i] = m * Math.cos(2 * Math.PI * v);
     if (i + 1 < re.length) re[i + 1] = m * Math.sin(2 * Math.PI * v);
   }
-  fft2d(re, im, size, size);
+  fft2(re, im, size, size);
   for (let r = 0; r < size; r++) {
     const ky = r <= size / 2 ? r : r - size;
     for (let c = 0; c < size; c++) {
@@ -139,7 +139,7 @@ export function grfObject(size: number, rng: Rng): Float64Array {
   }
   // inverse DFT via conj(FFT(conj(·)))
   for (let i = 0; i < im.length; i++) im[i] = -im[i];
-  fft2d(re, im, size, size);
+  fft2(re, im, size, size);
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < re.length; i++) {

@@ -25,4 +25,4 @@ export {
   type ProbeArrays,
 } from './probe';
 export { stitchPatches, DEFAULT_STITCH_M, type StitchResult } from './stitch';
-export { fft1dInPlace, fft2d, farFieldIntensityCpu } from './fft';
+export { getFftPlan, fft2, farFieldIntensityCpu, type FftPlan } from './fft';
