@@ -9,7 +9,7 @@ import type { ParsedFilters, SkipEvent } from '../lib/study/jobs';
 import type { TrainingSettings } from '../ui/settings';
 import { buildManifest, serializeManifest, type ManifestJob } from '../lib/report/manifest';
 import { studySummaryFiles } from '../lib/report/summary';
-import type { PreviewImages } from '../ui/preview';
+import type { PreviewImages } from '../lib/preview/preview';
 
 /** What a run needs to be rebuilt after a reload: JSON-safe, stored in IndexedDB with the run. */
 export interface RunPlan {
@@ -97,7 +97,7 @@ export type TrainEvent =
   | { type: 'progress'; key: string; progress: RunnerProgress; gpuBytes?: number }
   /**
    * A stitched reconstruction already cropped to the scanned region and colour-mapped in the
-   * worker (the page only blits it; src/ui/preview.ts), with the truth on the same crop and colour
+   * worker (the page only blits it; src/lib/preview/preview.ts), with the truth on the same crop and colour
    * scale and the test scan positions in crop pixels when the runner gives them.
    */
   | ({ type: 'preview'; key: string; epoch: number } & PreviewImages)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { amplitudeDisplayScale, previewImages } from '../../src/ui/preview';
-import { colourise } from '../../src/ui/colour';
+import { amplitudeDisplayScale, previewImages } from '../../../src/lib/preview/preview';
+import { colourise } from '../../../src/lib/preview/colour';
 
 /** A 20 x 10 amplitude ramp (0.2 .. 1.0) with NaN (unscanned) in its first column. */
 function truthRamp(): Float32Array {
