@@ -4,7 +4,7 @@ import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openNpz } from '../../src/lib/ingest';
-import { chooseBackend, downloadBytes, downloadText, fillSettings, hasNumpy, loadSmallDemo, python } from './helpers';
+import { chooseBackend, downloadBytes, downloadText, faultsUrl, fillSettings, hasNumpy, loadSmallDemo, python } from './helpers';
 
 /** Few epochs and groups, batch 8, filter scale 0.25 (see fillSettings). */
 const quickSettings = (page: Page, epochs = 1) => fillSettings(page, { epochs, groups: 20 });
@@ -102,11 +102,13 @@ test('demo study: a dry run manifest, then two jobs trained on WebGPU with live 
   }
 });
 
+/** The app with the dose-1000 baseline job held after its first checkpoint (test hook). */
+const HELD_AFTER_EPOCH_1 = faultsUrl({ holdAfterCheckpoint: { job: 'dose_1000/baseline/gs1', epoch: 1 } });
+
 test('cancel stops the running job at the next step and records it as cancelled', async ({ page }) => {
   // The job holds after its first epoch (test hook), so it is still running when Cancel is clicked
   // however fast the backend is.
-  const hold = { holdAfterCheckpoint: { job: 'dose_1000/baseline/gs1', epoch: 1 } };
-  await loadSmallDemo(page, `/?faults=${encodeURIComponent(JSON.stringify(hold))}`);
+  await loadSmallDemo(page, HELD_AFTER_EPOCH_1);
   await page.getByLabel('Dose').selectOption('1000');
   await page.getByLabel('View').selectOption('baseline');
   await quickSettings(page, 3);
@@ -124,8 +126,7 @@ test('cancel stops the running job at the next step and records it as cancelled'
 test('a reload mid-run shows what finished and resumes the unfinished job from its last checkpoint', async ({ page }) => {
   // The job holds once its first epoch's checkpoint is in IndexedDB (test hook), so the reload lands
   // between the first and the last epoch however fast the backend is.
-  const hold = { holdAfterCheckpoint: { job: 'dose_1000/baseline/gs1', epoch: 1 } };
-  await loadSmallDemo(page, `/?faults=${encodeURIComponent(JSON.stringify(hold))}`);
+  await loadSmallDemo(page, HELD_AFTER_EPOCH_1);
   await page.getByLabel('Dose').selectOption('1000');
   await page.getByLabel('View').selectOption('baseline');
   await quickSettings(page, 3);

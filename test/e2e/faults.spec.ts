@@ -11,7 +11,8 @@
 import { test, expect, type Page } from '@playwright/test';
 import { createHash } from 'node:crypto';
 import { unzipSync, strFromU8 } from 'fflate';
-import { chooseBackend, downloadBytes, downloadText, fillSettings, loadSmallDemo } from './helpers';
+import { chooseBackend, downloadBytes, downloadText, faultsUrl, fillSettings, loadSmallDemo } from './helpers';
+import type { FaultPlan } from '../../src/workers/train-protocol';
 
 const DENSE = 'dose_1000/dense/gs2';
 const SPARSE = 'dose_1000/sparse/gs2';
@@ -28,7 +29,7 @@ interface Manifest { jobs: ManifestJob[]; backend: { name: string; adapter: stri
 const keyOf = (j: ManifestJob) => `dose_${j.dose}/${j.view}/gs${j.gridsize}`;
 
 /** The small demo, with faults injected through ?faults= when given. */
-const loadDemo = (page: Page, faults?: object) => loadSmallDemo(page, faults ? `/?faults=${encodeURIComponent(JSON.stringify(faults))}` : '/');
+const loadDemo = (page: Page, faults?: FaultPlan) => loadSmallDemo(page, faults ? faultsUrl(faults) : '/');
 
 /** 12 groups: 11 training groups, 2 steps of 8 per epoch; batch 8, filter scale 0.25. */
 const tinySettings = (page: Page, epochs: number) => fillSettings(page, { epochs, groups: 12 });

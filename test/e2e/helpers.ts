@@ -2,6 +2,7 @@ import { expect, type Download, type Page } from '@playwright/test';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import type { FaultPlan } from '../../src/workers/train-protocol';
 
 export async function downloadText(page: Page, click: () => Promise<void>): Promise<{ name: string; text: string; path: string }> {
   const [dl] = await Promise.all([page.waitForEvent('download'), click()]);
@@ -31,7 +32,10 @@ export function python(code: string, args: string[] = []): string {
   return r.stdout;
 }
 
-/** Open the app (at `url`, e.g. with ?faults=) and load the small demo study: 9 jobs. */
+/** The app's URL with faults injected through its test hook (`?faults=<JSON>`, parseFaults). */
+export const faultsUrl = (faults: FaultPlan): string => `/?faults=${encodeURIComponent(JSON.stringify(faults))}`;
+
+/** Open the app (at `url`, e.g. faultsUrl(...)) and load the small demo study: 9 jobs. */
 export async function loadSmallDemo(page: Page, url = '/'): Promise<void> {
   await page.goto(url);
   await page.getByLabel('Demo size').selectOption('small');

@@ -3,7 +3,8 @@
  * evaluation's FRC, model spec 6 row 9): a forward complex FFT of any length (kernel e^{−2πi jk/n},
  * unnormalised, like numpy.fft.fft). Iterative radix-2 for powers of two; mixed radix (kissfft-style
  * decimation in time: a radix-2 butterfly and a generic one for odd primes) when every prime factor
- * is small; Bluestein's chirp-z otherwise (whose inner FFT is a power of two). Plans are cached. Also the far-field intensity of the forward model on the CPU.
+ * is small; Bluestein's chirp-z otherwise (whose inner FFT is a power of two). Plans are cached.
+ * Also the far-field intensity of the forward model on the CPU.
  */
 
 export interface FftPlan {
