@@ -1,0 +1,154 @@
+/**
+ * `npm run bench:demo-job -- [options]`: train one job of the app's demo study (src/lib/sim/demo.ts)
+ * through the runner's own steps (loadDataset, groupDataset with seeds 42 / 43, PtychoPinn,
+ * trainPinn, reconstruct, scoreReconstruction) and print the test scores every k epochs, so that
+ * training settings can be compared on the demo without the app. Settings the reference hard-codes
+ * (Adam's learning rate, ReduceLROnPlateau) are flags here, for experiments only.
+ *
+ *   --size small|standard     demo size (default small: N = 32)
+ *   --dose D                  1000, 10000 or 100000 (default 100000)
+ *   --view baseline|dense|sparse   (default dense; gridsize 2 unless --gridsize 1)
+ *   --gridsize 1|2
+ *   --epochs E --batch B --filter-scale F --groups G   (defaults: the Reference preset, 50 / 16 / 2 / 512)
+ *   --lr R                    Adam learning rate (default 1e-3, the reference's)
+ *   --plateau on|off          ReduceLROnPlateau on the validation loss (default on, the reference's)
+ *   --early-stopping on|off   EarlyStopping on the training loss (default off: a fixed budget, so runs compare)
+ *   --every K                 score every K epochs (default 5)
+ *   --backend wasm|cpu|webgpu (default wasm)
+ *   --out DIR                 write DIR/reconstruction.npz and DIR/truth.npz (objectGuess) at the end
+ *
+ * Scores: `ref` is the reference's Phase G path (align_for_evaluation + eval_reconstruction), `placed`
+ * the canvas placed on the truth by its own origin (README, "Reconstruction quality").
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { makeDemoStudy, type DemoSize } from '../src/lib/sim/demo.ts';
+import { openNpz, writeNpz } from '../src/lib/ingest/index.ts';
+import { loadDataset, type Dataset } from '../src/lib/contract/index.ts';
+import { groupDataset, validationSplit } from '../src/lib/model/data.ts';
+import { settingsFromParams } from '../src/lib/model/settings.ts';
+import { PtychoPinn } from '../src/lib/model/pinn.ts';
+import { trainPinn } from '../src/lib/model/train.ts';
+import { reconstruct, reconstructionNpz } from '../src/lib/model/infer.ts';
+import { scoreReconstruction } from '../src/lib/model/quality.ts';
+import { startNodeBackend, describeNodeBackend, type NodeBackendName } from '../src/lib/model/node-backend.ts';
+
+const argv = process.argv.slice(2);
+const flags = new Map<string, string>();
+for (let i = 0; i < argv.length; i += 2) {
+  if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new Error(`expected --flag value pairs, got '${argv[i]}'`);
+  flags.set(argv[i].slice(2), argv[i + 1]);
+}
+const known = ['size', 'dose', 'view', 'gridsize', 'epochs', 'batch', 'filter-scale', 'groups', 'lr', 'plateau', 'early-stopping', 'every', 'backend', 'out'];
+for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((f) => '--' + f).join(' ')})`);
+const num = (k: string, d: number) => {
+  const v = flags.get(k);
+  if (v === undefined) return d;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} must be a positive number, got ${v}`);
+  return n;
+};
+const onOff = (k: string, d: boolean) => {
+  const v = flags.get(k);
+  if (v === undefined) return d;
+  if (v !== 'on' && v !== 'off') throw new Error(`--${k} is on or off, got ${v}`);
+  return v === 'on';
+};
+const oneOf = <T extends string>(k: string, d: T, allowed: readonly T[]): T => {
+  const v = (flags.get(k) ?? d) as T;
+  if (!allowed.includes(v)) throw new Error(`--${k} must be one of ${allowed.join(', ')}, got ${v}`);
+  return v;
+};
+
+const size = oneOf<DemoSize>('size', 'small', ['small', 'standard']);
+const dose = num('dose', 1e5);
+const view = oneOf('view', 'dense', ['baseline', 'dense', 'sparse'] as const);
+const gs = num('gridsize', view === 'baseline' ? 1 : 2);
+if (gs !== 1 && gs !== 2) throw new Error(`--gridsize is 1 or 2, got ${gs}`);
+const gridsize: 1 | 2 = gs;
+const epochs = num('epochs', 50);
+const batch = num('batch', 16);
+const filterScale = num('filter-scale', 2);
+const groups = num('groups', 512);
+const lr = num('lr', 1e-3);
+const plateau = onOff('plateau', true);
+const earlyStopping = onOff('early-stopping', false);
+const every = num('every', 5);
+const backend = oneOf<NodeBackendName>('backend', 'wasm', ['wasm', 'cpu', 'webgpu']);
+
+const started = await startNodeBackend(backend);
+const demo = await makeDemoStudy(size, { timestamp: '2026-01-01T00:00:00Z' });
+const tag = `dose_${Math.trunc(dose)}`;
+const file = (part: 'train' | 'test') => (view === 'baseline' ? `phase_c/${tag}/patched_${part}.npz` : `phase_d/${tag}/${view}/${view}_${part}.npz`);
+async function load(part: 'train' | 'test'): Promise<Dataset> {
+  const f = demo.files.find((x) => x.path === file(part));
+  if (!f) throw new Error(`the ${size} demo has no ${file(part)} (doses: ${demo.summary.doses.join(', ')})`);
+  const r = await loadDataset(await openNpz(f.bytes, f.path), { file: f.path, gridsize });
+  if (!r.dataset) throw new Error(`${f.path}: ${r.report.errors.map((e) => e.message).join(' ')}`);
+  return r.dataset;
+}
+const train = await load('train');
+const test = await load('test');
+const truth = test.object;
+if (!truth) throw new Error(`${file('test')} has no objectGuess to score against`);
+
+const settings = settingsFromParams({ N: train.N, gridsize, n_filters_scale: filterScale, batch_size: batch, nepochs: epochs, n_groups: groups, nphotons: dose });
+const g = { gridsize, nGroups: settings.nGroups, neighborCount: settings.neighborCount };
+const trainGroups = groupDataset(train, { ...g, seed: 42 });
+const testGroups = groupDataset(test, { ...g, seed: 43 });
+const model = new PtychoPinn({ settings, probe: train.probe, seed: 42, nPhotons: dose });
+console.log(
+  `bench:demo-job  ${size} demo, ${file('train')}, gridsize ${gridsize}, backend ${describeNodeBackend(started)}: ${trainGroups.B} train / ${testGroups.B} test groups, ` +
+    `${epochs} epochs, batch ${batch} (${Math.ceil(validationSplit(trainGroups.B, 0.05).train / batch)} steps an epoch), filter scale ${filterScale}, lr ${lr}, plateau ${plateau ? 'on' : 'off'}, early stopping ${earlyStopping ? 'on' : 'off'}`,
+);
+console.log('epoch      loss  ref amp SSIM  MS-SSIM  FRC50 | placed amp SSIM |     lr  wall s');
+const t0 = performance.now();
+let lastLoss: number | null = null;
+let lastLr = lr;
+const rows: Record<string, number | null>[] = [];
+async function score(epoch: number) {
+  const rec = await reconstruct(model, testGroups, { batchSize: 16 });
+  const m = scoreReconstruction(rec.stitched, truth!, rec.centres, rec.M);
+  const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? 'n/a' : v.toFixed(d));
+  const ref = m.reference?.amplitude;
+  console.log(
+    `${String(epoch).padStart(5)} ${lastLoss === null ? '        -' : lastLoss.toExponential(3).padStart(9)} ${f(ref?.ssim).padStart(13)} ${f(ref?.ms_ssim).padStart(8)} ${f(ref?.frc50, 1).padStart(6)} | ` +
+      `${f(m.placed?.amplitude.ssim).padStart(15)} | ${lastLr.toExponential(1)} ${((performance.now() - t0) / 1000).toFixed(0).padStart(7)}`,
+  );
+  rows.push({ epoch, loss: lastLoss, ref_amp_ssim: ref?.ssim ?? null, ref_amp_ms_ssim: ref?.ms_ssim ?? null, placed_amp_ssim: m.placed?.amplitude.ssim ?? null });
+  return rec;
+}
+await score(0);
+const outcome = await trainPinn(model, trainGroups, {
+  epochs,
+  batchSize: batch,
+  seed: 42,
+  learningRate: lr,
+  reduceLrOnPlateau: plateau,
+  earlyStopping,
+  onProgress: (ev) => {
+    if (ev.status === 'epoch') {
+      lastLoss = ev.record.train_loss;
+      lastLr = ev.record.learning_rate;
+    }
+  },
+  onEpochEnd: async (e) => {
+    if (e % every === 0 && e !== epochs) await score(e);
+  },
+});
+const rec = await score(outcome.epochsCompleted);
+const outDir = flags.get('out');
+if (outDir) {
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'reconstruction.npz'), reconstructionNpz(rec, model.probeArrays, train.N, { bench: 'demo-job', size, view, dose, gridsize, rows }));
+  const o = new Float32Array(2 * truth.re.length);
+  for (let k = 0; k < truth.re.length; k++) {
+    o[2 * k] = truth.re[k];
+    o[2 * k + 1] = truth.im[k];
+  }
+  fs.writeFileSync(path.join(outDir, 'truth.npz'), writeNpz({ objectGuess: { dtype: 'complex64', shape: [truth.height, truth.width], data: o } }));
+  console.log(`wrote ${path.join(outDir, 'reconstruction.npz')} and truth.npz`);
+}
+model.dispose();
+tf.disposeVariables();
