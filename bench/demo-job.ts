@@ -20,19 +20,20 @@
  * Scores: `ref` is the reference's Phase G path (align_for_evaluation + eval_reconstruction), `placed`
  * the canvas placed on the truth by its own origin (README, "Reconstruction quality").
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { makeDemoStudy, type DemoSize } from '../src/lib/sim/demo.ts';
-import { openNpz, writeNpz } from '../src/lib/ingest/index.ts';
+import { openNpz } from '../src/lib/ingest/index.ts';
 import { loadDataset, type Dataset } from '../src/lib/contract/index.ts';
 import { groupDataset, validationSplit } from '../src/lib/model/data.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { trainPinn } from '../src/lib/model/train.ts';
-import { reconstruct, reconstructionNpz } from '../src/lib/model/infer.ts';
+import { reconstruct } from '../src/lib/model/infer.ts';
 import { scoreReconstruction } from '../src/lib/model/quality.ts';
 import { startNodeBackend, describeNodeBackend, type NodeBackendName } from '../src/lib/model/node-backend.ts';
+import { phaseCPath, phaseDCandidates } from '../src/lib/study/jobs.ts';
+import { writeReconstructionAndTruth } from './write-pair.ts';
 
 const argv = process.argv.slice(2);
 const flags = new Map<string, string>();
@@ -79,8 +80,8 @@ const backend = oneOf<NodeBackendName>('backend', 'wasm', ['wasm', 'cpu', 'webgp
 
 const started = await startNodeBackend(backend);
 const demo = await makeDemoStudy(size, { timestamp: '2026-01-01T00:00:00Z' });
-const tag = `dose_${Math.trunc(dose)}`;
-const file = (part: 'train' | 'test') => (view === 'baseline' ? `phase_c/${tag}/patched_${part}.npz` : `phase_d/${tag}/${view}/${view}_${part}.npz`);
+// the demo writes the primary paths of the study's layout (phase_c/..., phase_d/...; study spec 3.3)
+const file = (part: 'train' | 'test') => (view === 'baseline' ? phaseCPath('phase_c', dose, part) : phaseDCandidates('phase_d', dose, view, part)[0]);
 async function load(part: 'train' | 'test'): Promise<Dataset> {
   const f = demo.files.find((x) => x.path === file(part));
   if (!f) throw new Error(`the ${size} demo has no ${file(part)} (doses: ${demo.summary.doses.join(', ')})`);
@@ -140,14 +141,7 @@ const outcome = await trainPinn(model, trainGroups, {
 const rec = await score(outcome.epochsCompleted);
 const outDir = flags.get('out');
 if (outDir) {
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, 'reconstruction.npz'), reconstructionNpz(rec, model.probeArrays, train.N, { bench: 'demo-job', size, view, dose, gridsize, rows }));
-  const o = new Float32Array(2 * truth.re.length);
-  for (let k = 0; k < truth.re.length; k++) {
-    o[2 * k] = truth.re[k];
-    o[2 * k + 1] = truth.im[k];
-  }
-  fs.writeFileSync(path.join(outDir, 'truth.npz'), writeNpz({ objectGuess: { dtype: 'complex64', shape: [truth.height, truth.width], data: o } }));
+  writeReconstructionAndTruth(outDir, rec, model.probeArrays, train.N, { bench: 'demo-job', size, view, dose, gridsize, rows }, truth);
   console.log(`wrote ${path.join(outDir, 'reconstruction.npz')} and truth.npz`);
 }
 model.dispose();

@@ -41,12 +41,12 @@ import { startNodeBackend, describeNodeBackend, type NodeBackendName } from '../
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
 import { trainPinn } from '../src/lib/model/train.ts';
-import { reconstruct, reconstructionNpz } from '../src/lib/model/infer.ts';
+import { reconstruct } from '../src/lib/model/infer.ts';
 import { scoreReconstruction, type JobMetrics } from '../src/lib/model/quality.ts';
 import { benchmarkObject, concatGroups, simulateGridGroups, type BenchmarkObject } from '../src/lib/model/benchmark.ts';
 import { defaultProbe, defocusedProbe } from '../src/lib/physics/probe.ts';
 import { Rng } from '../src/lib/sim/rng.ts';
-import { writeNpz } from '../src/lib/ingest/index.ts';
+import { writeReconstructionAndTruth } from './write-pair.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -247,15 +247,8 @@ async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
   if (outcome.stoppedEarly) say(`(early stopping after epoch ${outcome.epochsCompleted})`);
   if (args.out) {
     const dir = path.join(args.out, `gs${gridsize}`);
-    fs.mkdirSync(dir, { recursive: true });
     const meta = { bench: 'quality', preset: args.preset, gridsize, object: args.object, seed: args.seed, N, epochs: outcome.epochsCompleted, test_image: 0 };
-    fs.writeFileSync(path.join(dir, 'reconstruction.npz'), reconstructionNpz(last.rec, model.probeArrays, N, meta));
-    const obj = new Float32Array(2 * p.size * p.size);
-    for (let k = 0; k < p.size * p.size; k++) {
-      obj[2 * k] = truth.re[k];
-      obj[2 * k + 1] = truth.im[k];
-    }
-    fs.writeFileSync(path.join(dir, 'truth.npz'), writeNpz({ objectGuess: { dtype: 'complex64', shape: [p.size, p.size], data: obj } }));
+    writeReconstructionAndTruth(dir, last.rec, model.probeArrays, N, meta, truth);
     say(`wrote ${path.join(dir, 'reconstruction.npz')} and truth.npz`);
   }
   const result = {
