@@ -144,3 +144,20 @@ test('a reload mid-run shows what finished and resumes the unfinished job from i
   expect(m.jobs[0].result.epochs_completed).toBe(3);
   expect(m.jobs[0].result.history.train_loss).toHaveLength(3);
 });
+
+test('the job table says how much training each job gets, from its train file and the settings', async ({ page }) => {
+  await loadSmallDemo(page); // the small demo selects Quick look: 64 groups, batch 16, 5 epochs
+  const budget = (key: string) => page.locator(`tr[data-job="${key}"] td[data-testid="budget"]`);
+  // dense: 288 train positions -> 64 groups, floor(64·0.95) = 60 train, 4 steps an epoch
+  await expect(budget('dose_100000/dense/gs2')).toHaveText('64 groups · 4 steps × 5 = 20 steps');
+  // sparse: 35 positions (small demo, src/lib/sim/demo.ts) -> 35 groups, 33 train, 3 steps
+  await expect(budget('dose_100000/sparse/gs2')).toContainText('35 groups · 3 steps × 5 = 15 steps');
+  await expect(budget('dose_100000/sparse/gs2').locator('.warn')).toHaveText('the file has 35 positions: 35 of the 64 groups asked');
+  await expect(budget('dose_100000/dense/gs2').locator('.warn')).toHaveCount(0);
+  // the Reference preset: 512 groups asked, so the dense job forms its 288 (273 train, 18 steps)
+  await page.getByLabel('Preset').selectOption('Reference');
+  await expect(budget('dose_100000/dense/gs2')).toContainText('288 groups · 18 steps × 50 = 900 steps');
+  await expect(budget('dose_100000/dense/gs2').locator('.warn')).toHaveText('the file has 288 positions: 288 of the 512 groups asked');
+  await page.getByLabel('Batch size').fill('4');
+  await expect(budget('dose_100000/dense/gs2')).toContainText('288 groups · 69 steps × 50 = 3450 steps');
+});

@@ -226,3 +226,28 @@ export function validationSplit(n: number, fraction: number): { train: number; v
   const train = Math.floor(n * (1.0 - fraction));
   return { train, val: n - train };
 }
+
+/** Keras validation_split of the reference's training call (model spec 4.5). */
+export const VALIDATION_FRACTION = 0.05;
+
+export interface TrainingBudget {
+  /** Groups formed: min(n_groups, positions) (subsampleIndices / groupIndices). */
+  groups: number;
+  /** Groups left for training after the validation split. */
+  trainGroups: number;
+  stepsPerEpoch: number;
+  /** Optimizer steps over all epochs (without early stopping). */
+  steps: number;
+}
+
+/**
+ * How much training a job gets before it starts, from the train file's position count and the
+ * settings: the groups grouping forms, the training split, and the optimizer steps (trainPinn's
+ * ceil(train / batch) per epoch). Shown beside each job so that a job too small to learn is visible.
+ */
+export function trainingBudget(positions: number, s: { groups: number; batchSize: number; epochs: number }): TrainingBudget {
+  const groups = Math.min(positions, s.groups);
+  const { train } = validationSplit(groups, VALIDATION_FRACTION);
+  const stepsPerEpoch = train > 0 ? Math.ceil(train / s.batchSize) : 0;
+  return { groups, trainGroups: train, stepsPerEpoch, steps: stepsPerEpoch * s.epochs };
+}

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EpochRecord, RunnerProgress } from '../study/runner';
 import type { GroupedData } from './data';
-import { validationSplit } from './data';
+import { validationSplit, VALIDATION_FRACTION } from './data';
 import type { PtychoPinn } from './pinn';
 import { Rng } from './rng';
 import { EarlyStopping, ReduceLROnPlateau } from './callbacks';
@@ -123,7 +123,7 @@ export async function evaluateLoss(model: PtychoPinn, data: GroupedData, idx: In
 export async function trainPinn(model: PtychoPinn, data: GroupedData, opts: TrainOptions): Promise<TrainOutcome> {
   const s = model.settings;
   const lr0 = opts.learningRate ?? 1e-3; // Adam lr 1e-3, model spec 0
-  const { train: nTrain, val: nVal } = validationSplit(data.B, opts.validationFraction ?? 0.05); // model spec 4.5
+  const { train: nTrain, val: nVal } = validationSplit(data.B, opts.validationFraction ?? VALIDATION_FRACTION); // model spec 4.5
   const history: TrainingHistory = { train_loss: [], val_loss: [], learning_rate: [], epochs: [] };
   const outcome = (status: TrainOutcome['status'], extra: Partial<TrainOutcome> = {}): TrainOutcome => ({
     status,

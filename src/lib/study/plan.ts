@@ -65,6 +65,8 @@ export interface PlannedJob {
   reasons: string[];
   /** Pattern size from the training file's header, when validated. */
   N?: number;
+  /** Scan positions in the training file, when validated (the groups a job can form: trainingBudget). */
+  trainPositions?: number;
 }
 
 export interface StudyPlan {
@@ -213,6 +215,7 @@ export async function planStudy(files: readonly PlanInputFile[], opts: PlanOptio
         }
       }
       if (tr?.N !== undefined) pj.N = tr.N;
+      if (tr?.nPositions !== undefined) pj.trainPositions = tr.nPositions;
     }
   }
   return { ...base, jobs, skipped: matrix.skipped, reports, filters: f.filters, steps: f.steps, selected: f.items, empty: f.empty };

@@ -10,6 +10,7 @@ import {
   nearestNeighbours,
   normalisationFactor,
   subsampleIndices,
+  trainingBudget,
   validationSplit,
 } from '../../../src/lib/model/data';
 import { Rng } from '../../../src/lib/model/rng';
@@ -160,5 +161,17 @@ describe('subsampling, K-NN grouping and offsets (model spec 4.2, 2.2)', () => {
     expect(validationSplit(512, 0.05)).toEqual({ train: 486, val: 26 });
     expect(validationSplit(20, 0.05)).toEqual({ train: 19, val: 1 });
     expect(validationSplit(10, 0.05)).toEqual({ train: 9, val: 1 });
+  });
+
+  it('training budget: groups capped by the positions, steps per epoch and in all', () => {
+    const reference = { groups: 512, batchSize: 16, epochs: 50 };
+    // the demo's dense train split (288 positions) under the Reference preset: 273 train groups, 18 steps an epoch
+    expect(trainingBudget(288, reference)).toEqual({ groups: 288, trainGroups: 273, stepsPerEpoch: 18, steps: 900 });
+    // more positions than groups asked: 512 -> 486 train groups, ceil(486/16) = 31 steps
+    expect(trainingBudget(1024, reference)).toEqual({ groups: 512, trainGroups: 486, stepsPerEpoch: 31, steps: 1550 });
+    // a sparse view of 32 positions: 30 train groups, 2 steps an epoch
+    expect(trainingBudget(32, reference)).toEqual({ groups: 32, trainGroups: 30, stepsPerEpoch: 2, steps: 100 });
+    // one position leaves nothing to train on (trainPinn fails such a job)
+    expect(trainingBudget(1, reference)).toEqual({ groups: 1, trainGroups: 0, stepsPerEpoch: 0, steps: 0 });
   });
 });

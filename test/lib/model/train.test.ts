@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { installFastCpuKernels } from '../../../src/lib/model/cpu-kernels';
-import { groupDataset, type GroupedData } from '../../../src/lib/model/data';
+import { groupDataset, trainingBudget, type GroupedData } from '../../../src/lib/model/data';
 import { PtychoPinn } from '../../../src/lib/model/pinn';
 import { settingsFromParams } from '../../../src/lib/model/settings';
 import { evaluateLoss, trainPinn } from '../../../src/lib/model/train';
@@ -44,6 +44,11 @@ describe('training loop', () => {
     const steps = events.filter((e) => e.status === 'step');
     expect(epochs.length).toBe(4);
     expect(steps.length).toBe(4 * 6); // ceil(45/8) steps per epoch
+    // the job table's budget (trainingBudget) says what this run did, before it runs
+    const { settings } = setup({}, 48);
+    expect(trainingBudget(48, { groups: settings.nGroups, batchSize: 8, epochs: 4 })).toEqual({
+      groups: data.B, trainGroups: out.trainSamples, stepsPerEpoch: 6, steps: steps.length,
+    });
     for (const e of epochs) if (e.status === 'epoch') expect(e.record.samples_per_second).toBeGreaterThan(0);
     // record for the report: loss decrease
     console.log(`[train test] loss before ${before.toFixed(4)} after ${after.toFixed(4)}; history ${h.train_loss.map((v) => v.toFixed(4)).join(', ')}`);
