@@ -14,8 +14,12 @@
  *   --plateau on|off          ReduceLROnPlateau on the validation loss (default on, the reference's)
  *   --early-stopping on|off   EarlyStopping on the training loss (default off: a fixed budget, so runs compare)
  *   --every K                 score every K epochs (default 5)
+ *   --train-score on|off      also score the stitched reconstruction of the training positions (default
+ *                             off): a model that reconstructs its training positions but not the test
+ *                             ones lacks data, one that reconstructs neither lacks optimisation
  *   --backend wasm|cpu|webgpu (default wasm)
  *   --out DIR                 write DIR/reconstruction.npz and DIR/truth.npz (objectGuess) at the end
+ *                             (with --train-score on, the training positions' pair in DIR/train/)
  *
  * Scores: `ref` is the reference's Phase G path (align_for_evaluation + eval_reconstruction), `placed`
  * the canvas placed on the truth by its own origin (README, "Reconstruction quality").
@@ -41,7 +45,7 @@ for (let i = 0; i < argv.length; i += 2) {
   if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new Error(`expected --flag value pairs, got '${argv[i]}'`);
   flags.set(argv[i].slice(2), argv[i + 1]);
 }
-const known = ['size', 'dose', 'view', 'gridsize', 'epochs', 'batch', 'filter-scale', 'groups', 'lr', 'plateau', 'early-stopping', 'every', 'backend', 'out'];
+const known = ['size', 'dose', 'view', 'gridsize', 'epochs', 'batch', 'filter-scale', 'groups', 'lr', 'plateau', 'early-stopping', 'every', 'train-score', 'backend', 'out'];
 for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((f) => '--' + f).join(' ')})`);
 const num = (k: string, d: number) => {
   const v = flags.get(k);
@@ -76,6 +80,7 @@ const lr = num('lr', 1e-3);
 const plateau = onOff('plateau', true);
 const earlyStopping = onOff('early-stopping', false);
 const every = num('every', 5);
+const trainScore = onOff('train-score', false);
 const backend = oneOf<NodeBackendName>('backend', 'wasm', ['wasm', 'cpu', 'webgpu']);
 
 const started = await startNodeBackend(backend);
@@ -93,6 +98,8 @@ const train = await load('train');
 const test = await load('test');
 const truth = test.object;
 if (!truth) throw new Error(`${file('test')} has no objectGuess to score against`);
+const trainTruth = train.object;
+if (trainScore && !trainTruth) throw new Error(`${file('train')} has no objectGuess to score against`);
 
 const settings = settingsFromParams({ N: train.N, gridsize, n_filters_scale: filterScale, batch_size: batch, nepochs: epochs, n_groups: groups, nphotons: dose });
 const g = { gridsize, nGroups: settings.nGroups, neighborCount: settings.neighborCount };
@@ -103,21 +110,30 @@ console.log(
   `bench:demo-job  ${size} demo, ${file('train')}, gridsize ${gridsize}, backend ${describeNodeBackend(started)}: ${trainGroups.B} train / ${testGroups.B} test groups, ` +
     `${epochs} epochs, batch ${batch} (${Math.ceil(validationSplit(trainGroups.B, 0.05).train / batch)} steps an epoch), filter scale ${filterScale}, lr ${lr}, plateau ${plateau ? 'on' : 'off'}, early stopping ${earlyStopping ? 'on' : 'off'}`,
 );
-console.log('epoch      loss  ref amp SSIM  MS-SSIM  FRC50 | placed amp SSIM |     lr  wall s');
+console.log(`epoch      loss  ref amp SSIM  MS-SSIM  FRC50 | placed amp SSIM |${trainScore ? ' train placed |' : ''}     lr  wall s`);
 const t0 = performance.now();
 let lastLoss: number | null = null;
 let lastLr = lr;
 const rows: Record<string, number | null>[] = [];
+let trainRec: Awaited<ReturnType<typeof reconstruct>> | null = null;
 async function score(epoch: number) {
   const rec = await reconstruct(model, testGroups, { batchSize: 16 });
   const m = scoreReconstruction(rec.stitched, truth!, rec.centres, rec.M);
+  let trainSsim: number | null = null;
+  if (trainScore) {
+    trainRec = await reconstruct(model, trainGroups, { batchSize: 16 });
+    trainSsim = scoreReconstruction(trainRec.stitched, trainTruth!, trainRec.centres, trainRec.M).placed?.amplitude.ssim ?? null;
+  }
   const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? 'n/a' : v.toFixed(d));
   const ref = m.reference?.amplitude;
   console.log(
     `${String(epoch).padStart(5)} ${lastLoss === null ? '        -' : lastLoss.toExponential(3).padStart(9)} ${f(ref?.ssim).padStart(13)} ${f(ref?.ms_ssim).padStart(8)} ${f(ref?.frc50, 1).padStart(6)} | ` +
-      `${f(m.placed?.amplitude.ssim).padStart(15)} | ${lastLr.toExponential(1)} ${((performance.now() - t0) / 1000).toFixed(0).padStart(7)}`,
+      `${f(m.placed?.amplitude.ssim).padStart(15)} |${trainScore ? ` ${f(trainSsim).padStart(12)} |` : ''} ${lastLr.toExponential(1)} ${((performance.now() - t0) / 1000).toFixed(0).padStart(7)}`,
   );
-  rows.push({ epoch, loss: lastLoss, ref_amp_ssim: ref?.ssim ?? null, ref_amp_ms_ssim: ref?.ms_ssim ?? null, placed_amp_ssim: m.placed?.amplitude.ssim ?? null });
+  rows.push({
+    epoch, loss: lastLoss, ref_amp_ssim: ref?.ssim ?? null, ref_amp_ms_ssim: ref?.ms_ssim ?? null, placed_amp_ssim: m.placed?.amplitude.ssim ?? null,
+    ...(trainScore ? { train_placed_amp_ssim: trainSsim } : {}),
+  });
   return rec;
 }
 await score(0);
@@ -143,6 +159,11 @@ const outDir = flags.get('out');
 if (outDir) {
   writeReconstructionAndTruth(outDir, rec, model.probeArrays, train.N, { bench: 'demo-job', size, view, dose, gridsize, rows }, truth);
   console.log(`wrote ${path.join(outDir, 'reconstruction.npz')} and truth.npz`);
+  if (trainRec && trainTruth) {
+    const dir = path.join(outDir, 'train');
+    writeReconstructionAndTruth(dir, trainRec, model.probeArrays, train.N, { bench: 'demo-job', size, view, dose, gridsize, split: 'train', rows }, trainTruth);
+    console.log(`wrote ${path.join(dir, 'reconstruction.npz')} and truth.npz (training positions)`);
+  }
 }
 model.dispose();
 tf.disposeVariables();

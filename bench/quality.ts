@@ -14,6 +14,8 @@
  *   --epochs E             (default: the preset's)
  *   --backend wasm|cpu|webgpu   (default wasm; webgpu through Dawn, src/lib/model/node-backend.ts)
  *   --filter-scale F, --batch B, --train-outer O, --test-outer O, --loss nll|mae   preset overrides
+ *   --offset D             spacing of the 2x2 grid groups' members, px (default 4, the benchmark's; the
+ *                          demo's dense groups are 0.305·N apart: 10 at N = 32); sets the canvas too
  *   --lr L                 Adam learning rate (default 1e-3, the reference's)
  *   --object-big           train gridsize 2 with object.big True (default False: the lines workflow's)
  *   --plateau              ReduceLROnPlateau on the validation loss (default off: eval spec 5 streams)
@@ -87,6 +89,7 @@ interface Args {
   filterScale?: number;
   batch?: number;
   trainOuter?: number;
+  offset?: number;
   testOuter?: number;
   /** per gridsize, default: the paper's (gs1 MAE, gs2 NLL; eval spec 5) */
   loss?: 'nll' | 'mae';
@@ -137,6 +140,7 @@ function parseArgs(argv: string[]): Args {
       case '--filter-scale': a.filterScale = num(k, v); i++; break;
       case '--batch': a.batch = num(k, v); i++; break;
       case '--train-outer': a.trainOuter = num(k, v); i++; break;
+      case '--offset': a.offset = num(k, v); i++; break;
       case '--test-outer': a.testOuter = num(k, v); i++; break;
       case '--backend':
         if (v !== 'wasm' && v !== 'cpu' && v !== 'webgpu') throw new Error(`--backend must be wasm, cpu or webgpu, got ${v}`);
@@ -183,7 +187,8 @@ async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
   // train images from stream 1.., test images from stream 101.. (the reference seeds train 1, test 2)
   const trainObjects = Array.from({ length: p.nimgsTrain }, (_, i) => benchmarkObject(args.object, p.size, new Rng(args.seed, 1 + i)));
   const testObjects = Array.from({ length: p.nimgsTest }, (_, i) => benchmarkObject(args.object, p.size, new Rng(args.seed, 101 + i)));
-  const geo = { N, gridsize, size: p.size, offset: p.offset, nphotons: args.dose, probe };
+  const offset = args.offset ?? p.offset;
+  const geo = { N, gridsize, size: p.size, offset, nphotons: args.dose, probe };
   const train = concatGroups(trainObjects.map((o, i) => simulateGridGroups(o, { ...geo, outerOffset: outerTrain }, new Rng(args.seed, 201 + i))));
   const tests = testObjects.map((o, i) => simulateGridGroups(o, { ...geo, outerOffset: outerTest }, new Rng(args.seed, 301 + i)));
   const simSeconds = (performance.now() - t0) / 1000;
@@ -191,7 +196,7 @@ async function runGridsize(args: Args, p: Preset, gridsize: 1 | 2) {
   const loss = args.loss ?? (gridsize === 1 ? 'mae' : 'nll'); // the paper's SIM-LINES-4X runs (eval spec 5)
   const settings = settingsFromParams({
     N, gridsize, n_filters_scale: args.filterScale ?? p.filterScale, batch_size: args.batch ?? p.batch, nepochs: epochs,
-    n_groups: train.B, nphotons: args.dose, offset: p.offset, 'object.big': args.objectBig,
+    n_groups: train.B, nphotons: args.dose, offset, 'object.big': args.objectBig,
     nll_weight: loss === 'nll' ? 1 : 0, mae_weight: loss === 'mae' ? 1 : 0,
   });
   const model = new PtychoPinn({ settings, probe, seed: args.seed, nPhotons: args.dose });
