@@ -85,8 +85,18 @@ export function nearestNeighbours(xs: Float64Array, ys: Float64Array, seed: numb
  * Group point indices into B groups of C channels (model spec 4.2).
  * C = 1: the points themselves, in order, at most nGroups of them.
  * C > 1: nGroups seeds drawn without replacement (capped at the number of points), the K nearest
- * neighbours of each (seed excluded), C of those K chosen at random without replacement, in the
- * random draw order (the channel order is a permutation, not a 2x2 grid; model spec 7.5).
+ * neighbours of each (seed excluded), C of those K chosen at random without replacement (model spec
+ * 4.2), as the reference draws them.
+ *
+ * DEVIATION (README, "Decisions"): the reference keeps the C members in their random draw order
+ * (model spec 7.5), so a channel's place in the group changes from group to group and the network,
+ * which sees the diffraction channels but not the offsets, cannot tell which neighbour a channel is.
+ * Here each group's channels are put in row-major order of their positions (y, then x; the index
+ * breaks ties), the layout of the reference's grid-sampled benchmark. The members, the seeds, the
+ * random stream and the physics (the merge sums over channels, the loss is per channel) are
+ * unchanged. Measured on the standard demo's dense gridsize-2 job (README): after 20 epochs at filter
+ * scale 1, batch 4, placed amplitude SSIM 0.332 -> 0.411 on the test positions and 0.329 -> 0.395 on
+ * the training positions (random -> row-major).
  * The neighbour search uses the plain (x, y) coordinates, as the reference's KD-tree does.
  */
 export function groupIndices(
@@ -114,7 +124,8 @@ export function groupIndices(
   for (let b = 0; b < B; b++) {
     const nn = nearestNeighbours(xs, ys, seeds[b], K);
     const pick = rng.choose(K, C);
-    for (let c = 0; c < C; c++) out[b * C + c] = nn[pick[c]];
+    const members = Array.from(pick, (k) => nn[k]).sort((i, j) => ys[i] - ys[j] || xs[i] - xs[j] || i - j);
+    out.set(members, b * C);
   }
   return { indices: out, seeds };
 }

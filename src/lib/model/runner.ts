@@ -219,7 +219,8 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
         throw new StageError('grouping', errText(e));
       }
       await log(
-        `data: N=${settings.N}, ${train.n} train / ${test.n} test positions, ${trainGroups.B} train / ${testGroups.B} test groups of ${settings.C}, ` +
+        `data: N=${settings.N}, ${train.n} train / ${test.n} test positions, ${trainGroups.B} train / ${testGroups.B} test groups of ${settings.C}` +
+          `${settings.C > 1 ? ' (channels in row-major order of position, not the reference\'s random order: README, Decisions)' : ''}, ` +
           `alpha=${trainGroups.alpha.toPrecision(6)}, nphotons=${nPhotons}, seed=${seed}`,
       );
 

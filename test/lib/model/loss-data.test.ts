@@ -83,18 +83,39 @@ describe('subsampling, K-NN grouping and offsets (model spec 4.2, 2.2)', () => {
     }
   });
 
-  it('gridsize 2 groups: each group is C of the seed\'s K neighbours, seed excluded, channel order random', () => {
+  it('gridsize 2 groups: each group is C of the seed\'s K neighbours, seed excluded, channels in row-major order of position', () => {
     const { indices, seeds } = groupIndices(x, y, 4, 25, 4, new Rng(9));
     expect(seeds.length).toBe(25);
     expect(new Set(seeds).size).toBe(25); // seeds without replacement
-    let nonSorted = 0;
+    let notDistanceOrder = 0;
     for (let b = 0; b < 25; b++) {
       const grp = Array.from(indices.subarray(b * 4, b * 4 + 4));
       expect([...grp].sort((a, c) => a - c)).toEqual([...k.nn[seeds[b]]].sort((a: number, c: number) => a - c));
       expect(grp).not.toContain(seeds[b]);
-      if (grp.join() !== k.nn[seeds[b]].join()) nonSorted++;
+      // deviation from the reference's random channel order (README, "Decisions"): y, then x, ascending
+      for (let c = 1; c < 4; c++) {
+        const [p, q] = [grp[c - 1], grp[c]];
+        expect(y[p] < y[q] || (y[p] === y[q] && x[p] <= x[q]), `group ${b} channels ${c - 1}, ${c}`).toBe(true);
+      }
+      if (grp.join() !== k.nn[seeds[b]].join()) notDistanceOrder++;
     }
-    expect(nonSorted).toBeGreaterThan(10); // a random permutation, not distance order
+    expect(notDistanceOrder).toBeGreaterThan(10); // ordered by position, not by distance
+  });
+
+  it('gridsize 2 on a raster: every interior group has the same layout (up, left, right, down)', () => {
+    const L = 6, a = 10;
+    const rx = Float64Array.from({ length: L * L }, (_, i) => (i % L) * a);
+    const ry = Float64Array.from({ length: L * L }, (_, i) => Math.floor(i / L) * a);
+    const { indices, seeds } = groupIndices(rx, ry, 4, L * L, 4, new Rng(5));
+    let interior = 0;
+    for (let b = 0; b < seeds.length; b++) {
+      const s = seeds[b];
+      const [r, c] = [Math.floor(s / L), s % L];
+      if (r === 0 || c === 0 || r === L - 1 || c === L - 1) continue;
+      interior++;
+      expect(Array.from(indices.subarray(b * 4, b * 4 + 4))).toEqual([s - L, s - 1, s + 1, s + L]);
+    }
+    expect(interior).toBe((L - 2) * (L - 2));
   });
 
   it('gridsize 2 with K > C picks C distinct neighbours among the K', () => {
