@@ -96,7 +96,7 @@ export function nearestNeighbours(xs: Float64Array, ys: Float64Array, seed: numb
  * random stream and the physics (the merge sums over channels, the loss is per channel) are
  * unchanged. Measured on the standard demo's dense gridsize-2 job (README): after 20 epochs at filter
  * scale 1, batch 4, placed amplitude SSIM 0.332 -> 0.411 on the test positions and 0.329 -> 0.395 on
- * the training positions (random -> row-major).
+ * the training positions (random -> row-major). On the small demo (N = 32) the effect is mixed (README).
  * The neighbour search uses the plain (x, y) coordinates, as the reference's KD-tree does.
  */
 export function groupIndices(
