@@ -29,7 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeDemoStudy, type DemoSize } from '../src/lib/sim/demo.ts';
 import { openNpz } from '../src/lib/ingest/index.ts';
 import { loadDataset, type Dataset } from '../src/lib/contract/index.ts';
-import { groupDataset, validationSplit } from '../src/lib/model/data.ts';
+import { groupDataset, trainingBudget } from '../src/lib/model/data.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { trainPinn } from '../src/lib/model/train.ts';
@@ -108,18 +108,19 @@ const testGroups = groupDataset(test, { ...g, seed: 43 });
 const model = new PtychoPinn({ settings, probe: train.probe, seed: 42, nPhotons: dose });
 console.log(
   `bench:demo-job  ${size} demo, ${file('train')}, gridsize ${gridsize}, backend ${describeNodeBackend(started)}: ${trainGroups.B} train / ${testGroups.B} test groups, ` +
-    `${epochs} epochs, batch ${batch} (${Math.ceil(validationSplit(trainGroups.B, 0.05).train / batch)} steps an epoch), filter scale ${filterScale}, lr ${lr}, plateau ${plateau ? 'on' : 'off'}, early stopping ${earlyStopping ? 'on' : 'off'}`,
+    `${epochs} epochs, batch ${batch} (${trainingBudget(trainGroups.B, { groups: trainGroups.B, batchSize: batch, epochs }).stepsPerEpoch} steps an epoch), filter scale ${filterScale}, lr ${lr}, plateau ${plateau ? 'on' : 'off'}, early stopping ${earlyStopping ? 'on' : 'off'}`,
 );
 console.log(`epoch      loss  ref amp SSIM  MS-SSIM  FRC50 | placed amp SSIM |${trainScore ? ' train placed |' : ''}     lr  wall s`);
 const t0 = performance.now();
 let lastLoss: number | null = null;
 let lastLr = lr;
 const rows: Record<string, number | null>[] = [];
-let trainRec: Awaited<ReturnType<typeof reconstruct>> | null = null;
+/** Scores the test split (and with --train-score the training split); returns both reconstructions. */
 async function score(epoch: number) {
   const rec = await reconstruct(model, testGroups, { batchSize: 16 });
   const m = scoreReconstruction(rec.stitched, truth!, rec.centres, rec.M);
   let trainSsim: number | null = null;
+  let trainRec: Awaited<ReturnType<typeof reconstruct>> | null = null;
   if (trainScore) {
     trainRec = await reconstruct(model, trainGroups, { batchSize: 16 });
     trainSsim = scoreReconstruction(trainRec.stitched, trainTruth!, trainRec.centres, trainRec.M).placed?.amplitude.ssim ?? null;
@@ -134,7 +135,7 @@ async function score(epoch: number) {
     epoch, loss: lastLoss, ref_amp_ssim: ref?.ssim ?? null, ref_amp_ms_ssim: ref?.ms_ssim ?? null, placed_amp_ssim: m.placed?.amplitude.ssim ?? null,
     ...(trainScore ? { train_placed_amp_ssim: trainSsim } : {}),
   });
-  return rec;
+  return { rec, trainRec };
 }
 await score(0);
 const outcome = await trainPinn(model, trainGroups, {
@@ -154,7 +155,7 @@ const outcome = await trainPinn(model, trainGroups, {
     if (e % every === 0 && e !== epochs) await score(e);
   },
 });
-const rec = await score(outcome.epochsCompleted);
+const { rec, trainRec } = await score(outcome.epochsCompleted);
 const outDir = flags.get('out');
 if (outDir) {
   writeReconstructionAndTruth(outDir, rec, model.probeArrays, train.N, { bench: 'demo-job', size, view, dose, gridsize, rows }, truth);
