@@ -60,6 +60,48 @@ export interface ScoreSet {
   ms_ssim_sigma: 1;
 }
 
+/**
+ * The truth region every view of a dose is scored on (`JobMetrics.common`): object pixels x0..x1,
+ * y0..y1, both ends included, on the truth's own grid (objectGuess pixel (y, x)).
+ */
+export interface CommonRegion {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  /**
+   * 'phase_c test scan': the bounding box of the dose's Phase C test positions (xcoords, ycoords of
+   * phase_c/dose_<int>/patched_test.npz), the same for every view of the dose. 'job test scan': that
+   * file was missing or unreadable, so the job's own test positions; then `note` says why and that the
+   * scores are not comparable across views.
+   */
+  source: 'phase_c test scan' | 'job test scan';
+  /** the file the positions came from */
+  path: string;
+  note?: string;
+}
+
+/**
+ * The common-region scoring: the reconstruction placed on the truth grid by its own origin over the
+ * dose's common region, with pixels no test crop covers counted as 0. `phase` is null (with
+ * `phase_note`) when the truth's phase over the region carries no structure.
+ */
+export interface CommonScoreSet {
+  amplitude: Scores;
+  phase: Scores | null;
+  /** why `phase` is null */
+  phase_note?: string;
+  /** size of the compared images before the 2-px trim (the region's) */
+  height: number;
+  width: number;
+  stitch_M: number;
+  phase_align: 'plane';
+  ms_ssim_sigma: 1;
+  region: CommonRegion;
+  /** fraction of the region's pixels that the stitched test crops cover */
+  coverage: number;
+}
+
 /** `result.metrics` of a scored job (and the job's `metrics.json`). */
 export interface JobMetrics {
   /** the reference's Phase G path (align_for_evaluation + eval_reconstruction); null when too small to score */
@@ -68,6 +110,11 @@ export interface JobMetrics {
   placed: ScoreSet | null;
   /** fraction of the scanned area the stitched test crops cover */
   coverage: number;
+  /**
+   * the dose's common region (the same truth pixels for every view); null when it is too small to
+   * score, absent in results written before it existed
+   */
+  common?: CommonScoreSet | null;
   /** why a score set is missing */
   note?: string;
   /** live amplitude SSIM (placed) during training */

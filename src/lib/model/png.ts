@@ -102,7 +102,8 @@ const UNSCANNED: [number, number, number] = [70, 90, 140];
 
 /**
  * comparison.png: truth | reconstruction, amplitude (top) and phase (bottom), on the same crop (the
- * placed pair of src/lib/model/quality.ts) and the same colour scale per row: amplitude over the
+ * common-region pair of src/lib/model/quality.ts, or the placed pair when a job has no common scores)
+ * and the same colour scale per row: amplitude over the
  * truth's range with the reconstruction scaled by mean(truth)/mean(recon) over covered pixels (the
  * amplitude scaling eval_reconstruction applies, eval spec 1.1 item 7), phase over [−π, π]. Grey
  * levels; pixels no crop reaches are blue-grey. Small crops are enlarged by an integer factor.

@@ -12,10 +12,23 @@
  *
  * `coverage` is the fraction of the scanned area (the bounding box of the group centres) that the
  * stitched crops cover (stitch weight >= 0.5).
+ *
+ * - `common`: every view of a dose scored on the same truth pixels, the dose's common region (the
+ *   bounding box of its Phase C test scan positions, `CommonRegion`). The two scorings above each
+ *   choose their own window from the job's own scan, so a sparse view that covers a tenth of the
+ *   scan is judged on the little it reconstructed and can outscore the dense one. Here the truth is
+ *   the region exactly as objectGuess holds it (no resampling, identical across views); the canvas
+ *   is placed on it by its own origin and sampled at the truth's pixels (bilinear over covered
+ *   canvas pixels only); region pixels no crop covers are 0, as the reference's stitch
+ *   (`reassemble_position`) leaves them, so they count as wrong. When the truth's phase over the
+ *   region has no structure (`FLAT_PHASE_STD`), the phase scores are null with `phase_note`.
  */
-import { alignForEvaluation, evalReconstruction, type ComplexImage as EvalImage, type JobMetrics, type ScoreSet } from '../eval';
+import {
+  alignForEvaluation, evalReconstruction, fitAndRemovePlane, phase as phaseOf, trimComplex,
+  type CommonRegion, type CommonScoreSet, type ComplexImage as EvalImage, type JobMetrics, type ScoreSet,
+} from '../eval';
 
-export type { JobMetrics, ScoreSet };
+export type { CommonRegion, CommonScoreSet, JobMetrics, ScoreSet };
 import { sampleBilinear } from './metrics';
 
 /** Weight of a canvas pixel below which it counts as not reconstructed (a bilinear fringe at most). */
@@ -114,8 +127,8 @@ function scoreSet(recon: EvalImage, truth: EvalImage, M: number): ScoreSet {
   return { amplitude: s.amplitude, phase: s.phase, height: recon.height, width: recon.width, stitch_M: M, phase_align: 'plane', ms_ssim_sigma: 1 };
 }
 
-/** Reference and placed scores of a stitched canvas (see the module comment). */
-export function scoreReconstruction(st: StitchedCanvas, truth: TruthObject, centres: ArrayLike<number>, M: number): JobMetrics {
+/** Reference and placed scores of a stitched canvas, and the common-region scores when `region` is given (see the module comment). */
+export function scoreReconstruction(st: StitchedCanvas, truth: TruthObject, centres: ArrayLike<number>, M: number, region?: CommonRegion): JobMetrics {
   const notes: string[] = [];
   // reference path: uncovered canvas pixels are 0, as reassemble_position leaves them
   const canvas: EvalImage = { height: st.height, width: st.width, re: new Float64Array(st.re.length), im: new Float64Array(st.im.length) };
@@ -140,8 +153,150 @@ export function scoreReconstruction(st: StitchedCanvas, truth: TruthObject, cent
   if (pair && Math.min(pair.recon.height, pair.recon.width) >= MIN_SIDE) placed = scoreSet(pair.recon, pair.truth, M);
   else notes.push('placed: the covered region is too small to score');
   const out: JobMetrics = { reference, placed, coverage: coverageOf(st, centres) };
+  if (region) {
+    try {
+      out.common = scoreCommon(st, truth, region, M);
+      if (!out.common) notes.push(`common: the region ${region.x1 - region.x0 + 1}x${region.y1 - region.y0 + 1} px is too small to score`);
+    } catch (e) {
+      // a reconstruction with nothing in the region (or all zero there) has no amplitude scale:
+      // eval_reconstruction divides by its mean; a trained job must not fail over its scoring
+      out.common = null;
+      notes.push(`common: not scored (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
   if (notes.length) out.note = notes.join('; ');
   return out;
+}
+
+// ---------------------------------------------------------------- common region
+
+/**
+ * Below this standard deviation (radians) of the truth's phase over the region, after the plane
+ * removal eval_reconstruction applies (phase_align_method 'plane', ptycho/evaluation.py), the truth
+ * carries no phase structure and its phase scores mean nothing. 1 mrad sits far above what rounding
+ * leaves on a flat object (float32 angle() of complex64 values: ~1e-7 rad) and far below any
+ * structure a scorer could see: phase SSIM and MS-SSIM compare (phi + pi) / 2pi with data range 1,
+ * whose stabiliser C2 = (0.03)^2 is the variance of a 0.19 rad phase std; a 1 mrad truth has
+ * (1e-3 / 2pi)^2 / C2 ~ 3e-5 of it, so SSIM only asks whether the reconstruction is flat too, the
+ * phase FRC correlates against rounding noise (the reference's FRC guard gives NaN for an all-zero
+ * target), and MAE/PSNR measure the reconstruction's own phase noise, not agreement with the truth.
+ * The simulated 'lines' objects (ptycho/diffsim.py without set_phi, the demo study) have phase 0.
+ */
+export const FLAT_PHASE_STD = 1e-3;
+
+/**
+ * Integer truth pixels inside the bounding box of scan positions (object coordinates, x then y as in
+ * xcoords/ycoords), clipped to the truth; null when no position is finite or the box misses the truth.
+ */
+export function regionBox(xs: ArrayLike<number>, ys: ArrayLike<number>, truthWidth: number, truthHeight: number): { x0: number; y0: number; x1: number; y1: number } | null {
+  let xl = Infinity, xh = -Infinity, yl = Infinity, yh = -Infinity;
+  for (let i = 0; i < Math.min(xs.length, ys.length); i++) {
+    const x = xs[i], y = ys[i];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    xl = Math.min(xl, x); xh = Math.max(xh, x);
+    yl = Math.min(yl, y); yh = Math.max(yh, y);
+  }
+  if (!Number.isFinite(xl)) return null;
+  const x0 = Math.max(0, Math.ceil(xl)), x1 = Math.min(truthWidth - 1, Math.floor(xh));
+  const y0 = Math.max(0, Math.ceil(yl)), y1 = Math.min(truthHeight - 1, Math.floor(yh));
+  return x1 < x0 || y1 < y0 ? null : { x0, y0, x1, y1 };
+}
+
+/**
+ * The truth over the region, exactly (same float type, no resampling), and the canvas sampled at
+ * the same object pixels: canvas pixel (r, c) lies at (originY + r, originX + c), so truth pixel
+ * (y, x) is canvas position (y - originY, x - originX), read bilinearly from the covered canvas
+ * pixels only (weight >= COVERED_WEIGHT) and renormalised by their share of the bilinear weight. A
+ * region pixel is covered when that share is at least 1/2; otherwise its value is 0.
+ */
+export function commonPair(st: StitchedCanvas, truth: TruthObject, region: { x0: number; y0: number; x1: number; y1: number }): { recon: EvalImage; truth: EvalImage; covered: Uint8Array; coverage: number } {
+  const w = region.x1 - region.x0 + 1;
+  const h = region.y1 - region.y0 + 1;
+  const T = truth.re instanceof Float32Array ? Float32Array : Float64Array;
+  const tRe = new T(h * w);
+  const tIm = new T(h * w);
+  for (let r = 0; r < h; r++) {
+    const from = (region.y0 + r) * truth.width + region.x0;
+    tRe.set(truth.re.subarray(from, from + w), r * w);
+    tIm.set(truth.im.subarray(from, from + w), r * w);
+  }
+  const re = new Float64Array(h * w);
+  const im = new Float64Array(h * w);
+  const covered = new Uint8Array(h * w);
+  const taps = (u: number, n: number): [number, number][] => {
+    const i0 = Math.floor(u);
+    const f = u - i0;
+    const out: [number, number][] = [];
+    if (f < 1 && i0 >= 0 && i0 < n) out.push([i0, 1 - f]);
+    if (f > 0 && i0 + 1 >= 0 && i0 + 1 < n) out.push([i0 + 1, f]);
+    return out;
+  };
+  const colTaps = Array.from({ length: w }, (_, c) => taps(region.x0 + c - st.originX, st.width));
+  let n = 0;
+  for (let r = 0; r < h; r++) {
+    const rt = taps(region.y0 + r - st.originY, st.height);
+    for (let c = 0; c < w; c++) {
+      let sr = 0, si = 0, sw = 0;
+      for (const [cr, wr] of rt) {
+        for (const [cc, wc] of colTaps[c]) {
+          const k = cr * st.width + cc;
+          if (st.weight[k] < COVERED_WEIGHT) continue;
+          const wt = wr * wc;
+          sr += wt * st.re[k];
+          si += wt * st.im[k];
+          sw += wt;
+        }
+      }
+      if (sw >= 0.5) {
+        re[r * w + c] = sr / sw;
+        im[r * w + c] = si / sw;
+        covered[r * w + c] = 1;
+        n++;
+      }
+    }
+  }
+  return { recon: { height: h, width: w, re, im }, truth: { height: h, width: w, re: tRe, im: tIm }, covered, coverage: n / (h * w) };
+}
+
+/**
+ * Standard deviation (radians) of the truth's phase as eval_reconstruction sees it: after the 2-px
+ * trim (offset 4) and the plane removal of phase_align_method 'plane'.
+ */
+export function truthPhaseSpread(truth: EvalImage): number {
+  const phi = fitAndRemovePlane(phaseOf(trimComplex(truth, 4))).data;
+  let m = 0;
+  for (let i = 0; i < phi.length; i++) m += phi[i];
+  m /= phi.length || 1;
+  let v = 0;
+  for (let i = 0; i < phi.length; i++) v += (phi[i] - m) ** 2;
+  return Math.sqrt(v / (phi.length || 1));
+}
+
+/** The note that replaces phase scores of a flat-phase truth. */
+export function flatPhaseNote(spread: number): string {
+  return `the true object's phase is flat over the region (std ${spread.toExponential(1)} rad after plane removal, ` +
+    `< ${FLAT_PHASE_STD} rad): phase scores have no meaning`;
+}
+
+/**
+ * The common-region score set (see the module comment); null when the region is too small to score.
+ * Throws when the reconstruction covers none of the region (scoreReconstruction records why).
+ */
+export function scoreCommon(st: StitchedCanvas, truth: TruthObject, region: CommonRegion, M: number): CommonScoreSet | null {
+  if (Math.min(region.x1 - region.x0 + 1, region.y1 - region.y0 + 1) < MIN_SIDE) return null;
+  const pair = commonPair(st, truth, region);
+  if (pair.coverage === 0) throw new Error('the reconstruction covers none of the region');
+  const s = scoreSet(pair.recon, pair.truth, M);
+  const spread = truthPhaseSpread(pair.truth);
+  const flat = !(spread >= FLAT_PHASE_STD); // NaN counts as flat
+  return {
+    amplitude: s.amplitude,
+    phase: flat ? null : s.phase,
+    ...(flat ? { phase_note: flatPhaseNote(spread) } : {}),
+    height: s.height, width: s.width, stitch_M: M, phase_align: 'plane', ms_ssim_sigma: 1,
+    region: { ...region },
+    coverage: pair.coverage,
+  };
 }
 
 /** Amplitude SSIM of the placed pair (the live training curve): cheaper than the full score set. */

@@ -24,7 +24,8 @@ import { trainPinn, type TrainOutcome } from './train';
 import { isTrainingCheckpoint, type TrainingCheckpoint } from './checkpoint';
 import { reconstruct, reconstructionNpz } from './infer';
 import { comparisonPng, reconstructionPreview } from './png';
-import { placedAmplitudeSsim, placedPair, scoreReconstruction, type JobMetrics, type StitchedCanvas, type TruthObject } from './quality';
+import { commonPair, placedAmplitudeSsim, placedPair, scoreReconstruction, type JobMetrics, type StitchedCanvas, type TruthObject } from './quality';
+import { loadCommonRegion } from './common-region';
 import { sampleBilinear } from './metrics';
 import { modelFiles, sha256Hex, zipBundle } from './bundle';
 import { installFastCpuKernels } from './cpu-kernels';
@@ -298,10 +299,19 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       let metrics: JobMetrics | undefined;
       if (truth) {
         progress({ status: 'saving', message: 'Scoring the reconstruction against the true object' });
-        metrics = scoreReconstruction(st, truth, rec.centres, rec.M);
+        // The dose's common region: its Phase C test scan (the same truth pixels for every view),
+        // else this job's own test scan with a note (src/lib/model/common-region.ts).
+        const region = await loadCommonRegion({
+          files: args.files, phaseCRoot: args.phaseCRoot, dose: job.dose, truth,
+          own: { path: job.test_data_path, xs: test.xcoords, ys: test.ycoords },
+        });
+        metrics = scoreReconstruction(st, truth, rec.centres, rec.M, region ?? undefined);
+        if (!region) metrics.note = [metrics.note, 'common: no scan position lies on the truth'].filter(Boolean).join('; ');
         if (ssimHistory.length) metrics.ssim_history = ssimHistory;
         await sink.writeText(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 2));
-        const pair = placedPair(st, truth);
+        // comparison.png shows the pair the study table shows first: the common region (uncovered
+        // pixels blue-grey), or the placed pair when the job has no common scores.
+        const pair = metrics.common ? commonPair(st, truth, metrics.common.region) : placedPair(st, truth);
         if (pair) {
           const amp = (z: { re: ArrayLike<number>; im: ArrayLike<number> }) => Float64Array.from(z.re, (v, k) => Math.hypot(v, z.im[k]));
           const ph = (z: { re: ArrayLike<number>; im: ArrayLike<number> }) => Float64Array.from(z.re, (v, k) => Math.atan2(z.im[k], v));
@@ -312,11 +322,22 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
         }
         const r = metrics.reference;
         const pl = metrics.placed;
+        const cm = metrics.common;
         const f = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(4));
         await log(
           `scores vs objectGuess: reference amplitude SSIM ${f(r?.amplitude.ssim)} MS-SSIM ${f(r?.amplitude.ms_ssim)} FRC50 ${f(r?.amplitude.frc50)}; ` +
             `placed amplitude SSIM ${f(pl?.amplitude.ssim)} MS-SSIM ${f(pl?.amplitude.ms_ssim)}; coverage ${(100 * metrics.coverage).toFixed(1)} % (metrics.json, comparison.png)`,
         );
+        if (cm) {
+          const g = cm.region;
+          await log(
+            `common region x ${g.x0}..${g.x1}, y ${g.y0}..${g.y1} (${g.source}, ${g.path}): amplitude SSIM ${f(cm.amplitude.ssim)} MS-SSIM ${f(cm.amplitude.ms_ssim)} ` +
+              `FRC50 ${f(cm.amplitude.frc50)}; phase ${cm.phase ? `SSIM ${f(cm.phase.ssim)} MS-SSIM ${f(cm.phase.ms_ssim)}` : `- (${cm.phase_note})`}; ` +
+              `coverage ${(100 * cm.coverage).toFixed(1)} %${g.note ? `; note: ${g.note}` : ''}`,
+          );
+        } else if (metrics.note) {
+          await log(`common region: not scored (${metrics.note})`);
+        }
       } else {
         await log('scores: the test file has no objectGuess, so the reconstruction is not scored');
       }

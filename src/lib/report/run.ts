@@ -253,7 +253,7 @@ async function runRealJob(
     await sink.writeText(pyPathJoin(job.artifact_dir, PARAMS_NAME), pyJsonDumps(params, { floatKeys: LEGACY_FLOAT_KEYS }));
     signal?.throwIfAborted();
     const r: RunnerResult = await runner({
-      job, config, params, files, sink, signal,
+      job, config, params, files, sink, signal, phaseCRoot: opts.phaseCRoot,
       onProgress: (progress) => emit({ type: 'job-progress', index, job, progress }),
     });
     const result: Record<string, unknown> = { ...r };

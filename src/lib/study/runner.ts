@@ -87,6 +87,12 @@ export interface RunnerArgs {
   params: LegacyParams;
   files: FileSource;
   sink: ArtifactSink;
+  /**
+   * The study's Phase C root (the manifest's phase_c_root): the runner scores every view of a dose on
+   * the region of that dose's Phase C test scan (src/lib/model/common-region.ts). Absent or null: the
+   * job's own test scan, with a note that the scores are not comparable across views.
+   */
+  phaseCRoot?: string | null;
   signal?: AbortSignal;
   onProgress?: (p: RunnerProgress) => void;
   /** Resume state (per-epoch checkpoint) when the app restarts an unfinished job. */

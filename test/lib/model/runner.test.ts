@@ -9,6 +9,7 @@ import { makeLegacyParams, makeModelConfig, makeTrainingConfig, updateLegacyDict
 import { createPtychoPinnRunner } from '../../../src/lib/model/runner';
 import { loadGeneratorFromBundle } from '../../../src/lib/model/bundle';
 import type { ArtifactSink, FileSource, RunnerArgs, RunnerProgress, TrainingJob } from '../../../src/lib/study/runner';
+import type { CommonScoreSet } from '../../../src/lib/eval/types';
 
 class MemFiles implements FileSource {
   constructor(readonly map: Map<string, Uint8Array>) {}
@@ -66,7 +67,7 @@ describe('createPtychoPinnRunner on the demo study (N=32)', () => {
     const j = job('dense');
     const events: RunnerProgress[] = [];
     const runner = createPtychoPinnRunner({ epochsOverride: 2, nGroupsOverride: 48, batchSizeOverride: 8, previewEveryEpochs: 1, previewGroups: 8 });
-    const r = await runner(args(j, sink, { n_filters_scale: 0.25 }, { onProgress: (p) => events.push(p) }));
+    const r = await runner(args(j, sink, { n_filters_scale: 0.25 }, { onProgress: (p) => events.push(p), phaseCRoot: 'phase_c' }));
     expect(r.error).toBeUndefined();
     expect(r.status).toBe('success');
     const m = r.metrics as { reference: { amplitude: Record<string, number | null>; phase: Record<string, number | null>; stitch_M: number }; placed: { amplitude: Record<string, number | null> }; coverage: number; ssim_history: { epoch: number; amplitude_ssim: number }[] };
@@ -89,6 +90,27 @@ describe('createPtychoPinnRunner on the demo study (N=32)', () => {
     expect(preview.truthAmplitude!.length).toBe(preview.width * preview.height);
     expect(preview.positions!.x.length).toBeGreaterThan(0);
     expect(sink.text.get(j.log_path)).toMatch(/scores vs objectGuess: reference amplitude SSIM/);
+    // the common region: the bounding box of the dose's Phase C test scan, read from its coordinates
+    const c = (r.metrics as { common: CommonScoreSet }).common;
+    const pc = await openNpz(new Blob([files.get('phase_c/dose_1000/patched_test.npz')! as Uint8Array<ArrayBuffer>]));
+    const xs = Array.from((await pc.read('xcoords')).data as Float64Array), ys = Array.from((await pc.read('ycoords')).data as Float64Array);
+    expect(c.region).toEqual({
+      x0: Math.ceil(Math.min(...xs)), x1: Math.floor(Math.max(...xs)), y0: Math.ceil(Math.min(...ys)), y1: Math.floor(Math.max(...ys)),
+      source: 'phase_c test scan', path: 'phase_c/dose_1000/patched_test.npz',
+    });
+    expect([c.width, c.height]).toEqual([c.region.x1 - c.region.x0 + 1, c.region.y1 - c.region.y0 + 1]);
+    expect(c.coverage).toBeGreaterThan(0);
+    expect(c.coverage).toBeLessThanOrEqual(1);
+    expect(typeof c.amplitude.ssim).toBe('number');
+    // a truth with phase 0 (the demo's 'lines' object by default): no phase scores, the reason instead
+    const obj = (await (await openNpz(new Blob([files.get(j.test_data_path)! as Uint8Array<ArrayBuffer>]))).read('objectGuess')).data as Float32Array;
+    if (obj.every((v, k) => k % 2 === 0 || v === 0)) {
+      expect(c.phase).toBeNull();
+      expect(c.phase_note).toMatch(/phase is flat/);
+    } else {
+      expect(typeof c.phase!.ssim).toBe('number');
+    }
+    expect(sink.text.get(j.log_path)).toMatch(/common region x \d+\.\.\d+, y \d+\.\.\d+ \(phase_c test scan, phase_c\/dose_1000\/patched_test\.npz\)/);
   }, 300_000);
 
   it('trains a baseline job and writes history, reconstruction (npz + png) and a hashed tfjs bundle', async () => {
