@@ -437,10 +437,14 @@ async function merge(plan: StudyPlan, args: Args, io: CliIO): Promise<number> {
   return 0;
 }
 
-/** The study's answer at the end of a real run: scores per dose x view (study_summary.json / .csv beside the manifest). */
+/**
+ * The study's answer at the end of a real run: scores per dose x view (study_summary.json / .csv
+ * beside the manifest), the common-region scores by default (studySummaryText says which scores in
+ * its first line; the reference and placed ones are in the CSV).
+ */
 function printStudySummary(out: (line?: string) => void, jobs: readonly SummaryInput[], artifactRoot: string): void {
   out();
-  out('Reconstruction quality (reference scores vs objectGuess; study_summary.json / .csv):');
+  out('Reconstruction quality vs objectGuess (all three scorings in study_summary.json / .csv):');
   for (const line of studySummaryText(studySummary(jobs)).trimEnd().split('\n')) out(`  ${line}`);
   out(`  (${artifactRoot})`);
 }
