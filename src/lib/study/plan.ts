@@ -67,6 +67,8 @@ export interface PlannedJob {
   N?: number;
   /** Scan positions in the training file, when validated (the groups a job can form: trainingBudget). */
   trainPositions?: number;
+  /** Scan positions in the test file, when validated (the groups reconstructed and scored: src/lib/model/estimate.ts). */
+  testPositions?: number;
 }
 
 export interface StudyPlan {
@@ -216,6 +218,7 @@ export async function planStudy(files: readonly PlanInputFile[], opts: PlanOptio
       }
       if (tr?.N !== undefined) pj.N = tr.N;
       if (tr?.nPositions !== undefined) pj.trainPositions = tr.nPositions;
+      if (te?.nPositions !== undefined) pj.testPositions = te.nPositions;
     }
   }
   return { ...base, jobs, skipped: matrix.skipped, reports, filters: f.filters, steps: f.steps, selected: f.items, empty: f.empty };

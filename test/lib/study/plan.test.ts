@@ -20,6 +20,7 @@ describe('planStudy (the worker logic) on numpy-written trees', () => {
     expect(plan.reports.every((r) => r.ok)).toBe(true);
     expect(plan.jobs.every((j) => !j.blocked && j.N === 64)).toBe(true);
     expect(plan.jobs.map((j) => j.trainPositions)).toEqual(Array(9).fill(10)); // numpy wrote 10 positions in each train file
+    expect(plan.jobs.map((j) => j.testPositions)).toEqual(Array(9).fill(10)); // and in each test file
     expect(plan.selected.map((j) => j.job.view)).toEqual(['baseline', 'dense', 'sparse']);
     expect(plan.steps).toEqual([{ name: 'dose', value: 1000, remaining: 3 }]);
     expect(plan.selected[1].job.artifact_dir).toBe('artifacts/dose_1000/dense/gs2');
