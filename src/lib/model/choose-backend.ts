@@ -57,7 +57,8 @@ export function installTrainingKernels(name: string): void {
   if (name === 'wasm') installWasmTrainingKernels();
 }
 
-function stepSettings(s: StepShape): PinnSettings {
+/** The settings of a timing model at shape `s` (the reference defaults otherwise; src/lib/model/step-timing.ts too). */
+export function stepSettings(s: StepShape): PinnSettings {
   return {
     N: s.N, gridsize: s.gridsize, C: s.gridsize * s.gridsize, nFiltersScale: s.filterScale, batchSize: s.batch, nEpochs: 1,
     nGroups: s.batch, neighborCount: 4, nPhotons: 1e9, probeBig: true, probeMask: false, probeScale: 4, offset: 4,
