@@ -3,6 +3,7 @@
  * training each live in a worker; this module sends them requests and turns their events into
  * state the components render. Nothing reactive crosses postMessage ($state.snapshot / plain data).
  */
+import { untrack } from 'svelte';
 import { zipSync, strToU8 } from 'fflate';
 import { clusterZip } from '../lib/report/slurm';
 import { probeWebGPU, type AdapterReport } from '../lib/runtime/adapter';
@@ -17,6 +18,12 @@ import { parseFaults, runManifestText, runSummaryFiles, type FaultPlan, type Run
 import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
 import { comparisonPath, studySummary, type StudySummary } from '../lib/report/summary';
 import * as store from '../workers/store';
+import type { StepShape } from '../lib/model/choose-backend';
+import {
+  formatDuration, jobCost, costsFor, remainingEstimate, studyEstimate, unitCosts,
+  type EstimateJob, type JobCost, type JobProgress, type RemainingEstimate, type StepCosts, type StudyEstimate,
+} from '../lib/model/estimate';
+import type { StudyTiming, TimingEvent, TimingRequest } from '../workers/estimate-protocol';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 
 export type JobCode = 'pending' | 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'dry-run' | 'blocked' | 'interrupted';
@@ -64,6 +71,37 @@ function download(name: string, data: Uint8Array | string, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** What the estimate worker is asked to measure (TimingRequest without its envelope). */
+type TimingNeed = Omit<TimingRequest, 'type' | 'id'>;
+
+/** Whether a measurement made for `had` serves `need`: same backend choice, every shape measured at the same batch and filter scale. */
+function timingCovers(had: TimingNeed, need: TimingNeed): boolean {
+  return had.backend === need.backend && need.shapes.every((s) => had.shapes.some((h) =>
+    h.N === s.N && h.gridsize === s.gridsize && h.batch === s.batch && h.filterScale === s.filterScale));
+}
+
+/** How long to wait after the last change of data or settings before measuring (ms). */
+const TIMING_DEBOUNCE_MS = 800;
+
+/** The running study's time bookkeeping (src/lib/model/estimate.ts remainingEstimate). */
+interface RunSession {
+  /** performance.now() when the run (or its restart after a crash) was launched. */
+  t0: number;
+  settings: { epochs: number; groups: number; batchSize: number };
+  /** The jobs this run trains, as the estimate sees them. */
+  jobs: Map<string, EstimateJob>;
+  stepCosts: StepCosts[];
+  /** Whether stepCosts are measured seconds (else units of one step: unitCosts). */
+  calibrated: boolean;
+  startupSeconds: number;
+  costs: Map<string, JobCost | null>;
+  progress: Record<string, JobProgress>;
+  resumedFrom: Record<string, number>;
+}
+
+const fmtStep = (s: number) => (s >= 1 ? `${s.toFixed(1)} s` : `${Math.round(s * 1000)} ms`);
+const capital = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
+
 const newRunId = () => `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(36).slice(2, 8)}`;
 
 export class Studio {
@@ -90,6 +128,14 @@ export class Studio {
   runId = $state<string | null>(null);
   /** A previous run found in IndexedDB that did not finish (shown after a reload). */
   interrupted = $state.raw<{ runId: string; plan: RunPlan; done: number; total: number; filesSaved: boolean } | null>(null);
+  /** The step costs measured for the time estimate (estimate worker), with what was asked. */
+  timing = $state.raw<{ need: TimingNeed; result: StudyTiming } | null>(null);
+  /** While measuring, or why there is no measurement: a sentence; null otherwise. */
+  timingStatus = $state<string | null>(null);
+  /** How long the running study has left (updated on every step, epoch and job event). */
+  remaining = $state.raw<RemainingEstimate | null>(null);
+  /** Jobs of the running study whose size is unknown (not counted in `remaining`). */
+  remainingUnknown = $state(0);
 
   /** Test hook: faults to inject into training runs, from the URL's `?faults=` (train-protocol.ts). */
   private faults: FaultPlan | null = null;
@@ -98,6 +144,12 @@ export class Studio {
   private trainWorker: Worker | null = null;
   private demoWorker: Worker | null = null;
   private demoSeq = 0;
+  private timingWorker: Worker | null = null;
+  private timingTimer: ReturnType<typeof setTimeout> | null = null;
+  private timingSeq = 0;
+  /** JSON of the need being measured now (or waiting for its debounce). */
+  private measuringKey: string | null = null;
+  private session: RunSession | null = null;
 
   readonly settingsErrors = $derived(settingsProblems(this.settings));
   readonly hasResults = $derived(this.manifest !== null);
@@ -111,6 +163,66 @@ export class Studio {
       return null;
     }
   });
+  /** The selected jobs as the time estimate sees them (src/lib/model/estimate.ts). */
+  readonly estimateJobs = $derived.by((): EstimateJob[] => (this.plan?.selected ?? []).map((pj) => ({
+    key: this.jobKey(pj.job), gridsize: pj.job.gridsize, N: pj.N, trainPositions: pj.trainPositions,
+    testPositions: pj.testPositions, blocked: pj.blocked,
+  })));
+
+  /** What the estimate needs measured: the backend choice and the (N, gridsize) shapes of the jobs to train; null when nothing is to be estimated. */
+  readonly timingNeed = $derived.by((): TimingNeed | null => {
+    if (this.dryRun || this.settingsErrors.length > 0) return null;
+    const shapes: StepShape[] = [];
+    for (const j of this.estimateJobs) {
+      if (j.blocked || j.N === undefined || shapes.some((s) => s.N === j.N && s.gridsize === j.gridsize)) continue;
+      shapes.push({ N: j.N, gridsize: j.gridsize, filterScale: this.settings.filterScale, batch: this.settings.batchSize });
+    }
+    return shapes.length ? { backend: this.backendChoice, shapes } : null;
+  });
+
+  /** How long the selected jobs will take with these settings; null until a step is measured for them. */
+  readonly estimate = $derived.by((): StudyEstimate | null => {
+    const need = this.timingNeed;
+    const t = this.timing;
+    if (!need || !t || !timingCovers(t.need, need)) return null;
+    return studyEstimate(this.estimateJobs, this.settings, t.result.shapes, t.result.startupSeconds);
+  });
+
+  /** The sentence before a run: the estimate, or what the measurement is doing. */
+  readonly estimateLine = $derived.by((): { text: string; seconds: number | null } | null => {
+    if (this.dryRun || this.running || !this.plan) return null;
+    const e = this.estimate;
+    const t = this.timing;
+    const need = this.timingNeed;
+    if (e && t && need && e.training > 0) {
+      // the shapes these jobs need, as measured (the measurement may cover more)
+      const used = t.result.shapes.filter((s) => need.shapes.some((n) => n.N === s.N && n.gridsize === s.gridsize && n.batch === s.batch && n.filterScale === s.filterScale));
+      const byN = new Set(used.map((s) => s.N)).size > 1;
+      const steps = used.map((s) => `${fmtStep(s.stepSeconds)}${byN ? ` at N=${s.N},` : ' at'} gridsize ${s.gridsize}` +
+        (s.timedBatch < s.batch ? ` (timed at batch ${s.timedBatch}, scaled to ${s.batch})` : '')).join(', ');
+      const blocked = this.estimateJobs.filter((j) => j.blocked).length;
+      const notes = [
+        e.unknown.length ? `${e.unknown.length} job(s) of unknown size not counted` : '',
+        blocked ? `${blocked} blocked job(s) are not trained` : '',
+      ].filter(Boolean);
+      return {
+        text: `Estimated time for the ${e.training} selected job${e.training === 1 ? '' : 's'}: ${formatDuration(e.totalSeconds)} ` +
+          `(measured step ${steps}, on ${t.result.backend})${notes.length ? `; ${notes.join('; ')}` : ''}.`,
+        seconds: e.totalSeconds,
+      };
+    }
+    return this.timingNeed && this.timingStatus ? { text: this.timingStatus, seconds: null } : null;
+  });
+
+  /** The sentence while a run goes: how long is left. */
+  readonly remainingLine = $derived.by((): { text: string; seconds: number | null } | null => {
+    if (!this.running || !this.remaining) return null;
+    const r = this.remaining;
+    const unknown = this.remainingUnknown ? ` (${this.remainingUnknown} job(s) of unknown size not counted)` : '';
+    if (r.remainingSeconds === null) return { text: `Time left: measuring this run's rate…${unknown}`, seconds: null };
+    return { text: `${capital(formatDuration(r.remainingSeconds))} left${unknown}.`, seconds: r.remainingSeconds };
+  });
+
   readonly canStart = $derived(
     !this.running && !this.busy && this.plan !== null && this.plan.selected.length > 0 && (this.dryRun || this.settingsErrors.length === 0),
   );
@@ -123,6 +235,161 @@ export class Studio {
     }
     void probeWebGPU().then((a) => (this.adapter = a));
     void this.restore();
+    // Measure a step for the time estimate when the data, the selection, the step's shapes or the
+    // backend change (debounced), never while training.
+    $effect(() => {
+      const need = this.timingNeed;
+      const running = this.running;
+      untrack(() => this.scheduleTiming(need, running));
+    });
+  }
+
+  // ---------------------------------------------------------------- time estimate
+
+  private scheduleTiming(need: TimingNeed | null, running: boolean): void {
+    if (running || !need) {
+      this.stopTiming();
+      return;
+    }
+    if (this.timing && timingCovers(this.timing.need, need)) {
+      this.stopTiming();
+      this.timingStatus = null;
+      return;
+    }
+    const key = JSON.stringify(need);
+    if (key === this.measuringKey) return;
+    this.stopTiming();
+    if (need.backend === 'webgpu' && this.adapter?.software) {
+      this.timingStatus = 'No time estimate on the software WebGPU adapter (its first step compiles shaders for a long time); the time left is shown once training runs.';
+      return;
+    }
+    if (need.backend === 'cpu') {
+      this.timingStatus = 'No time estimate on the CPU backend (a step of it can take a minute); the time left is shown once training runs.';
+      return;
+    }
+    this.measuringKey = key;
+    this.timingStatus = 'Measuring a training step for the time estimate…';
+    const snapshot: TimingNeed = JSON.parse(key);
+    this.timingTimer = setTimeout(() => this.measureTiming(snapshot, key), TIMING_DEBOUNCE_MS);
+  }
+
+  /** Stop measuring (terminating the estimate worker) and forget the pending measurement. */
+  private stopTiming(): void {
+    if (this.timingTimer !== null) clearTimeout(this.timingTimer);
+    this.timingTimer = null;
+    this.timingWorker?.terminate();
+    this.timingWorker = null;
+    this.measuringKey = null;
+  }
+
+  private measureTiming(need: TimingNeed, key: string): void {
+    this.timingTimer = null;
+    const id = ++this.timingSeq;
+    const w = new Worker(new URL('../workers/estimate.worker.ts', import.meta.url), { type: 'module' });
+    this.timingWorker = w;
+    const fail = (why: string) => {
+      if (this.timingWorker !== w) return;
+      this.stopTiming();
+      this.timingStatus = `No time estimate: the step could not be measured (${why}).`;
+    };
+    w.onmessage = (m: MessageEvent<TimingEvent>) => {
+      const ev = m.data;
+      if (ev.id !== id || this.timingWorker !== w || this.measuringKey !== key) return;
+      if (ev.type === 'progress') this.timingStatus = `Measuring a training step for the time estimate (${ev.message})…`;
+      else if (ev.type === 'done') {
+        this.stopTiming();
+        this.timing = { need, result: ev.timing };
+        this.timingStatus = null;
+      } else fail(ev.message);
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      fail(e.message || 'the estimate worker crashed');
+    };
+    w.postMessage({ type: 'time', id, ...need } satisfies TimingRequest);
+  }
+
+  /** Start the time bookkeeping of a run (launch): the jobs it trains, their prior costs. */
+  private startSession(plan: RunPlan, resume: boolean): void {
+    this.session = null;
+    this.remaining = null;
+    this.remainingUnknown = 0;
+    if (plan.dryRun) return;
+    const known = new Map((this.plan?.jobs ?? []).map((pj) => [this.jobKey(pj.job), pj]));
+    const jobs = new Map<string, EstimateJob>();
+    for (const j of plan.jobs) {
+      const code = this.jobs[j.key]?.code;
+      if (j.blocked.length > 0 || (resume && (code === 'success' || code === 'failed'))) continue;
+      const pj = known.get(j.key);
+      jobs.set(j.key, { key: j.key, gridsize: j.job.gridsize, N: pj?.N, trainPositions: pj?.trainPositions, testPositions: pj?.testPositions });
+    }
+    const s = plan.settings;
+    const need: TimingNeed = {
+      backend: plan.backend ?? 'auto',
+      shapes: [...jobs.values()].filter((j) => j.N !== undefined)
+        .map((j) => ({ N: j.N!, gridsize: j.gridsize, filterScale: s.filterScale, batch: s.batchSize })),
+    };
+    // Seconds where a step was measured for these shapes and every job's size is known; else units of
+    // a step, turned into seconds by the run's own rate (a run resumed after a reload: sizes come from
+    // the runner's first step of each job).
+    const sized = [...jobs.values()].every((j) => j.N !== undefined && j.trainPositions !== undefined);
+    const t = sized && this.timing && timingCovers(this.timing.need, need) ? this.timing.result : null;
+    const session: RunSession = {
+      t0: performance.now(), settings: { epochs: s.epochs, groups: s.groups, batchSize: s.batchSize }, jobs,
+      stepCosts: t ? t.shapes : [], calibrated: t !== null, startupSeconds: t ? t.startupSeconds : 0,
+      costs: new Map(), progress: {}, resumedFrom: {},
+    };
+    for (const [key, j] of jobs) session.costs.set(key, this.sessionCost(session, j));
+    this.session = session;
+    this.updateRemaining();
+  }
+
+  /** A job's cost in the session's units (measured seconds, or units of a step). */
+  private sessionCost(s: RunSession, j: EstimateJob): JobCost | null {
+    return jobCost(j, s.settings, s.calibrated ? costsFor(j, s.stepCosts) : unitCosts(j.gridsize));
+  }
+
+  private updateRemaining(): void {
+    const s = this.session;
+    if (!s) return;
+    const costs = [...s.costs.values()].filter((c): c is JobCost => c !== null);
+    this.remainingUnknown = s.costs.size - costs.length;
+    this.remaining = remainingEstimate({
+      costs, progress: s.progress, elapsedSeconds: (performance.now() - s.t0) / 1000,
+      startupSeconds: s.startupSeconds, calibrated: s.calibrated,
+    });
+  }
+
+  /** The running study's bookkeeping from a training worker event. */
+  private trackTime(ev: TrainEvent): void {
+    const s = this.session;
+    if (!s) return;
+    if (ev.type === 'job-start') {
+      const j = s.jobs.get(ev.key);
+      if (!j) return;
+      const from = ev.resumedFromEpoch ?? 0;
+      s.resumedFrom[ev.key] = from;
+      j.fromEpoch = from;
+      s.costs.set(ev.key, this.sessionCost(s, j));
+      s.progress[ev.key] = { stepsDone: 0, epochsDone: 0, started: true, finished: false };
+    } else if (ev.type === 'progress') {
+      const p = s.progress[ev.key];
+      if (!p) return;
+      const from = s.resumedFrom[ev.key] ?? 0;
+      const j = s.jobs.get(ev.key);
+      if (ev.progress.status === 'step' && j && s.costs.get(ev.key) === null) {
+        j.stepsPerEpoch = ev.progress.steps; // the size of a job the plan did not know
+        s.costs.set(ev.key, this.sessionCost(s, j));
+      }
+      if (ev.progress.status === 'step') p.stepsDone = (ev.progress.epoch - 1 - from) * ev.progress.steps + ev.progress.step;
+      else if (ev.progress.status === 'epoch') p.epochsDone = ev.progress.record.epoch - from;
+      else return;
+    } else if (ev.type === 'job-end') {
+      const p = s.progress[ev.key];
+      if (p) p.finished = true;
+      else if (s.costs.has(ev.key)) s.progress[ev.key] = { stepsDone: 0, epochsDone: 0, started: true, finished: true };
+    } else return;
+    this.updateRemaining();
   }
 
   jobKey(job: TrainingJob): string {
@@ -314,10 +581,12 @@ export class Studio {
   }
 
   private launch(runId: string, plan: RunPlan, files: { path: string; blob: Blob }[], resume: boolean): void {
+    this.stopTiming(); // the estimate's measurement never competes with training
     this.runId = runId;
     this.running = true;
     this.live = emptyLive();
     for (const j of plan.jobs) if (!this.jobs[j.key] || !resume) this.setJob(j.key, 'queued', 'queued');
+    this.startSession(plan, resume);
     this.status = plan.dryRun ? 'Dry run: writing train.log files and the manifest…' : 'Starting the training worker…';
     this.backendInUse = null;
     this.backendNotice = null;
@@ -336,7 +605,10 @@ export class Studio {
         // gets a new device and runs the jobs left.
         this.launch(runId, plan, files, true);
         this.status = `${ev.reason.replace(/\.$/, '')}. That job is marked failed; continuing on a new device.`;
-      } else this.onTrainEvent(ev, plan);
+      } else {
+        this.onTrainEvent(ev, plan);
+        this.trackTime(ev);
+      }
     };
     w.onerror = (e) => {
       e.preventDefault();
@@ -372,6 +644,8 @@ export class Studio {
       return;
     }
     this.running = false;
+    this.session = null;
+    this.remaining = null;
     if (left.length > 0) {
       for (const j of left) this.setJob(j.key, 'interrupted', 'interrupted');
       await store.setRunState(runId, 'interrupted');
@@ -425,6 +699,8 @@ export class Studio {
       case 'done':
         this.manifest = ev.manifest;
         this.running = false;
+        this.session = null;
+        this.remaining = null;
         this.status = ev.state === 'cancelled'
           ? 'Cancelled. The manifest records the cancelled job and everything that finished.'
           : `Finished ${plan.jobs.length} job(s). Download the manifest and the artifacts.`;

@@ -161,3 +161,42 @@ test('the job table says how much training each job gets, from its train file an
   await page.getByLabel('Batch size').fill('4');
   await expect(budget('dose_100000/dense/gs2')).toContainText('288 groups · 69 steps × 50 = 3450 steps');
 });
+
+test('the page says how long the selected jobs will take before a run, and how long is left while it runs', async ({ page }) => {
+  // The job holds after its first epoch (test hook), so the run is still going when the time left is read.
+  await loadSmallDemo(page, HELD_AFTER_EPOCH_1);
+  // Before a run: a step is measured in a worker for the settings' shapes (Quick look: gridsize 1 and 2).
+  const estimate = page.getByTestId('estimate');
+  await expect(estimate).toContainText(
+    /^Estimated time for the 9 selected jobs: (under a minute|about \d+ min|about \d+ h( \d+ min)?) \(measured step [\d.]+ m?s at gridsize 1(.*), [\d.]+ m?s at gridsize 2(.*), on WASM/,
+    { timeout: 120_000 });
+  const all = Number(await estimate.getAttribute('data-seconds'));
+  expect(all).toBeGreaterThan(0);
+  // One job of the nine: the same measurement, a smaller estimate.
+  await page.getByLabel('Dose').selectOption('1000');
+  await page.getByLabel('View').selectOption('baseline');
+  await expect(estimate).toContainText(/^Estimated time for the 1 selected job: .*measured step [\d.]+ m?s at gridsize 1/);
+  const one = Number(await estimate.getAttribute('data-seconds'));
+  expect(one).toBeGreaterThan(0);
+  expect(one).toBeLessThan(all);
+  // Other shapes are measured again; more epochs cost more.
+  await quickSettings(page, 3);
+  await expect(estimate).toContainText(/^Estimated time for the 1 selected job/, { timeout: 120_000 });
+  const three = Number(await estimate.getAttribute('data-seconds'));
+  await page.getByLabel('Epochs').fill('30');
+  await expect.poll(async () => Number(await estimate.getAttribute('data-seconds'))).toBeGreaterThan(three);
+  await page.getByLabel('Epochs').fill('3');
+
+  // While it runs: the time left, for the run and in the running job's row.
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const left = page.getByTestId('remaining');
+  await expect(left).toContainText(/^(Under a minute|About \d+ min|About \d+ h( \d+ min)?) left/, { timeout: 240_000 });
+  await expect(page.getByRole('status')).toContainText('Held after the checkpoint of epoch 1', { timeout: 240_000 });
+  // two of the three epochs are left
+  expect(Number(await left.getAttribute('data-seconds'))).toBeGreaterThan(0);
+  await expect(page.locator('tr[data-job="dose_1000/baseline/gs1"] [data-testid="job-left"]')).toContainText(/(under a minute|about \d+ (min|h)).* left/);
+  await expect(estimate).toHaveCount(0);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('status')).toContainText('Cancelled', { timeout: 120_000 });
+  await expect(left).toHaveCount(0);
+});
