@@ -79,6 +79,16 @@ export function phaseCPath(phaseCRoot: string, dose: number, split: 'train' | 't
   return pyPathJoin(phaseCRoot, doseDirName(dose), `patched_${split}.npz`);
 }
 
+/**
+ * The files a run reads beyond its jobs' own train and test files: each dose's Phase C test file,
+ * whose scan positions are the common region every view of the dose is scored on
+ * (src/lib/model/common-region.ts). Only those that `exists` says are there; none without a root.
+ */
+export function commonRegionPaths(phaseCRoot: string | null, jobs: readonly { dose: number }[], exists: PathExists): string[] {
+  if (phaseCRoot === null) return [];
+  return [...new Set(jobs.map((j) => phaseCPath(phaseCRoot, j.dose, 'test')))].filter(exists);
+}
+
 const pyBool = (b: boolean): string => (b ? 'True' : 'False');
 
 export interface BuildJobsOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTrainingJobs, filterJobs, makeTrainingJob, parseFilters } from '../../../src/lib/study/jobs';
+import { buildTrainingJobs, commonRegionPaths, filterJobs, makeTrainingJob, parseFilters } from '../../../src/lib/study/jobs';
 import { treePaths } from './helpers';
 
 function matrix(tree: string, prefix = '', artifactRoot = 'art') {
@@ -125,5 +125,16 @@ describe('filters (study spec 5.2; the reference CLI scenarios)', () => {
     expect(() => parseFilters({ gridsize: 3 })).toThrow('invalid choice: 3 (choose from 1, 2)');
     expect(() => parseFilters({ gridsize: 'two' })).toThrow("invalid int value: 'two'");
     expect(parseFilters({ dose: '', view: null })).toEqual({ dose: null, view: null, gridsize: null });
+  });
+});
+
+describe('commonRegionPaths (the Phase C test files the common-region scores read)', () => {
+  it('one per dose of the jobs, only those present, none without a Phase C root', () => {
+    const present = new Set(['data/phase_c/dose_1000/patched_test.npz', 'data/phase_c/dose_100000/patched_test.npz']);
+    const jobs = [{ dose: 1000 }, { dose: 1000 }, { dose: 10000 }, { dose: 100000 }];
+    expect(commonRegionPaths('data/phase_c', jobs, (p) => present.has(p))).toEqual([
+      'data/phase_c/dose_1000/patched_test.npz', 'data/phase_c/dose_100000/patched_test.npz',
+    ]);
+    expect(commonRegionPaths(null, jobs, () => true)).toEqual([]);
   });
 });
