@@ -103,7 +103,7 @@ export async function predictPatches(model: PtychoPinn, data: GroupedData, batch
       if (perChannel) {
         const out = model.forward(inputs, ops, false, { windows: true });
         // the share of each window pixel's interpolation taps that fall on fully covered canvas pixels
-        const count = tf.tidy(() => extractWindowsFlat(tf.cast(tf.greaterEqual(tf.sub(ops.norm, MERGE_NORM_EPS), FULL_WINDOW_COUNT), 'float32') as tf.Tensor3D, ops));
+        const count = tf.tidy(() => extractWindowsFlat(tf.cast(tf.greaterEqual(ops.count, FULL_WINDOW_COUNT), 'float32') as tf.Tensor3D, ops));
         const [r, i, n] = await Promise.all([out.windowsRe.data(), out.windowsIm.data(), count.data()]);
         tf.dispose([out.intensity, out.trimmedRe, out.trimmedIm, out.windowsRe, out.windowsIm, count]);
         re.set(r as Float32Array, at);

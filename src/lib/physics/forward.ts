@@ -20,6 +20,18 @@ import { illuminate } from './complex';
 /** Normaliser floor added to the merged central-window count (model spec 2.4 step 5). */
 export const MERGE_NORM_EPS = 0.001;
 
+/**
+ * DELIBERATE DEVIATION (c): the merge normaliser is at least 1. The reference divides by the merged
+ * central-window count + 0.001 (tf_helper.py:1092-1101, model spec 2.4 step 5), so where no central
+ * window reaches, the border branch's content (probe.big) is multiplied by ~1000 (model spec 8 item
+ * 2). With the default disk probe that content meets a probe of 1e-9 and does not matter; with a
+ * probe wider than the central N/2 window (the demo study's, overlapping as real scans do) the
+ * border branch must put out ~1/1000 of its natural scale through a saturating activation and the
+ * job learns far more slowly (docs/decisions/2026-12-06-demo-study.md). Inside the windows (count
+ * >= 1) nothing changes.
+ */
+export const MERGE_NORM_FLOOR = 1;
+
 export interface ForwardOperators {
   readonly B: number;
   readonly N: number;
@@ -27,21 +39,23 @@ export interface ForwardOperators {
   readonly P: number;
   /**
    * True when C = 1 and every re-centred offset is 0: the merge -> trim -> extract chain is then
-   * exactly O ⊙ W with W = 1/(window + 0.001) (model spec 2.4, consequences), done elementwise.
+   * exactly O ⊙ W with W = 1/max(window + 0.001, floor) (model spec 2.4, consequences), done elementwise.
    */
   readonly identityGeometry: boolean;
   /** Merge matrices along rows / columns, [B·C, P, N] (pad by (P−N)/2, translate by −r̃_c). Null on the identity path. */
   readonly mergeY: tf.Tensor3D | null;
   readonly mergeX: tf.Tensor3D | null;
-  /** Normaliser: merged central-window indicator + 0.001, [B, P, P]. */
+  /** Normaliser: max(merged central-window indicator + 0.001, floor), [B, P, P]. */
   readonly norm: tf.Tensor3D;
+  /** Merged central-window count (no floor, no 0.001), [B, P, P]: which canvas pixels a window reaches. */
+  readonly count: tf.Tensor3D;
   /** Normaliser restricted to the trimmed N x N centre, [B, N, N, 1] (used by the identity path). */
   readonly normTrim: tf.Tensor4D;
   /** Extract matrices along rows, grouped per sample: [B, C·N, P] (translate by +r_c, centre-crop). Null on the identity path. */
   readonly extractY: tf.Tensor3D | null;
   /** Extract matrices along columns: [B·C, N, P]. Null on the identity path. */
   readonly extractX: tf.Tensor3D | null;
-  /** Merged central-window count + 0.001 as float64 numbers, [B, P, P] (for inspection and tests). */
+  /** Merged central-window count + 0.001 as float64 numbers, [B, P, P], before the floor (the reference's normaliser; inspection and coverage). */
   readonly normData: Float64Array;
   dispose(): void;
 }
@@ -49,6 +63,8 @@ export interface ForwardOperators {
 export interface BuildForwardOptions {
   /** Build the full matrix path even where the identity shortcut applies (tests compare the two). */
   forceGeneral?: boolean;
+  /** Normaliser floor (default MERGE_NORM_FLOOR); 0 gives the reference's merge exactly (tests against its numpy port). */
+  normFloor?: number;
 }
 
 function fillShift(dst: Float32Array, base: number, nOut: number, nIn: number, t: number, padBefore: number): void {
@@ -76,6 +92,7 @@ export function buildForwardOperators(
   const pad = (P - N) / 2; // model spec 2.4 step 2 / 2.5
   const q0 = N / 4; // central window [N/4, 3N/4) (model spec 2.4 step 5)
   const q1 = (3 * N) / 4;
+  const floor = options.normFloor ?? MERGE_NORM_FLOOR;
 
   // Re-centre: subtract the mean over all B·C rows (model spec 2.4 step 1; a no-op for grouped data).
   let mx = 0;
@@ -123,7 +140,7 @@ export function buildForwardOperators(
   const normTrimData = new Float32Array(B * N * N);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < N; i++) {
-      for (let j = 0; j < N; j++) normTrimData[(b * N + i) * N + j] = normData[b * P * P + (i + pad) * P + (j + pad)];
+      for (let j = 0; j < N; j++) normTrimData[(b * N + i) * N + j] = Math.max(normData[b * P * P + (i + pad) * P + (j + pad)], floor);
     }
   }
 
@@ -149,15 +166,16 @@ export function buildForwardOperators(
     extractY = tf.tensor3d(ey, [B, C * N, P]);
     extractX = tf.tensor3d(ex, [BC, N, P]);
   }
-  const norm = tf.tensor3d(Float32Array.from(normData), [B, P, P]);
+  const norm = tf.tensor3d(Float32Array.from(normData, (v) => Math.max(v, floor)), [B, P, P]);
+  const count = tf.tensor3d(Float32Array.from(normData, (v) => v - MERGE_NORM_EPS), [B, P, P]);
   const normTrim = tf.tensor4d(normTrimData, [B, N, N, 1]);
   let disposed = false;
   return {
-    B, N, C, P, identityGeometry, mergeY, mergeX, norm, normTrim, extractY, extractX, normData,
+    B, N, C, P, identityGeometry, mergeY, mergeX, norm, normTrim, count, extractY, extractX, normData,
     dispose() {
       if (disposed) return;
       disposed = true;
-      for (const t of [mergeY, mergeX, extractY, extractX, norm, normTrim]) t?.dispose();
+      for (const t of [mergeY, mergeX, extractY, extractX, norm, normTrim, count]) t?.dispose();
     },
   };
 }

@@ -36,7 +36,7 @@ describe('forward chain, gridsize 2, random sub-pixel offsets, vs numpy (model s
   const probeIm = loadNpy('fw_probe_im');
 
   function setup() {
-    const ops = buildForwardOperators(offsets, B, N, C, P);
+    const ops = buildForwardOperators(offsets, B, N, C, P, { normFloor: 0 });
     const oRe = tf.tensor4d(f32(objRe.data), [B, N, N, C]);
     const oIm = tf.tensor4d(f32(objIm.data), [B, N, N, C]);
     const probe = { re: tf.tensor2d(f32(probeRe.data), [N, N]), im: tf.tensor2d(f32(probeIm.data), [N, N]) };
@@ -114,7 +114,7 @@ describe('forward chain, gridsize 2, random sub-pixel offsets, vs numpy (model s
 
   it('offsets sign matters: flipping r_c changes the windows (the test can fail)', () => {
     const flipped = offsets.map((v) => -v);
-    const ops = buildForwardOperators(flipped, B, N, C, P);
+    const ops = buildForwardOperators(flipped, B, N, C, P, { normFloor: 0 });
     const s = setup();
     const d = tf.tidy(() => {
       const w = extractWindows(mergePatches(s.oRe, ops), ops).transpose([0, 3, 1, 2]);
@@ -126,14 +126,14 @@ describe('forward chain, gridsize 2, random sub-pixel offsets, vs numpy (model s
   });
 });
 
-describe('gridsize 1 with zero offsets: chain == O ⊙ W, W = 1/1.001 inside [N/4,3N/4)², 1000 outside (model spec 2.4)', () => {
+describe('gridsize 1 with zero offsets: chain == O ⊙ W, W = 1/1.001 inside [N/4,3N/4)², 1 outside (deviation (c); the reference: 1000, model spec 2.4)', () => {
   const N = 16;
   const B = 2;
   const P = canvasSize(N, 1);
   const offsets = new Float32Array(B * 2);
   const ph = normalizeProbe(defaultProbe(N), 4);
 
-  function check(ops: ForwardOperators) {
+  function check(ops: ForwardOperators, outside = 1) {
     const oRe = tf.randomUniform([B, N, N, 1], 0.1, 1, 'float32', 1) as tf.Tensor4D;
     const oIm = tf.randomUniform([B, N, N, 1], -0.5, 0.5, 'float32', 2) as tf.Tensor4D;
     const probe = { re: tf.tensor2d(ph.re, [N, N]), im: tf.tensor2d(ph.im, [N, N]) };
@@ -146,7 +146,7 @@ describe('gridsize 1 with zero offsets: chain == O ⊙ W, W = 1/1.001 inside [N/
       for (let i = 0; i < N; i++) {
         for (let j = 0; j < N; j++) {
           const inside = i >= N / 4 && i < (3 * N) / 4 && j >= N / 4 && j < (3 * N) / 4;
-          const W = inside ? 1 / 1.001 : 1000;
+          const W = inside ? 1 / 1.001 : outside;
           const k = (b * N + i) * N + j;
           worst = Math.max(worst, Math.abs(tr[k] - re[k] * W) / (Math.abs(re[k] * W) + 1e-30));
         }
@@ -181,7 +181,14 @@ describe('gridsize 1 with zero offsets: chain == O ⊙ W, W = 1/1.001 inside [N/
     fast.dispose();
     general.dispose();
     general.dispose(); // idempotent
-    expect(live()).toBe(n0 - 2 - 6);
+    expect(live()).toBe(n0 - 3 - 7);
+  });
+
+  it("with normFloor 0 it is the reference's merge: W = 1000 outside the central window", () => {
+    const ref = buildForwardOperators(offsets, B, N, 1, P, { normFloor: 0 });
+    check(ref, 1000);
+    expect(Math.min(...ref.normData)).toBeCloseTo(0.001, 9);
+    ref.dispose();
   });
 
   it('rejects objects of the wrong shape', () => {
@@ -214,7 +221,7 @@ describe('object.big = False: one object patch per group, padded and viewed at +
     const oRe = rnd(1, B * N * N);
     const oIm = rnd(2, B * N * N).map((v) => v - 0.5);
     const pr = normalizeProbe(defaultProbe(N), 4);
-    const ops = buildForwardOperators(offsets, B, N, C, P);
+    const ops = buildForwardOperators(offsets, B, N, C, P, { normFloor: 0 });
     const probe = { re: tf.tensor2d(pr.re, [N, N]), im: tf.tensor2d(pr.im, [N, N]) };
     const tRe = tf.tensor4d(oRe, [B, N, N, 1]);
     const tIm = tf.tensor4d(oIm, [B, N, N, 1]);
