@@ -17,6 +17,12 @@
  *   --train-score on|off      also score the stitched reconstruction of the training positions (default
  *                             off): a model that reconstructs its training positions but not the test
  *                             ones lacks data, one that reconstructs neither lacks optimisation
+ *   --loss nll|mae            the loss (default nll, the reference's)
+ *   --object-big on|off       object.big (default on, the reference's)
+ *   --lattice L --spacing A --probe-radius R --defocus W --phase P --line-density D
+ *                             demo geometry overrides (src/lib/sim/demo.ts DemoGeometryOptions): raster
+ *                             positions per side, step and probe disk radius in units of N, defocus waves,
+ *                             the object's phase peak in rad
  *   --backend wasm|cpu|webgpu (default wasm)
  *   --out DIR                 write DIR/reconstruction.npz and DIR/truth.npz (objectGuess) at the end
  *                             (with --train-score on, the training positions' pair in DIR/train/)
@@ -26,7 +32,7 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { makeDemoStudy, type DemoSize } from '../src/lib/sim/demo.ts';
+import { demoGeometry, makeDemoStudy, type DemoSize } from '../src/lib/sim/demo.ts';
 import { openNpz } from '../src/lib/ingest/index.ts';
 import { loadDataset, type Dataset } from '../src/lib/contract/index.ts';
 import { groupDataset, trainingBudget } from '../src/lib/model/data.ts';
@@ -45,15 +51,16 @@ for (let i = 0; i < argv.length; i += 2) {
   if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new Error(`expected --flag value pairs, got '${argv[i]}'`);
   flags.set(argv[i].slice(2), argv[i + 1]);
 }
-const known = ['size', 'dose', 'view', 'gridsize', 'epochs', 'batch', 'filter-scale', 'groups', 'lr', 'plateau', 'early-stopping', 'every', 'train-score', 'backend', 'out'];
+const known = ['size', 'dose', 'view', 'gridsize', 'epochs', 'batch', 'filter-scale', 'groups', 'lr', 'plateau', 'early-stopping', 'every', 'train-score', 'backend', 'out', 'loss', 'object-big', 'lattice', 'spacing', 'probe-radius', 'defocus', 'phase', 'line-density'];
 for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((f) => '--' + f).join(' ')})`);
-const num = (k: string, d: number) => {
+const num = (k: string, d: number, allowZero = false) => {
   const v = flags.get(k);
   if (v === undefined) return d;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} must be a positive number, got ${v}`);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new Error(`--${k} must be a positive number, got ${v}`);
   return n;
 };
+const opt = (k: string, allowZero = false) => (flags.has(k) ? num(k, 0, allowZero) : undefined);
 const onOff = (k: string, d: boolean) => {
   const v = flags.get(k);
   if (v === undefined) return d;
@@ -82,9 +89,13 @@ const earlyStopping = onOff('early-stopping', false);
 const every = num('every', 5);
 const trainScore = onOff('train-score', false);
 const backend = oneOf<NodeBackendName>('backend', 'wasm', ['wasm', 'cpu', 'webgpu']);
+const loss = oneOf('loss', 'nll', ['nll', 'mae'] as const);
+const objectBig = onOff('object-big', true);
+const geometry = { lattice: opt('lattice'), spacing: opt('spacing'), probeRadius: opt('probe-radius'), defocus: opt('defocus', true), phase: opt('phase', true), lineDensity: opt('line-density') };
 
 const started = await startNodeBackend(backend);
-const demo = await makeDemoStudy(size, { timestamp: '2026-01-01T00:00:00Z' });
+const demo = await makeDemoStudy(size, { timestamp: '2026-01-01T00:00:00Z', geometry });
+const geo = demoGeometry(size, geometry);
 // the demo writes the primary paths of the study's layout (phase_c/..., phase_d/...; study spec 3.3)
 const file = (part: 'train' | 'test') => (view === 'baseline' ? phaseCPath('phase_c', dose, part) : phaseDCandidates('phase_d', dose, view, part)[0]);
 async function load(part: 'train' | 'test'): Promise<Dataset> {
@@ -101,14 +112,15 @@ if (!truth) throw new Error(`${file('test')} has no objectGuess to score against
 const trainTruth = train.object;
 if (trainScore && !trainTruth) throw new Error(`${file('train')} has no objectGuess to score against`);
 
-const settings = settingsFromParams({ N: train.N, gridsize, n_filters_scale: filterScale, batch_size: batch, nepochs: epochs, n_groups: groups, nphotons: dose });
+const settings = settingsFromParams({ N: train.N, gridsize, n_filters_scale: filterScale, batch_size: batch, nepochs: epochs, n_groups: groups, nphotons: dose, 'object.big': objectBig, nll_weight: loss === 'nll' ? 1 : 0, mae_weight: loss === 'mae' ? 1 : 0 });
 const g = { gridsize, nGroups: settings.nGroups, neighborCount: settings.neighborCount };
 const trainGroups = groupDataset(train, { ...g, seed: 42 });
 const testGroups = groupDataset(test, { ...g, seed: 43 });
 const model = new PtychoPinn({ settings, probe: train.probe, seed: 42, nPhotons: dose });
 console.log(
   `bench:demo-job  ${size} demo, ${file('train')}, gridsize ${gridsize}, backend ${describeNodeBackend(started)}: ${trainGroups.B} train / ${testGroups.B} test groups, ` +
-    `${epochs} epochs, batch ${batch} (${trainingBudget(trainGroups.B, { groups: trainGroups.B, batchSize: batch, epochs }).stepsPerEpoch} steps an epoch), filter scale ${filterScale}, lr ${lr}, plateau ${plateau ? 'on' : 'off'}, early stopping ${earlyStopping ? 'on' : 'off'}`,
+    `${epochs} epochs, batch ${batch} (${trainingBudget(trainGroups.B, { groups: trainGroups.B, batchSize: batch, epochs }).stepsPerEpoch} steps an epoch), filter scale ${filterScale}, lr ${lr}, plateau ${plateau ? 'on' : 'off'}, early stopping ${earlyStopping ? 'on' : 'off'}, loss ${loss}, object.big ${objectBig}; ` +
+    `geometry: ${geo.lattice}² raster step ${geo.step.toFixed(2)} px, probe disk radius ${geo.probeRadius.toFixed(2)} px (linear overlap ${(100 * geo.overlap).toFixed(0)} %), defocus ${geo.defocus}, phase peak ${geo.phase}, ${geo.nLines} lines (density ${geo.lineDensity})`,
 );
 console.log(`epoch      loss  ref amp SSIM  MS-SSIM  FRC50 | placed amp SSIM |${trainScore ? ' train placed |' : ''}     lr  wall s`);
 const t0 = performance.now();

@@ -81,8 +81,18 @@ export interface ProbeArrays {
 }
 
 /** σ of the default probe's Gaussian window, N/(0.7π²) (model spec 5.1); its disk radius is σ·sqrt(2 ln 2). */
-function defaultProbeSigma(N: number): number {
-  return N / (DEFAULT_PROBE_SCALE * Math.PI * Math.PI);
+function defaultProbeSigma(N: number, scale = DEFAULT_PROBE_SCALE): number {
+  return N / (scale * Math.PI * Math.PI);
+}
+
+/** Disk radius of the default probe, px: σ·sqrt(2 ln 2) with σ = N/(scale·π²) (model spec 5.1). */
+export function probeDiskRadius(N: number, scale = DEFAULT_PROBE_SCALE): number {
+  return defaultProbeSigma(N, scale) * Math.sqrt(2 * Math.LN2);
+}
+
+/** The default_probe_scale that gives a disk of `radius` px at N (inverse of probeDiskRadius). */
+export function probeScaleForRadius(N: number, radius: number): number {
+  return (N * Math.sqrt(2 * Math.LN2)) / (radius * Math.PI * Math.PI);
 }
 
 /**
@@ -90,8 +100,8 @@ function defaultProbeSigma(N: number): number {
  * σ = N/(0.7π²) centred (N−1)/2, outer product thresholded at > 0.5 (a disk), gaussian_filter σ=1,
  * + 1e-9. Real-valued (flat phase).
  */
-export function defaultProbe(N: number): ProbeArrays {
-  const g = gaussianWindow(N, defaultProbeSigma(N)); // σ = N/(0.7π²), model spec 5.1
+export function defaultProbe(N: number, scale = DEFAULT_PROBE_SCALE): ProbeArrays {
+  const g = gaussianWindow(N, defaultProbeSigma(N, scale)); // σ = N/(0.7π²), model spec 5.1
   const disk = new Float64Array(N * N);
   for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) disk[i * N + j] = g[i] * g[j] > 0.5 ? 1 : 0; // threshold > .5, model spec 5.1
   const blurred = gaussianFilter2d(disk, N, N, 1); // σ = 1, model spec 5.1
@@ -108,9 +118,9 @@ export function defaultProbe(N: number): ProbeArrays {
  * Airy peak (max/mean of the amplitude ≈ 180–280 at N = 64, over the data contract's suggested 100);
  * a curved wavefront spreads it, as the defocused beams of real scanning experiments do.
  */
-export function defocusedProbe(N: number, waves: number): ProbeArrays {
-  const flat = defaultProbe(N);
-  const R = defaultProbeSigma(N) * Math.sqrt(2 * Math.LN2);
+export function defocusedProbe(N: number, waves: number, scale = DEFAULT_PROBE_SCALE): ProbeArrays {
+  const flat = defaultProbe(N, scale);
+  const R = probeDiskRadius(N, scale);
   const c = (N - 1) / 2;
   const re = new Float32Array(N * N);
   const im = new Float32Array(N * N);

@@ -25,18 +25,27 @@
  *   metadata): every third raster point on each axis, ~32 per split.
  * - Object side S = (L − 1)·a + N, rounded up to even, so positions lie in [N/2, S − N/2] (buffer N/2,
  *   model spec 5.3).
- * - Line density: that of the reference's lines benchmark (eval spec 5: 400 lines on the 2·392 px
- *   canvas at N = 64, a 6.125·N object), the one its reported SSIMs come from; the demo scales the count
- *   with S (400·S/(6.125·N)). The simulation recipe's 400 lines at S = int(3.5·N) are 1.75x denser per
- *   pixel: at that density the lines merge into a cloudy texture in which no line can be told apart
- *   (and the small demo's gridsize-2 job scored test amplitude SSIM 0.46 after 30 epochs, against 0.51
- *   on the same job at the benchmark's density).
- * - The object is amplitude only (phase 0), as the reference 'lines' source without set_phi.
- * - Probe: the reference's default disk probe (model spec 5.1) with DEMO_DEFOCUS_WAVES of defocus
- *   (a quadratic phase, 1 wave at the disk edge; physics/probe.ts defocusedProbe). With the flat disk
- *   the far field is one Airy peak: the standard demo's amplitudes had max/mean 180–280, and every one
- *   of its 18 files failed the data contract's suggested max/mean < 100 (study spec 7.1). One wave of
- *   defocus brings that to ≈ 28 at N = 64 (≈ 7 at N = 32), like the defocused beams of real scans.
+ * - Line density: a quarter of the reference lines benchmark's (eval spec 5: 400 lines on the 2·392 px
+ *   canvas at N = 64, a 6.125·N object), the count scaling with S (0.25·400·S/(6.125·N): 132 lines on
+ *   the small demo's 258 px). Measured on the small demo at the Demo preset (2026-12-06,
+ *   docs/decisions/2026-12-06-demo-study.md): at the benchmark's density the lines form a dense web
+ *   that neither gridsize resolves within the demo's budget (baseline 0.417 and dense 0.328 reference
+ *   amplitude SSIM after 10 epochs; the pictures show the large-scale blobs only); at a quarter of it
+ *   single lines stand apart (baseline 0.586, dense 0.412 after 10 epochs). The simulation recipe's
+ *   400 lines at S = int(3.5·N) are 7x denser still.
+ * - The object carries phase (2026-12-06, docs/decisions/2026-12-06-demo-study.md): the reference's
+ *   set_phi, φ = π·tanh((A − max A/2)/(3·mean A)) (diffsim.py `set_phi`), about −0.24 … 0.71 rad on
+ *   this object, so phase scores measure something (an amplitude-only object has a flat phase).
+ * - Probe: the reference's default disk probe (model spec 5.1) widened to a disk of radius
+ *   DEMO_PROBE_RADIUS·N (0.33 N; default_probe_scale from probeScaleForRadius), so that neighbouring
+ *   raster positions overlap by 1 − step/diameter = 54 %, as real scans do (50-70 %). The reference's
+ *   own disk (0.17 N) at this step overlapped by 11 % and left ~20 % of the object never illuminated
+ *   (disks on a square raster of step > √2·radius leave gaps). A disk wider than the central N/2
+ *   window is modelled by the decoder's border branch (probe.big), with the merge normaliser floored at
+ *   1 (src/lib/physics/forward.ts MERGE_NORM_FLOOR, deviation (c)). DEMO_DEFOCUS_WAVES of defocus (a
+ *   quadratic phase, 1 wave at the disk edge; physics/probe.ts defocusedProbe): with the flat disk the
+ *   far field is one Airy peak (amplitude max/mean 180–280 at N = 64, over the data contract's
+ *   suggested 100); defocused, every file passes.
  * - One object and one set of positions for every dose (as the reference reuses seed 42); the Poisson
  *   noise is drawn from a separate stream per dose. Seeds: rng_seeds.simulation = 42 default.
  * - Diffraction is written normalised as the data contract asks (amplitude, "max typically < 1",
@@ -48,7 +57,7 @@
  */
 import { writeNpz } from '../ingest';
 import type { NdArray } from '../ingest/types';
-import { defocusedProbe } from '../physics/probe';
+import { defocusedProbe, probeDiskRadius, probeScaleForRadius } from '../physics/probe';
 import { Rng } from './rng';
 import { linesObject, REFERENCE_LINE_COUNT } from './lines';
 import { canonicalize, simulateDose, spacingFilter, spacingThreshold, splitByY, OVERLAP_VIEWS, SPLIT_FRACTION, type SpacingMetrics } from './study';
@@ -61,6 +70,12 @@ export const DEMO_SEED = 42;
 export const DEMO_LATTICE = 24;
 /** Defocus of the demo probe, waves at the edge of the default probe's disk (see the block comment). */
 export const DEMO_DEFOCUS_WAVES = 1;
+/** Probe disk radius in units of N (see the block comment: 54 % linear overlap at DEMO_SPACING). */
+export const DEMO_PROBE_RADIUS = 0.33;
+/** Line count relative to the lines benchmark's density (see the block comment). */
+export const DEMO_LINE_DENSITY = 0.25;
+/** Peak of the object's phase, rad: the reference's set_phi uses π (diffsim.py `set_phi`). */
+export const DEMO_PHASE_PEAK = Math.PI;
 /** Object side of the reference's lines benchmark in units of N (392 px at N = 64, eval spec 5). */
 export const BENCHMARK_OBJECT_SIDE = 392 / 64;
 /** Raster step in units of N: >= 0.3 (the dense threshold) and <= the stitch crop (see the block comment). */
@@ -86,8 +101,25 @@ export interface DemoProgress {
   fraction: number;
 }
 
+/**
+ * Geometry overrides, for measuring demo designs (bench:demo-job); the app always uses the defaults.
+ * lattice: raster positions per side; spacing: raster step in units of N; probeRadius: the probe
+ * disk's radius in units of N; defocus: waves at the disk edge; phase: the object's phase peak, rad
+ * (0: amplitude only).
+ */
+export interface DemoGeometryOptions {
+  lattice?: number;
+  spacing?: number;
+  probeRadius?: number;
+  defocus?: number;
+  phase?: number;
+  /** line count relative to the lines benchmark's density (1) */
+  lineDensity?: number;
+}
+
 export interface DemoOptions {
   onProgress?: (p: DemoProgress) => void;
+  geometry?: DemoGeometryOptions;
   seed?: number;
   /** ISO timestamp written into `_metadata` (default: now); fixed values make the bytes reproducible. */
   timestamp?: string;
@@ -113,6 +145,11 @@ export interface DemoSummary {
   scanExtent: number;
   nPositions: number;
   nLines: number;
+  /** probe disk radius, px, and the linear overlap of raster neighbours (1 − step / diameter) */
+  probeRadius: number;
+  overlap: number;
+  /** peak of the object's phase, rad */
+  phasePeak: number;
   seed: number;
   doses: number[];
   /** per dose: positions per view and split */
@@ -126,13 +163,41 @@ export interface DemoStudy {
   summary: DemoSummary;
 }
 
-export function demoGeometry(size: DemoSize) {
+export function demoGeometry(size: DemoSize, o: DemoGeometryOptions = {}) {
   const N = size === 'small' ? 32 : 64;
-  const step = DEMO_SPACING * N;
-  const scan = (DEMO_LATTICE - 1) * step;
+  const lattice = o.lattice ?? DEMO_LATTICE;
+  const spacing = o.spacing ?? DEMO_SPACING;
+  const step = spacing * N;
+  const scan = (lattice - 1) * step;
   const S = 2 * Math.ceil((scan + N) / 2); // positions in [N/2, S − N/2] (buffer N/2, model spec 5.3)
-  const nLines = Math.round((REFERENCE_LINE_COUNT * S) / (BENCHMARK_OBJECT_SIDE * N)); // the lines benchmark's density, eval spec 5
-  return { N, S, scan, step, lattice: DEMO_LATTICE, nLines, nPositions: DEMO_LATTICE * DEMO_LATTICE, buffer: N / 2 };
+  const lineDensity = o.lineDensity ?? DEMO_LINE_DENSITY;
+  const nLines = Math.round((lineDensity * REFERENCE_LINE_COUNT * S) / (BENCHMARK_OBJECT_SIDE * N)); // relative to the lines benchmark's density, eval spec 5
+  const probeScale = probeScaleForRadius(N, (o.probeRadius ?? DEMO_PROBE_RADIUS) * N);
+  const probeRadius = probeDiskRadius(N, probeScale);
+  const defocus = o.defocus ?? DEMO_DEFOCUS_WAVES;
+  const phase = o.phase ?? DEMO_PHASE_PEAK;
+  // linear overlap of neighbouring illuminations along a raster row: 1 − step / disk diameter
+  const overlap = Math.max(0, 1 - step / (2 * probeRadius));
+  return { N, S, scan, step, spacing, lattice, lineDensity, nLines, nPositions: lattice * lattice, buffer: N / 2, probeScale, probeRadius, defocus, phase, overlap };
+}
+
+/**
+ * The object's phase from its amplitude A: φ = peak·tanh((A − max A/2)/(3·mean A)), the shape of the
+ * reference's set_phi (diffsim.py, `set_phi`: π·tanh(...)) with the peak as a parameter, so that the
+ * phase carries the object's structure without wrapping.
+ */
+export function phaseFromAmplitude(A: ArrayLike<number>, peak: number): Float64Array {
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < A.length; i++) {
+    if (A[i] > max) max = A[i];
+    sum += A[i];
+  }
+  const mean = sum / A.length;
+  const out = new Float64Array(A.length);
+  if (!(mean > 0) || peak === 0) return out;
+  for (let i = 0; i < A.length; i++) out[i] = peak * Math.tanh((A[i] - max / 2) / (3 * mean));
+  return out;
 }
 
 /** Divide float32 amplitudes in place by their maximum; returns the factor applied (1/max). */
@@ -156,23 +221,33 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
   const timestamp = opts.timestamp ?? new Date().toISOString();
   const compress = opts.compress ?? false;
   const progress = (message: string, fraction: number) => opts.onProgress?.({ message, fraction });
-  const g = demoGeometry(size);
+  const g = demoGeometry(size, opts.geometry);
   const { N, S } = g;
 
   progress(`Drawing a ${S}x${S} 'lines' object`, 0);
   await tick();
   const amp = linesObject(S, new Rng(seed, 1), g.nLines);
-  const object = { re: amp, im: new Float64Array(S * S), H: S, W: S };
+  const phi = phaseFromAmplitude(amp, g.phase);
+  const re = new Float64Array(S * S);
+  const im = new Float64Array(S * S);
+  for (let i = 0; i < S * S; i++) {
+    re[i] = amp[i] * Math.cos(phi[i]);
+    im[i] = amp[i] * Math.sin(phi[i]);
+  }
+  const object = { re, im, H: S, W: S };
   const { x, y } = latticePositions(g.lattice, g.step, g.buffer);
-  const probe = defocusedProbe(N, DEMO_DEFOCUS_WAVES); // RAW probe for simulation (model spec 7 item 10)
+  const probe = defocusedProbe(N, g.defocus, g.probeScale); // RAW probe for simulation (model spec 7 item 10)
 
   const demoMeta = {
     generator: 'PtychoPINN Studio demo study (src/lib/sim/demo.ts)',
     size,
     N,
     object_size: S,
-    object: `'lines', ${g.nLines} lines on a ${2 * S} px canvas, G1 + 2 G5 + 5 G10, central crop, phase 0`,
-    probe: `default disk probe (model spec 5.1) with a quadratic phase of ${DEMO_DEFOCUS_WAVES} wave(s) at the disk edge (defocus: spreads the far field so that amplitude max/mean < 100)`,
+    object: `'lines', ${g.nLines} lines on a ${2 * S} px canvas, G1 + 2 G5 + 5 G10, central crop; phase ${g.phase.toFixed(4)}*tanh((A - max A/2)/(3 mean A)) (the reference's set_phi shape)`,
+    object_phase_peak: g.phase,
+    probe: `default disk probe (model spec 5.1) widened to radius ${g.probeRadius.toFixed(2)} px (${(g.probeRadius / N).toFixed(2)} N, default_probe_scale ${g.probeScale.toFixed(4)}), with a quadratic phase of ${g.defocus} wave(s) at the disk edge (defocus: spreads the far field so that amplitude max/mean < 100)`,
+    probe_radius_px: g.probeRadius,
+    linear_overlap_dense: g.overlap,
     scan_extent_px: g.scan,
     scan: `raster ${g.lattice} x ${g.lattice}, step ${g.step} px (${DEMO_SPACING} N)`,
     n_positions: g.nPositions,
@@ -186,7 +261,7 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
   };
 
   const files: DemoFile[] = [];
-  const summary: DemoSummary = { size, N, objectSize: S, scanExtent: g.scan, nPositions: g.nPositions, nLines: g.nLines, seed, doses: [...DEMO_DOSES], views: {} };
+  const summary: DemoSummary = { size, N, objectSize: S, scanExtent: g.scan, nPositions: g.nPositions, nLines: g.nLines, probeRadius: g.probeRadius, overlap: g.overlap, phasePeak: g.phase, seed, doses: [...DEMO_DOSES], views: {} };
   const write = (path: string, arrays: Record<string, NdArray>) => files.push({ path, bytes: writeNpz(arrays, { compress }) });
 
   for (let di = 0; di < DEMO_DOSES.length; di++) {
@@ -258,7 +333,7 @@ function phaseDMeta(view: string, threshold: number, source: string, m: SpacingM
 
 function describe(s: DemoSummary): string {
   const lines = [
-    `Demo study (${s.size}): N = ${s.N}, 'lines' object ${s.objectSize}x${s.objectSize} px (${s.nLines} lines), a raster of ${s.nPositions} positions over ${s.scanExtent.toFixed(1)}x${s.scanExtent.toFixed(1)} px, seed ${s.seed}.`,
+    `Demo study (${s.size}): N = ${s.N}, 'lines' object ${s.objectSize}x${s.objectSize} px (${s.nLines} lines) with phase up to ${s.phasePeak.toFixed(2)} rad, a raster of ${s.nPositions} positions over ${s.scanExtent.toFixed(1)}x${s.scanExtent.toFixed(1)} px, a probe disk of radius ${s.probeRadius.toFixed(1)} px (neighbours overlap ${(100 * s.overlap).toFixed(0)} %), seed ${s.seed}.`,
     `Doses ${s.doses.map((d) => d.toExponential(0)).join(', ')}; y-split into train/test; dense keeps positions whose nearest neighbour is >= 0.3·N px away (all of the raster), sparse thins the raster greedily to >= 0.8·N.`,
   ];
   for (const [tag, v] of Object.entries(s.views)) {

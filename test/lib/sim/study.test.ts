@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import type { NdArray } from '../../../src/lib/ingest/types';
 import { openNpz } from '../../../src/lib/ingest';
 import { loadDataset } from '../../../src/lib/contract';
-import { splitByY, spacingFilter, spacingThreshold, nearestNeighbourDistances, greedySpacing, makeDemoStudy, demoGeometry, DEMO_DOSES, type DemoStudy } from '../../../src/lib/sim';
+import { splitByY, spacingFilter, spacingThreshold, nearestNeighbourDistances, greedySpacing, makeDemoStudy, demoGeometry, DEMO_DOSES, DEMO_PROBE_RADIUS, type DemoStudy } from '../../../src/lib/sim';
 import { groupDataset } from '../../../src/lib/model/data';
 import { stitchCrop } from '../../../src/lib/model/infer';
 import { coverageOf } from '../../../src/lib/model/quality';
@@ -219,6 +219,49 @@ describe('makeDemoStudy (product.md section 7)', () => {
       }
     }
   }, 120_000);
+
+  it('overlaps as real scans do and carries phase: a probe disk of 0.33 N over a 0.305 N raster (54 %), the set_phi phase in objectGuess, both in _metadata', async () => {
+    const g = demoGeometry('small');
+    expect(g.probeRadius / g.N).toBeCloseTo(DEMO_PROBE_RADIUS, 6);
+    expect(g.overlap).toBeGreaterThanOrEqual(0.5);
+    expect(g.overlap).toBeLessThanOrEqual(0.7);
+    // every object pixel is illuminated: a square raster of step a needs a disk radius above a/√2
+    expect(g.probeRadius).toBeGreaterThan(g.step / Math.SQRT2);
+    const f = study.files.find((x) => x.path === 'phase_c/dose_100000/patched_test.npz')!;
+    const a = await openNpz(f.bytes, f.path);
+    const obj = await a.read('objectGuess');
+    const d = obj.data as Float32Array;
+    let s = 0, s2 = 0, lo = Infinity, hi = -Infinity;
+    const n = d.length / 2;
+    for (let i = 0; i < n; i++) {
+      const ph = Math.atan2(d[2 * i + 1], d[2 * i]);
+      s += ph;
+      s2 += ph * ph;
+      lo = Math.min(lo, ph);
+      hi = Math.max(hi, ph);
+    }
+    const std = Math.sqrt(s2 / n - (s / n) ** 2);
+    expect(std).toBeGreaterThan(0.1); // rad: not a flat phase
+    expect(lo).toBeGreaterThan(-Math.PI / 2); // no wrapping
+    expect(hi).toBeLessThan(Math.PI / 2);
+    // the probe: the defocused disk of that radius (amplitude ~1 inside, ~0 a few pixels outside)
+    const probe = (await a.read('probeGuess')).data as Float32Array;
+    const c = (g.N - 1) / 2;
+    for (let i = 0; i < g.N; i++) {
+      for (let j = 0; j < g.N; j++) {
+        const r = Math.hypot(i - c, j - c);
+        const amp = Math.hypot(probe[2 * (i * g.N + j)], probe[2 * (i * g.N + j) + 1]);
+        if (r < g.probeRadius - 2) expect(amp).toBeGreaterThan(0.9);
+        if (r > g.probeRadius + 3) expect(amp).toBeLessThan(0.02);
+      }
+    }
+    const meta = JSON.parse(String((await a.read('_metadata')).data[0]));
+    const demo = meta.additional_parameters.demo;
+    expect(demo.probe_radius_px).toBeCloseTo(g.probeRadius, 9);
+    expect(demo.linear_overlap_dense).toBeCloseTo(g.overlap, 9);
+    expect(demo.object_phase_peak).toBeCloseTo(Math.PI, 12);
+    expect(study.description).toMatch(/overlap 54 %/);
+  });
 
   it('is reproducible: the same seed and timestamp give the same bytes; another seed differs', async () => {
     const again = await makeDemoStudy('small', { timestamp: '2025-01-01T00:00:00.000Z' });
