@@ -492,7 +492,7 @@ export class Studio {
       });
       this.demoFiles = files;
       this.busy = false;
-      if (size === 'small') this.applyPreset('Quick look');
+      this.applyPreset('Demo'); // the demo's own preset, both sizes (src/ui/settings.ts)
       await this.addFiles(files.map((f) => ({ path: f.path, blob: new Blob([f.bytes as Uint8Array<ArrayBuffer>]) })), 'demo');
     } catch (err) {
       this.intakeError = `The demo study could not be made: ${err instanceof Error ? err.message : String(err)}`;

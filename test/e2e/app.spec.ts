@@ -146,13 +146,14 @@ test('a reload mid-run shows what finished and resumes the unfinished job from i
 });
 
 test('the job table says how much training each job gets, from its train file and the settings', async ({ page }) => {
-  await loadSmallDemo(page); // the small demo selects Quick look: 64 groups, batch 16, 5 epochs
+  await loadSmallDemo(page); // the demo selects its Demo preset: 288 groups, batch 4, 40 epochs
+  await expect(page.getByLabel('Preset')).toHaveValue('Demo');
   const budget = (key: string) => page.locator(`tr[data-job="${key}"] td[data-testid="budget"]`);
-  // dense: 288 train positions -> 64 groups, floor(64·0.95) = 60 train, 4 steps an epoch
-  await expect(budget('dose_100000/dense/gs2')).toHaveText('64 groups · 4 steps × 5 = 20 steps');
-  // sparse: 35 positions (small demo, src/lib/sim/demo.ts) -> 35 groups, 33 train, 3 steps
-  await expect(budget('dose_100000/sparse/gs2')).toContainText('35 groups · 3 steps × 5 = 15 steps');
-  await expect(budget('dose_100000/sparse/gs2').locator('.warn')).toHaveText('the file has 35 positions: 35 of the 64 groups asked');
+  // dense: 288 train positions -> 288 groups, floor(288·0.95) = 273 train, ceil(273 / 4) = 69 steps an epoch
+  await expect(budget('dose_100000/dense/gs2')).toHaveText('288 groups · 69 steps × 40 = 2760 steps');
+  // sparse: 35 positions (small demo, src/lib/sim/demo.ts) -> 35 groups, 33 train, 9 steps
+  await expect(budget('dose_100000/sparse/gs2')).toContainText('35 groups · 9 steps × 40 = 360 steps');
+  await expect(budget('dose_100000/sparse/gs2').locator('.warn')).toHaveText('the file has 35 positions: 35 of the 288 groups asked');
   await expect(budget('dose_100000/dense/gs2').locator('.warn')).toHaveCount(0);
   // the Reference preset: 512 groups asked, so the dense job forms its 288 (273 train, 18 steps)
   await page.getByLabel('Preset').selectOption('Reference');
@@ -165,7 +166,7 @@ test('the job table says how much training each job gets, from its train file an
 test('the page says how long the selected jobs will take before a run, and how long is left while it runs', async ({ page }) => {
   // The job holds after its first epoch (test hook), so the run is still going when the time left is read.
   await loadSmallDemo(page, HELD_AFTER_EPOCH_1);
-  // Before a run: a step is measured in a worker for the settings' shapes (Quick look: gridsize 1 and 2).
+  // Before a run: a step is measured in a worker for the settings' shapes (the Demo preset: gridsize 1 and 2).
   const estimate = page.getByTestId('estimate');
   await expect(estimate).toContainText(
     /^Estimated time for the 9 selected jobs: (under a minute|about \d+ min|about \d+ h( \d+ min)?) \(measured step [\d.]+ m?s at gridsize 1(.*), [\d.]+ m?s at gridsize 2(.*), on WASM/,

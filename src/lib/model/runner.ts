@@ -34,7 +34,7 @@ import { installWasmTrainingKernels } from './wasm-kernels';
 import { releaseGpuBufferPool } from '../runtime/backend';
 
 export interface PtychoPinnRunnerOptions {
-  /** Train this many epochs instead of params.nepochs ("Quick look" preset, tests). */
+  /** Train this many epochs instead of params.nepochs (tests). */
   epochsOverride?: number;
   /** Use this many groups instead of params.n_groups. */
   nGroupsOverride?: number;

@@ -91,7 +91,7 @@ export async function startBackend(name: BackendName, adapter?: AdapterReport): 
 /** The notice shown for a backend that trains slowly; undefined for the fast ones. */
 export function slowNotice(info: BackendInfo): string | undefined {
   if (info.name === 'cpu') {
-    return `Training on the CPU (JavaScript) backend because ${info.reason ?? 'it was chosen'}. This will be slow: use the "Quick look" preset.`;
+    return `Training on the CPU (JavaScript) backend because ${info.reason ?? 'it was chosen'}. This will be slow: use fewer epochs and a smaller filter scale.`;
   }
   if (info.name === 'webgpu' && info.adapter.software) {
     return `Training on a software WebGPU adapter (${describeAdapter(info.adapter)}): correct but slow.`;
