@@ -17,6 +17,7 @@ import type { DemoEvent, DemoRequest, DemoSize } from '../workers/demo-protocol'
 import { parseFaults, runManifestText, runSummaryFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
 import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
 import { comparisonPath, studySummary, type StudySummary } from '../lib/report/summary';
+import { commonRegionPaths } from '../lib/study/jobs';
 import * as store from '../workers/store';
 import type { StepShape } from '../lib/model/choose-backend';
 import {
@@ -558,7 +559,10 @@ export class Studio {
     if (!this.canStart || !this.plan) return;
     const plan = this.runPlanFromSelection();
     const runId = newRunId();
-    const needed = new Set(this.neededPaths(plan));
+    // the jobs' own files, and each dose's Phase C test file where it exists: the common score region
+    // (src/lib/study/jobs.ts commonRegionPaths) even when the baseline jobs are filtered out
+    const region = commonRegionPaths(plan.phaseCRoot, plan.jobs.map((j) => j.job), (p) => this.files.some((f) => f.path === p));
+    const needed = new Set([...this.neededPaths(plan), ...region]);
     const files = this.files.filter((f) => needed.has(f.path)).map((f) => ({ path: f.path, blob: f.blob }));
     await store.putRun({ id: runId, created: new Date().toISOString(), state: 'running', plan });
     if (!plan.dryRun) {
@@ -576,6 +580,9 @@ export class Studio {
       this.status = 'The datasets of the interrupted run are not stored in this browser: drop the same study again, then press Resume.';
       return;
     }
+    // the common score region's files, where the run stored them (not required: without one a job scores its own scan)
+    const have = new Set(files.map((f) => f.path));
+    for (const p of commonRegionPaths(it.plan.phaseCRoot, it.plan.jobs.map((j) => j.job), (q) => !have.has(q))) files.push(...((await loadRunFiles(it.runId, [p])) ?? []));
     this.interrupted = null;
     this.launch(it.runId, it.plan, files, true);
   }
