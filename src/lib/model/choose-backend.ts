@@ -72,11 +72,29 @@ export function stepSettings(s: StepShape): PinnSettings {
  * Milliseconds of `steps` training steps on the current backend at shape `s` (each step awaited
  * to its last variable update), after building the model. Everything it makes is disposed.
  */
+/** Synthetic inputs and group offsets of a timing step: B groups of the shape's C channels. */
+export function timingBatch(s: Pick<StepShape, 'N' | 'gridsize'>, B: number): { inputs: tf.Tensor4D; offsets: Float32Array } {
+  const C = s.gridsize * s.gridsize;
+  const inputs = tf.randomUniform([B, s.N, s.N, C], 0, 30, 'float32', 1) as tf.Tensor4D;
+  const offsets = new Float32Array(B * C * 2).map((_, i) => (s.gridsize === 1 ? 0 : ((i * 7919) % 13) - 6));
+  return { inputs, offsets };
+}
+
+/** One optimizer step, waited for to its end (the loss and the last variable read back). */
+export async function syncedTrainStep(
+  model: PtychoPinn, opt: tf.Optimizer, vars: tf.Variable[], inputs: tf.Tensor4D, ops: ReturnType<PtychoPinn['operators']>,
+): Promise<void> {
+  const { value, grads } = tf.variableGrads(() => model.loss(inputs, ops, true), vars);
+  opt.applyGradients(grads as tf.NamedTensorMap as never);
+  tf.dispose(Object.values(grads));
+  await value.data();
+  value.dispose();
+  await vars[vars.length - 1].data();
+}
+
 export async function timeTrainingSteps(s: StepShape, steps: number, budgetMs = Infinity): Promise<number[]> {
   const model = new PtychoPinn({ settings: stepSettings(s), seed: 1 });
-  const C = s.gridsize * s.gridsize;
-  const inputs = tf.randomUniform([s.batch, s.N, s.N, C], 0, 30, 'float32', 1) as tf.Tensor4D;
-  const offsets = new Float32Array(s.batch * C * 2).map((_, i) => (s.gridsize === 1 ? 0 : ((i * 7919) % 13) - 6));
+  const { inputs, offsets } = timingBatch(s, s.batch);
   const ops = model.operators(offsets, s.batch);
   const opt = tf.train.adam(1e-3);
   const vars = model.trainableVariables();
@@ -84,12 +102,7 @@ export async function timeTrainingSteps(s: StepShape, steps: number, budgetMs = 
   try {
     for (let i = 0; i < steps; i++) {
       const t = performance.now();
-      const { value, grads } = tf.variableGrads(() => model.loss(inputs, ops, true), vars);
-      opt.applyGradients(grads as tf.NamedTensorMap as never);
-      tf.dispose(Object.values(grads));
-      await value.data();
-      value.dispose();
-      await vars[vars.length - 1].data();
+      await syncedTrainStep(model, opt, vars, inputs, ops);
       out.push(performance.now() - t);
       if (out.reduce((a, b) => a + b, 0) > budgetMs) break;
     }

@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PtychoPinn } from './pinn';
-import { stepSettings, type StepShape } from './choose-backend';
+import { stepSettings, syncedTrainStep, timingBatch, type StepShape } from './choose-backend';
 
 export interface ShapeTiming {
   /** The settings' shapes this timing is for (batch = the settings' batch size). */
@@ -56,47 +56,32 @@ const now = () => performance.now();
 export async function measureShape(s: StepShape, opts: StepTimingOptions = {}): Promise<ShapeTiming> {
   const budget = (opts.budgetMs ?? 1500) / 1000;
   const probe = Math.max(1, Math.min(s.batch, opts.probeBatch ?? 4));
-  const C = s.gridsize * s.gridsize;
   const tb = now();
   const model = new PtychoPinn({ settings: stepSettings(s), seed: 1 });
   const buildSeconds = (now() - tb) / 1000;
   const opt = tf.train.adam(1e-3);
   const vars = model.trainableVariables();
-  const inputsOf = (b: number) => tf.randomUniform([b, s.N, s.N, C], 0, 30, 'float32', 1) as tf.Tensor4D;
-  const offsetsOf = (b: number) => new Float32Array(b * C * 2).map((_, i) => (s.gridsize === 1 ? 0 : ((i * 7919) % 13) - 6));
-  const step = async (b: number): Promise<number> => {
-    const inputs = inputsOf(b);
+  /** Time `run` on a fresh synthetic batch of b groups (operators built inside the timing, as the runner builds them per batch). */
+  const timed = async (b: number, run: (inputs: tf.Tensor4D, ops: ReturnType<PtychoPinn['operators']>) => Promise<void>): Promise<number> => {
+    const { inputs, offsets } = timingBatch(s, b);
     await inputs.data();
     const t = now();
-    const ops = model.operators(offsetsOf(b), b);
+    const ops = model.operators(offsets, b);
     try {
-      const { value, grads } = tf.variableGrads(() => model.loss(inputs, ops, true), vars);
-      opt.applyGradients(grads as tf.NamedTensorMap as never);
-      tf.dispose(Object.values(grads));
-      await value.data();
-      value.dispose();
-      await vars[vars.length - 1].data();
+      await run(inputs, ops);
       return (now() - t) / 1000;
     } finally {
       inputs.dispose();
       ops.dispose();
     }
   };
-  const forward = async (b: number): Promise<number> => {
-    const inputs = inputsOf(b);
-    await inputs.data();
-    const t = now();
-    const ops = model.operators(offsetsOf(b), b);
-    try {
+  const step = (b: number): Promise<number> => timed(b, (inputs, ops) => syncedTrainStep(model, opt, vars, inputs, ops));
+  const forward = (b: number): Promise<number> =>
+    timed(b, async (inputs, ops) => {
       const l = tf.tidy(() => model.loss(inputs, ops, false));
       await l.data();
       l.dispose();
-      return (now() - t) / 1000;
-    } finally {
-      inputs.dispose();
-      ops.dispose();
-    }
-  };
+    });
   try {
     const warmupSeconds = await step(probe);
     // A backend so slow that its first step alone takes twice the budget (the pure-JavaScript CPU
