@@ -3,7 +3,7 @@
  *
  *   npm run study -- --phase-c-root P --phase-d-root Q --artifact-root R \
  *                    [--dose D] [--view {baseline,dense,sparse}] [--gridsize {1,2}] [--dry-run]
- *                    [--nepochs E] [--n-groups G] [--batch-size B] [--n-filters-scale S] [--object-big {true,false}] [--backend {wasm,cpu}]
+ *                    [--nepochs E] [--n-groups G] [--batch-size B] [--n-filters-scale S] [--object-big {true,false}] [--backend {wasm,cpu,webgpu}]
  *                    [--job-index K | --merge | --slurm [--submit] [--only-missing] [--sbatch-arg ARG ...]]
  *
  * Same src/lib code as the app: planStudy (tree, matrix, validation through ingest + contract,
@@ -98,9 +98,10 @@ const RUNNER_MODULE = '../lib/model/runner.ts';
 export const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 
 /**
- * Register and start one tfjs backend; the reason when it cannot start. Node has no WebGPU:
- * training runs on tfjs' WASM backend (XNNPACK convolutions, with the gradient kernels of
- * src/lib/model/wasm-kernels.ts), about 30x faster than the pure-JavaScript CPU backend.
+ * Register and start one tfjs backend; the reason when it cannot start. By default training runs
+ * on tfjs' WASM backend (XNNPACK convolutions, with the gradient kernels of
+ * src/lib/model/wasm-kernels.ts), about 30x faster than the pure-JavaScript CPU backend; WebGPU
+ * runs through Dawn (the `webgpu` package, src/lib/model/node-backend.ts).
  */
 export async function startBackend(name: CliBackend): Promise<string | null> {
   try {
