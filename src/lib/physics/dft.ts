@@ -1,10 +1,10 @@
 /**
- * Far-field diffraction as real matrix products (model spec 2.8 and 6).
+ * Far-field diffraction as real matrix products (`tf_helper.py:346-367`; matrices because tfjs-core 4.22.0 `dist/gradients/` has no FFT gradient).
  *
  * tfjs has no gradients for FFT or complex kernels, so the 2-D DFT is written as
  * F = W̃ · Ψ · W̃ᵀ with W̃ = W_s/√N, W_s[k,n] = (−1)^n e^{−2πi kn/N} (fftshift folded in, N even),
  * split into real and imaginary parts and evaluated with 8 real matMuls. The result
- * I = Fr² + Fi² equals fftshift(|DFT2 Ψ|²)/N² (model spec 2.8: orthonormal, DC at (N/2, N/2)).
+ * I = Fr² + Fi² equals fftshift(|DFT2 Ψ|²)/N² (`tf_helper.py:346-367`: orthonormal, DC at (N/2, N/2)).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -15,7 +15,7 @@ export interface DftMatrices {
   ci: Float32Array;
 }
 
-/** W̃[k,n] = (−1)^n e^{−2πi kn/N}/√N (model spec 6), computed in float64 with exact (k·n mod N) reduction. */
+/** W̃[k,n] = (−1)^n e^{−2πi kn/N}/√N (the fftshift of `tf_helper.py:359-366` folded into the DFT), computed in float64 with exact (k·n mod N) reduction. */
 export function dftMatrices(N: number): DftMatrices {
   if (!Number.isInteger(N) || N < 2 || N % 2 !== 0) {
     throw new Error(`dftMatrices: N must be an even integer >= 2 (fftshift folding needs even N), got ${N}`);

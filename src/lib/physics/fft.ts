@@ -1,6 +1,6 @@
 /**
  * The CPU FFT of the project (float64; no gradients: the simulator, the benchmark's objects and the
- * evaluation's FRC, model spec 6 row 9): a forward complex FFT of any length (kernel e^{−2πi jk/n},
+ * evaluation's FRC, `diffsim.py:79-86`): a forward complex FFT of any length (kernel e^{−2πi jk/n},
  * unnormalised, like numpy.fft.fft). Iterative radix-2 for powers of two; mixed radix (kissfft-style
  * decimation in time: a radix-2 butterfly and a generic one for odd primes) when every prime factor
  * is small; Bluestein's chirp-z otherwise (whose inner FFT is a power of two). Plans are cached.
@@ -320,7 +320,7 @@ export function fft2(re: Float64Array, im: Float64Array, h: number, w: number): 
 }
 
 /**
- * fftshift(|DFT2 Ψ|²)/N² (model spec 2.8) of an N x N field; inputs are not modified.
+ * fftshift(|DFT2 Ψ|²)/N² (`tf_helper.py:346-367`) of an N x N field; inputs are not modified.
  * `out` (length N²) may be passed to avoid an allocation.
  */
 export function farFieldIntensityCpu(re: ArrayLike<number>, im: ArrayLike<number>, N: number, out?: Float64Array): Float64Array {

@@ -1,9 +1,9 @@
 /**
- * The forward physics chain of the generator (model spec 2.1-2.8), in real arithmetic:
+ * The forward physics chain of the generator (`model.py:758-828`), in real arithmetic:
  * merge a group's C patches onto a P x P canvas, trim, extract the C windows again, illuminate
  * with the (normalised) probe, and compute the far-field intensity.
  *
- * DELIBERATE DEVIATION (a), product.md section 5 / model spec 8 item 1: the merge is always PER
+ * DELIBERATE DEVIATION (a), docs/decisions.md; the reference's batched branch is `tf_helper.py:966-1055`: the merge is always PER
  * SAMPLE. The reference's ReassemblePatchesLayer switches to a "batched" branch when B·C >= 64
  * (gridsize 2, batch 16) that sums the patches of all samples onto ONE canvas and extracts only the
  * first C offsets; that is an evident bug, and this port never takes it.
@@ -17,14 +17,14 @@ import { shiftTaps } from './translate';
 import { farFieldIntensity } from './dft';
 import { illuminate } from './complex';
 
-/** Normaliser floor added to the merged central-window count (model spec 2.4 step 5). */
+/** Normaliser floor added to the merged central-window count (`tf_helper.py:1092-1101`). */
 export const MERGE_NORM_EPS = 0.001;
 
 /**
  * DELIBERATE DEVIATION (c): the merge normaliser is at least 1. The reference divides by the merged
- * central-window count + 0.001 (tf_helper.py:1092-1101, model spec 2.4 step 5), so where no central
- * window reaches, the border branch's content (probe.big) is multiplied by ~1000 (model spec 8 item
- * 2). With the default disk probe that content meets a probe of 1e-9 and does not matter; with a
+ * central-window count + 0.001 (`tf_helper.py:1092-1101`), so where no central
+ * window reaches, the border branch's content (probe.big) is multiplied by ~1000 (`tf_helper.py:1092-1101`;
+ * docs/decisions.md (c)). With the default disk probe that content meets a probe of 1e-9 and does not matter; with a
  * probe wider than the central N/2 window (the demo study's, overlapping as real scans do) the
  * border branch must put out ~1/1000 of its natural scale through a saturating activation and the
  * job learns far more slowly (docs/decisions/2026-12-06-demo-study.md). Inside the windows (count
@@ -39,7 +39,7 @@ export interface ForwardOperators {
   readonly P: number;
   /**
    * True when C = 1 and every re-centred offset is 0: the merge -> trim -> extract chain is then
-   * exactly O ⊙ W with W = 1/max(window + 0.001, floor) (model spec 2.4, consequences), done elementwise.
+   * exactly O ⊙ W with W = 1/max(window + 0.001, floor) (`tf_helper.py:1092-1101, 1104-1128`), done elementwise.
    */
   readonly identityGeometry: boolean;
   /** Merge matrices along rows / columns, [B·C, P, N] (pad by (P−N)/2, translate by −r̃_c). Null on the identity path. */
@@ -75,7 +75,7 @@ function fillShift(dst: Float32Array, base: number, nOut: number, nIn: number, t
 
 /**
  * Build the constant operators of the forward chain for one batch.
- * @param offsets relative offsets r_c = −(p_c − p̄) (model spec 2.2), flat index (b·C + c)·2 + {0: x, 1: y}
+ * @param offsets relative offsets r_c = −(p_c − p̄) (`raw_data.py:123, 528-606`), flat index (b·C + c)·2 + {0: x, 1: y}
  * @param P canvas size, see canvasSize()
  */
 export function buildForwardOperators(
@@ -89,12 +89,12 @@ export function buildForwardOperators(
   if (offsets.length !== B * C * 2) throw new Error(`buildForwardOperators: offsets has ${offsets.length} values, expected B·C·2 = ${B * C * 2}`);
   if ((P - N) % 2 !== 0 || P < N + 2) throw new Error(`buildForwardOperators: P − N must be even and >= 2 (trim breaks at 0, model spec 2.5), got P=${P}, N=${N}`);
   const BC = B * C;
-  const pad = (P - N) / 2; // model spec 2.4 step 2 / 2.5
-  const q0 = N / 4; // central window [N/4, 3N/4) (model spec 2.4 step 5)
+  const pad = (P - N) / 2; // `tf_helper.py:592-597`; `tf_helper.py:604-620`
+  const q0 = N / 4; // central window [N/4, 3N/4) (`tf_helper.py:1092-1101`)
   const q1 = (3 * N) / 4;
   const floor = options.normFloor ?? MERGE_NORM_FLOOR;
 
-  // Re-centre: subtract the mean over all B·C rows (model spec 2.4 step 1; a no-op for grouped data).
+  // Re-centre: subtract the mean over all B·C rows (`tf_helper.py:874-880`; a no-op for grouped data).
   let mx = 0;
   let my = 0;
   for (let k = 0; k < BC; k++) {
@@ -154,10 +154,10 @@ export function buildForwardOperators(
     const ey = new Float32Array(BC * N * P); // laid out [B, C·N, P]: the same memory as [B·C, N, P]
     const ex = new Float32Array(BC * N * P);
     for (let k = 0; k < BC; k++) {
-      // merge: pad by (P−N)/2 then translate by −r̃_c (model spec 2.4 steps 2-3)
+      // merge: pad by (P−N)/2 then translate by −r̃_c (`tf_helper.py:592-597, 1104-1128`)
       fillShift(my_, k * P * N, P, N, -rty[k], pad);
       fillShift(mx_, k * P * N, P, N, -rtx[k], pad);
-      // extract: translate the canvas by +r_c (no re-centring), then centre-crop (model spec 2.6)
+      // extract: translate the canvas by +r_c (no re-centring), then centre-crop (`tf_helper.py:623-658`)
       fillShift(ey, k * N * P, N, P, offsets[2 * k + 1], -pad);
       fillShift(ex, k * N * P, N, P, offsets[2 * k], -pad);
     }
@@ -180,13 +180,13 @@ export function buildForwardOperators(
   };
 }
 
-/** [B,N,N,C] -> [B·C,N,N] in flatten order b·C + c (model spec 2.2). */
+/** [B,N,N,C] -> [B·C,N,N] in flatten order b·C + c (`tf_helper.py:439-448`). */
 function channelsToFlat(x: tf.Tensor, B: number, N: number, C: number): tf.Tensor3D {
   if (C === 1) return x.reshape([B, N, N]);
   return x.transpose([0, 3, 1, 2]).reshape([B * C, N, N]);
 }
 
-/** [B·C,N,N] -> [B,N,N,C] (model spec 2.2: reshape to (B,C,N,N), transpose to (B,N,N,C)). */
+/** [B·C,N,N] -> [B,N,N,C] (`tf_helper.py:414-428`: reshape to (B,C,N,N), transpose to (B,N,N,C)). */
 function flatToChannels(x: tf.Tensor, B: number, N: number, C: number): tf.Tensor4D {
   if (C === 1) return x.reshape([B, N, N, 1]);
   return x.reshape([B, C, N, N]).transpose([0, 2, 3, 1]);
@@ -201,7 +201,7 @@ function checkObject(o: tf.Tensor, ops: ForwardOperators, what: string, channels
 
 /**
  * Merge one real part: canvas_b = (Σ_c R_y,c · O_{b,c} · R_x,cᵀ) / norm_b, shape [B, P, P]
- * (model spec 2.4; per sample, deviation (a)). Apply to re and im separately.
+ * (`tf_helper.py:920-1055, 1104-1128`; per sample, deviation (a)). Apply to re and im separately.
  */
 export function mergePatches(obj: tf.Tensor4D, ops: ForwardOperators): tf.Tensor3D {
   checkObject(obj, ops, 'mergePatches');
@@ -219,14 +219,14 @@ export function mergePatches(obj: tf.Tensor4D, ops: ForwardOperators): tf.Tensor
   });
 }
 
-/** Centre N x N crop of the canvas, [B, N, N, 1] (model spec 2.5, `trimmed_obj`). */
+/** Centre N x N crop of the canvas, [B, N, N, 1] (`tf_helper.py:604-620`, `trimmed_obj`). */
 export function trimCanvas(canvas: tf.Tensor3D, ops: ForwardOperators): tf.Tensor4D {
   const { B, N, P } = ops;
   const pad = (P - N) / 2;
   return tf.tidy(() => tf.slice(canvas, [0, pad, pad], [B, N, N]).reshape([B, N, N, 1]));
 }
 
-/** Extract C windows per sample: translate by +r_c and centre-crop (model spec 2.6). Out [B·C, N, N], flat order b·C + c. */
+/** Extract C windows per sample: translate by +r_c and centre-crop (`tf_helper.py:623-658`). Out [B·C, N, N], flat order b·C + c. */
 export function extractWindowsFlat(canvas: tf.Tensor3D, ops: ForwardOperators): tf.Tensor3D {
   const { B, N, C, P } = ops;
   return tf.tidy(() => {
@@ -246,9 +246,9 @@ export function extractWindows(canvas: tf.Tensor3D, ops: ForwardOperators): tf.T
 
 /**
  * Decoder objects [B,N,N,C] (re, im) -> predicted far-field intensity [B,N,N,C] and the trimmed
- * object [B,N,N,1] (model spec 2.1 steps 2-7); with `windows`, also the object window each channel
- * illuminates [B·C,N,N] (model spec 2.6, flat order b·C + c). The intensity is NOT multiplied by e^{2λ} yet.
- * `probe` is the normalised probe P̂ (model spec 2.7), [N,N].
+ * object [B,N,N,1] (`model.py:758-828`); with `windows`, also the object window each channel
+ * illuminates [B·C,N,N] (`tf_helper.py:623-658`, flat order b·C + c). The intensity is NOT multiplied by e^{2λ} yet.
+ * `probe` is the normalised probe P̂ (`probe.py:52-66`), [N,N].
  */
 export function forwardIntensity(
   objRe: tf.Tensor4D,
@@ -268,9 +268,9 @@ export function forwardIntensity(
     let winRe: tf.Tensor3D;
     let winIm: tf.Tensor3D;
     if (!objectBig) {
-      // object.big = False (model spec 2.4, last paragraph): the decoder's single object patch is
+      // object.big = False (`custom_layers.py:133-149`, `tf_helper.py:884-887`): the decoder's single object patch is
       // zero-padded to P x P without translation or normaliser; trimmed_obj is the patch itself and
-      // each channel's window is extracted at +r_c from the padded canvas (model spec 2.6).
+      // each channel's window is extracted at +r_c from the padded canvas (`tf_helper.py:623-658`).
       const pad = (P - N) / 2;
       trimmedRe = objRe;
       trimmedIm = objIm;
@@ -279,7 +279,7 @@ export function forwardIntensity(
       winRe = extractWindowsFlat(canRe, ops);
       winIm = extractWindowsFlat(canIm, ops);
     } else if (ops.identityGeometry) {
-      // g = 1, zero offsets: merge -> trim -> extract == O ⊙ W, W = 1/(window + 0.001) (model spec 2.4).
+      // g = 1, zero offsets: merge -> trim -> extract == O ⊙ W, W = 1/(window + 0.001) (`tf_helper.py:920-1055, 1104-1128`).
       trimmedRe = tf.div(objRe, ops.normTrim) as tf.Tensor4D;
       trimmedIm = tf.div(objIm, ops.normTrim) as tf.Tensor4D;
       winRe = trimmedRe.reshape([B, N, N]);

@@ -1,10 +1,10 @@
 /**
- * The default probe, its mask and its normalisation (model spec 5.1 and 2.7), plus a
+ * The default probe, its mask and its normalisation (`probe.py:15-27`, `38-66`), plus a
  * scipy.ndimage.gaussian_filter equivalent (mode 'reflect', truncate 4) used by the probe and the
  * 'lines' object. Plain CPU code in float64.
  */
 
-/** default_probe_scale, legacy params (model spec 0 table; 5.1). */
+/** default_probe_scale, legacy params (`params.py:67`; `probe.py:15-27`). */
 export const DEFAULT_PROBE_SCALE = 0.7;
 
 /** scipy's 1-D Gaussian kernel: radius int(truncate·σ + 0.5), exp(−x²/2σ²), normalised to sum 1. */
@@ -80,12 +80,12 @@ export interface ProbeArrays {
   im: Float32Array;
 }
 
-/** σ of the default probe's Gaussian window, N/(0.7π²) (model spec 5.1); its disk radius is σ·sqrt(2 ln 2). */
+/** σ of the default probe's Gaussian window, N/(0.7π²) (`probe.py:15-27`); its disk radius is σ·sqrt(2 ln 2). */
 function defaultProbeSigma(N: number, scale = DEFAULT_PROBE_SCALE): number {
   return N / (scale * Math.PI * Math.PI);
 }
 
-/** Disk radius of the default probe, px: σ·sqrt(2 ln 2) with σ = N/(scale·π²) (model spec 5.1). */
+/** Disk radius of the default probe, px: σ·sqrt(2 ln 2) with σ = N/(scale·π²) (`probe.py:15-27`). */
 export function probeDiskRadius(N: number, scale = DEFAULT_PROBE_SCALE): number {
   return defaultProbeSigma(N, scale) * Math.sqrt(2 * Math.LN2);
 }
@@ -96,24 +96,24 @@ export function probeScaleForRadius(N: number, radius: number): number {
 }
 
 /**
- * The reference default probe (model spec 5.1, probe.get_default_probe): Gaussian window with
+ * The reference default probe (`probe.py:15-27`, probe.get_default_probe): Gaussian window with
  * σ = N/(0.7π²) centred (N−1)/2, outer product thresholded at > 0.5 (a disk), gaussian_filter σ=1,
  * + 1e-9. Real-valued (flat phase).
  */
 export function defaultProbe(N: number, scale = DEFAULT_PROBE_SCALE): ProbeArrays {
-  const g = gaussianWindow(N, defaultProbeSigma(N, scale)); // σ = N/(0.7π²), model spec 5.1
+  const g = gaussianWindow(N, defaultProbeSigma(N, scale)); // σ = N/(0.7π²), `probe.py:15-27`
   const disk = new Float64Array(N * N);
-  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) disk[i * N + j] = g[i] * g[j] > 0.5 ? 1 : 0; // threshold > .5, model spec 5.1
-  const blurred = gaussianFilter2d(disk, N, N, 1); // σ = 1, model spec 5.1
+  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) disk[i * N + j] = g[i] * g[j] > 0.5 ? 1 : 0; // threshold > .5, `probe.py:15-27`
+  const blurred = gaussianFilter2d(disk, N, N, 1); // σ = 1, `probe.py:15-27`
   const re = new Float32Array(N * N);
-  for (let i = 0; i < N * N; i++) re[i] = blurred[i] + 1e-9; // + 1e-9, model spec 5.1
+  for (let i = 0; i < N * N; i++) re[i] = blurred[i] + 1e-9; // + 1e-9, `probe.py:15-27`
   return { re, im: new Float32Array(N * N) };
 }
 
 /**
- * The default probe (model spec 5.1) defocused: its amplitude times exp(i·2π·w·(r/R)²), with r the
+ * The default probe (`probe.py:15-27`) defocused: its amplitude times exp(i·2π·w·(r/R)²), with r the
  * distance from the probe centre ((N − 1)/2, (N − 1)/2) and R the disk radius σ·sqrt(2 ln 2) of
- * model spec 5.1, so the wavefront is w waves behind at the disk edge. Not a reference probe: the
+ * `probe.py:15-27`, so the wavefront is w waves behind at the disk edge. Not a reference probe: the
  * demo study's choice (see src/lib/sim/demo.ts). A flat-phase disk concentrates the far field in one
  * Airy peak (max/mean of the amplitude ≈ 180–280 at N = 64, over the data contract's suggested 100);
  * a curved wavefront spreads it, as the defocused beams of real scanning experiments do.
@@ -135,7 +135,7 @@ export function defocusedProbe(N: number, waves: number, scale = DEFAULT_PROBE_S
   return { re, im };
 }
 
-/** Probe mask M: disk d < N/4 with d measured from (N/2 − ½, N/2 − ½) (model spec 2.7; probe.py `d < N // 4`). 1/0, row-major. */
+/** Probe mask M: disk d < N/4 with d measured from (N/2 − ½, N/2 − ½) (`probe.py:38-44`, `d < N // 4`). 1/0, row-major. */
 export function probeMask(N: number): Float32Array {
   const m = new Float32Array(N * N);
   const c = N / 2 - 0.5;
@@ -149,7 +149,7 @@ export function probeMask(N: number): Float32Array {
   return m;
 }
 
-/** P̂ = P / (probe_scale · mean_{N×N} |M ⊙ P|) (model spec 2.7; the mask is used even when probe.mask is False). */
+/** P̂ = P / (probe_scale · mean_{N×N} |M ⊙ P|) (`probe.py:52-66`; the mask is used even when probe.mask is False). */
 export function normalizeProbe(probe: ProbeArrays, probeScale: number): ProbeArrays {
   const n = probe.re.length;
   const N = Math.round(Math.sqrt(n));

@@ -1,17 +1,17 @@
 /**
- * Stitching of per-group reconstructions into one image (model spec 4.6), CPU, inference only.
+ * Stitching of per-group reconstructions into one image (`tf_helper.py:1190-1277`), CPU, inference only.
  *
  * 1. crop the central M x M of each patch (rows/cols N/2 − M/2 ... N/2 + M/2 − 1);
  * 2. offsets = group centres − their mean;
  * 3. d = ⌈max |offset|⌉ over both axes, rounded up to even;
- * 4./5. zero-pad each crop by d and translate it by +offset (bilinear, zero fill, model spec 2.3);
+ * 4./5. zero-pad each crop by d and translate it by +offset (bilinear, zero fill, `projective_warp_xla.py:242-317`);
  * 6./7. sum the complex crops and divide by the same operation applied to ones, + 1e-9;
  * 8. amplitude |canvas| and phase arg(canvas) (complex values are averaged).
  * Canvas pixel (r, c) lies at object position (ȳ + r − d − M/2, x̄ + c − d − M/2).
  */
 import { shiftTaps } from './translate';
 
-/** Stitch crop size on the CLI path (model spec 4.6: M = 20). */
+/** Stitch crop size on the CLI path (`components.py:792`: M = 20). */
 export const DEFAULT_STITCH_M = 20;
 
 export interface StitchResult {
@@ -36,7 +36,7 @@ export interface StitchResult {
  * @param centres B x 2 group centres p̄ as (x, y)
  * @param patchMask optional B x N x N: 0 marks a patch pixel that carries no reconstruction (no channel
  *   window of the gridsize-2 merge reached it, so the model's value there is the merge normaliser's
- *   ×1000 artefact, model spec 2.4). Masked pixels add neither value nor weight: canvas pixels that
+ *   ×1000 artefact, `tf_helper.py:920-1055, 1104-1128`). Masked pixels add neither value nor weight: canvas pixels that
  *   only they reach end with weight 0 (not covered) instead of an amplified value.
  */
 export function stitchPatches(
@@ -64,12 +64,12 @@ export function stitchPatches(
   let maxAbs = 0;
   for (let b = 0; b < B; b++) maxAbs = Math.max(maxAbs, Math.abs(centres[2 * b] - mx), Math.abs(centres[2 * b + 1] - my));
   let d = Math.ceil(maxAbs);
-  if (d % 2 !== 0) d += 1; // rounded up to even (model spec 4.6 step 3)
+  if (d % 2 !== 0) d += 1; // rounded up to even (`tf_helper.py:1190-1277`)
   const S = M + 2 * d;
   const accRe = new Float64Array(S * S);
   const accIm = new Float64Array(S * S);
   const cnt = new Float64Array(S * S);
-  const c0 = N / 2 - M / 2; // crop start (model spec 4.6 step 1)
+  const c0 = N / 2 - M / 2; // crop start (`tf_helper.py:1190-1277`)
   for (let b = 0; b < B; b++) {
     const tx = centres[2 * b] - mx;
     const ty = centres[2 * b + 1] - my;
@@ -111,7 +111,7 @@ export function stitchPatches(
   const amplitude = new Float32Array(S * S);
   const phase = new Float32Array(S * S);
   for (let i = 0; i < S * S; i++) {
-    const den = cnt[i] + 1e-9; // + 1e-9, model spec 4.6 step 7
+    const den = cnt[i] + 1e-9; // + 1e-9, `tf_helper.py:1190-1277`
     const a = accRe[i] / den;
     const bb = accIm[i] / den;
     re[i] = a;

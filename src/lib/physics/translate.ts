@@ -1,5 +1,5 @@
 /**
- * The translation operator of the reference (model spec 2.3) as separable matrices.
+ * The translation operator of the reference (`projective_warp_xla.py:242-317`) as separable matrices.
  *
  * T_t[f](row, col) = f(row − t_y, col − t_x): content moves by +t. The source point is sampled with
  * bilinear weights on its 4 neighbours; a neighbour outside the image contributes 0 and the weights
@@ -7,7 +7,7 @@
  * (1−w) at column j0 = ⌊i − t⌋ and w at j0 + 1 (w = i − t − j0).
  */
 
-/** Canvas size P = N + (g−1)·offset + max_position_jitter (model spec 2.4; legacy offset 4, jitter 10). */
+/** Canvas size P = N + (g−1)·offset + max_position_jitter (`params.py:106-122`; legacy offset 4, jitter 10). */
 export function canvasSize(N: number, gridsize: number, offset = 4, maxPositionJitter = 10): number {
   return N + (gridsize - 1) * offset + maxPositionJitter;
 }
@@ -46,7 +46,7 @@ export function shiftMatrix(nOut: number, nIn: number, t: number, padBefore = 0)
 
 /**
  * CPU reference: translate an H x W row-major image by (tx, ty) (content moves by +tx columns,
- * +ty rows), bilinear, zero fill — the direct 2-D form of model spec 2.3. Float64 out.
+ * +ty rows), bilinear, zero fill — the direct 2-D form of `projective_warp_xla.py:242-317`. Float64 out.
  */
 export function translateImage(img: ArrayLike<number>, H: number, W: number, tx: number, ty: number): Float64Array {
   const out = new Float64Array(H * W);
