@@ -1,5 +1,5 @@
 /**
- * The embedded demo study (product.md section 7): the reference simulation recipe (model spec 5.7) at
+ * The embedded demo study (docs/demo-study.md, docs/decisions/2026-12-06-demo-study.md): the reference simulation recipe (`run_with_synthetic_lines.py` → `simulate_and_save.py` → `nongrid_simulation.py`) at
  * three doses, split along y into Phase C files and filtered into dense / sparse Phase D views, written
  * as real NPZ files in the standard tree:
  *
@@ -7,25 +7,25 @@
  *   phase_d/dose_<int>/<view>/<view>_{train,test}.npz        (view = dense, sparse)
  *
  * DEMO CHOICES (also written into every file's `_metadata`, key `demo`). The demo must be able to show
- * an object (product.md section 7): the central stitch crops of the test positions must tile the scanned
+ * an object (docs/demo-study.md): the central stitch crops of the test positions must tile the scanned
  * area for baseline and dense, and sparse must keep tens of positions per split.
  * - 'small': N = 32; 'standard': N = 64 (the reference default N).
  * - Spacing thresholds scale with the patch size: (1 − f)·N with f = 0.7 (dense) and 0.2 (sparse)
- *   (product.md section 7; the reference used a nominal 128 px for 64 px data): 0.3·N and 0.8·N.
+ *   (docs/demo-study.md; the reference used a nominal 128 px for 64 px data): 0.3·N and 0.8·N.
  * - Scan: a square raster of DEMO_LATTICE x DEMO_LATTICE positions with step a = DEMO_SPACING·N
  *   (0.305·N: 9.76 px at N = 32, 19.52 px at N = 64), the raster scan of real ptychography and of the
- *   reference's grid-sampled 'lines' benchmark (eval spec 5). Why not uniform random positions: the
+ *   reference's grid-sampled 'lines' benchmark (`grid_lines_workflow.py:101-123`). Why not uniform random positions: the
  *   direct spacing rule keeps a random point only when its nearest neighbour is >= 0.3·N away, so at
  *   most 1/(e·π·(0.3N)²) points per px² survive, and their M x M stitch crops (M = 20 at N = 64, N/2
  *   at N = 32) cover ~10 % of the scan: the earlier random demo showed a scatter of squares. A raster
  *   with a >= 0.3·N passes the dense rule whole (dense = the baseline positions at gridsize 2), and
  *   a <= M keeps the crops tiling the scan.
  * - Sparse: the direct rule (nearest neighbour >= 0.8·N) keeps no raster point, so the demo uses the
- *   later Phase D revisions' greedy fallback (study spec 2.2; selection_strategy 'greedy' in the
+ *   later Phase D revisions' greedy fallback (a later greedy revision of `overlap.py`; selection_strategy 'greedy' in the
  *   metadata): every third raster point on each axis, ~32 per split.
  * - Object side S = (L − 1)·a + N, rounded up to even, so positions lie in [N/2, S − N/2] (buffer N/2,
- *   model spec 5.3).
- * - Line density: a quarter of the reference lines benchmark's (eval spec 5: 400 lines on the 2·392 px
+ *   `nongrid_simulation.py:153-190`).
+ * - Line density: a quarter of the reference lines benchmark's (`diffsim.py:161-170`, `grid_lines_workflow.py:101-123`: 400 lines on the 2·392 px
  *   canvas at N = 64, a 6.125·N object), the count scaling with S (0.25·400·S/(6.125·N): 132 lines on
  *   the small demo's 258 px). Measured on the small demo at the Demo preset (2026-12-06,
  *   docs/decisions/2026-12-06-demo-study.md): at the benchmark's density the lines form a dense web
@@ -36,7 +36,7 @@
  * - The object carries phase (2026-12-06, docs/decisions/2026-12-06-demo-study.md): the reference's
  *   set_phi, φ = π·tanh((A − max A/2)/(3·mean A)) (diffsim.py `set_phi`), about −0.24 … 0.71 rad on
  *   this object, so phase scores measure something (an amplitude-only object has a flat phase).
- * - Probe: the reference's default disk probe (model spec 5.1) widened to a disk of radius
+ * - Probe: the reference's default disk probe (`probe.py:15-27`) widened to a disk of radius
  *   DEMO_PROBE_RADIUS·N (0.33 N; default_probe_scale from probeScaleForRadius), so that neighbouring
  *   raster positions overlap by 1 − step/diameter = 54 %, as real scans do (50-70 %). The reference's
  *   own disk (0.17 N) at this step overlapped by 11 % and left ~20 % of the object never illuminated
@@ -49,9 +49,9 @@
  * - One object and one set of positions for every dose (as the reference reuses seed 42); the Poisson
  *   noise is drawn from a separate stream per dose. Seeds: rng_seeds.simulation = 42 default.
  * - Diffraction is written normalised as the data contract asks (amplitude, "max typically < 1",
- *   study spec 7.1): each dose's amplitudes are divided by their maximum over the whole simulation
+ *   the reference's `docs/data_contracts.md:23-47`): each dose's amplitudes are divided by their maximum over the whole simulation
  *   (train and test alike), recorded as `diffraction_scale` in `_metadata`. Training is unaffected:
- *   the model normalises by α (model spec 4.3) and scales by nphotons itself.
+ *   the model normalises by α (`raw_data.py:972-992`) and scales by nphotons itself.
  * - Files are stored uncompressed (np.savez) by default: the object (complex64, S x S) is copied into
  *   all 18 files as the reference does.
  */
@@ -62,9 +62,9 @@ import { Rng } from './rng';
 import { linesObject, REFERENCE_LINE_COUNT } from './lines';
 import { canonicalize, simulateDose, spacingFilter, spacingThreshold, splitByY, OVERLAP_VIEWS, SPLIT_FRACTION, type SpacingMetrics } from './study';
 
-/** Study doses, photons per exposure (study spec 1: dose_list). */
+/** Study doses, photons per exposure (`design.py:37`: dose_list). */
 export const DEMO_DOSES = [1e3, 1e4, 1e5] as const;
-/** Default simulation seed (study spec 1: rng_seeds.simulation = 42). */
+/** Default simulation seed (`design.py:59-63`: rng_seeds.simulation = 42). */
 export const DEMO_SEED = 42;
 /** Raster positions per side (see the block comment). */
 export const DEMO_LATTICE = 24;
@@ -80,7 +80,7 @@ export const DEMO_PROBE_RADIUS = 0.33;
 export const DEMO_LINE_DENSITY = 0.25;
 /** Peak of the object's phase, rad: the reference's set_phi uses π (diffsim.py `set_phi`). */
 export const DEMO_PHASE_PEAK = Math.PI;
-/** Object side of the reference's lines benchmark in units of N (392 px at N = 64, eval spec 5). */
+/** Object side of the reference's lines benchmark in units of N (392 px at N = 64, `grid_lines_workflow.py:101-123`). */
 export const BENCHMARK_OBJECT_SIDE = 392 / 64;
 /** Raster step in units of N: >= 0.3 (the dense threshold) and <= the stitch crop (see the block comment). */
 export const DEMO_SPACING = 0.305;
@@ -173,9 +173,9 @@ export function demoGeometry(size: DemoSize, o: DemoGeometryOptions = {}) {
   const spacing = o.spacing ?? DEMO_SPACING;
   const step = spacing * N;
   const scan = (lattice - 1) * step;
-  const S = 2 * Math.ceil((scan + N) / 2); // positions in [N/2, S − N/2] (buffer N/2, model spec 5.3)
+  const S = 2 * Math.ceil((scan + N) / 2); // positions in [N/2, S − N/2] (buffer N/2, `nongrid_simulation.py:153-190`)
   const lineDensity = o.lineDensity ?? DEMO_LINE_DENSITY;
-  const nLines = Math.round((lineDensity * REFERENCE_LINE_COUNT * S) / (BENCHMARK_OBJECT_SIDE * N)); // relative to the lines benchmark's density, eval spec 5
+  const nLines = Math.round((lineDensity * REFERENCE_LINE_COUNT * S) / (BENCHMARK_OBJECT_SIDE * N)); // relative to the lines benchmark's density, `diffsim.py:161-170`
   const probeScale = probeScaleForRadius(N, (o.probeRadius ?? DEMO_PROBE_RADIUS) * N);
   const probeRadius = probeDiskRadius(N, probeScale);
   const defocus = o.defocus ?? DEMO_DEFOCUS_WAVES[size];
@@ -240,7 +240,7 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
   }
   const object = { re, im, H: S, W: S };
   const { x, y } = latticePositions(g.lattice, g.step, g.buffer);
-  const probe = defocusedProbe(N, g.defocus, g.probeScale); // RAW probe for simulation (model spec 7 item 10)
+  const probe = defocusedProbe(N, g.defocus, g.probeScale); // RAW probe for simulation (`diffsim.py:59-155`; the model's P̂ is `probe.py:52-66`)
 
   const demoMeta = {
     generator: 'PtychoPINN Studio demo study (src/lib/sim/demo.ts)',

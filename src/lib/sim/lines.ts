@@ -1,5 +1,5 @@
 /**
- * The 'lines' synthetic object (model spec 5.2, `diffsim.py`, `datagen`):
+ * The 'lines' synthetic object (`diffsim.py:157-170`, `ptycho/datagen`):
  * 1. a zero image of side 2S; 2. straight lines (Bresenham, as skimage.draw.line) between endpoints
  * drawn uniformly from the integers [0, 2S), line pixels set to 1; 3. G₁ + 2·G₅ + 5·G₁₀ with G_σ a
  * scipy-style Gaussian blur (mode 'reflect', truncate 4); 4. the central S x S crop. Amplitude only.
@@ -7,9 +7,9 @@
 import { gaussianFilter2d } from '../physics/probe';
 import type { Rng } from './rng';
 
-/** Lines drawn by the reference on the 2S canvas for S = int(3.5·N) (model spec 5.2). */
+/** Lines drawn by the reference on the 2S canvas for S = int(3.5·N) (`diffsim.py:157-170`). */
 export const REFERENCE_LINE_COUNT = 400;
-/** Blur widths and weights G₁ + 2·G₅ + 5·G₁₀ (model spec 5.2). */
+/** Blur widths and weights G₁ + 2·G₅ + 5·G₁₀ (`diffsim.py:157-170`). */
 export const LINE_BLURS: ReadonlyArray<readonly [sigma: number, weight: number]> = [[1, 1], [5, 2], [10, 5]];
 
 /** Pixels of the Bresenham line from (r0, c0) to (r1, c1), inclusive, in skimage.draw.line's order. */

@@ -1,5 +1,5 @@
 /**
- * Poisson sampling, exact for every rate (model spec 6 row 9; issue 4 item 6), following numpy's
+ * Poisson sampling, exact for every rate (`diffsim.py:79-86`; issue 4 item 6), following numpy's
  * `random_poisson` (numpy/random/src/distributions/distributions.c):
  * - rate < 10: Knuth's multiplication method (product of uniforms against e^{−λ}); exact.
  * - rate >= 10: PTRS, Hörmann's transformed rejection with squeeze (W. Hörmann, "The transformed

@@ -1,5 +1,5 @@
 /**
- * The reference simulation recipe (model spec 5.3-5.5, 5.7), CPU only:
+ * The reference simulation recipe (`nongrid_simulation.py:153-190`, `raw_data.py:892-930`, `diffsim.py:59-155`), CPU only:
  * uniform random scan positions with a buffer, bilinear patch extraction, s_sim, far-field intensity,
  * Poisson counts and stored amplitudes sqrt(counts)/s_sim.
  */
@@ -17,11 +17,11 @@ export interface ComplexImage {
 }
 
 /**
- * n positions x ~ U(b, W − b), y ~ U(b, H − b), drawn as x then y per position (model spec 5.3).
+ * n positions x ~ U(b, W − b), y ~ U(b, H − b), drawn as x then y per position (`nongrid_simulation.py:153-190`).
  * The buffer is capped at min(H, W)/2 − 1 as the reference does.
  */
 export function uniformPositions(n: number, W: number, H: number, buffer: number, rng: Rng): { x: Float64Array; y: Float64Array } {
-  const b = Math.min(buffer, Math.min(H, W) / 2 - 1); // buffer cap, model spec 5.3
+  const b = Math.min(buffer, Math.min(H, W) / 2 - 1); // buffer cap, `nongrid_simulation.py:153-190`
   const x = new Float64Array(n);
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -32,7 +32,7 @@ export function uniformPositions(n: number, W: number, H: number, buffer: number
 }
 
 /**
- * Bilinear patch at scan position (x, y) (model spec 5.4): the object is zero-padded by N/2 and patch
+ * Bilinear patch at scan position (x, y) (`raw_data.py:892-930`): the object is zero-padded by N/2 and patch
  * pixel (i, j) samples object pixel (y − N/2 + i, x − N/2 + j); zero outside the object.
  */
 export function extractPatch(obj: ComplexImage, x: number, y: number, N: number, outRe: Float64Array, outIm: Float64Array, outOffset = 0): void {
@@ -60,9 +60,9 @@ export function extractPatch(obj: ComplexImage, x: number, y: number, N: number,
 }
 
 export interface DiffractionResult {
-  /** stored amplitude sqrt(counts)/s_sim, n x N x N (model spec 5.5 step 5) */
+  /** stored amplitude sqrt(counts)/s_sim, n x N x N (`diffsim.py:59-155`) */
   amplitude: Float32Array;
-  /** s_sim = sqrt(nphotons / mean_b Σ |A_obj ⊙ |P||²) (model spec 5.5 step 1) */
+  /** s_sim = sqrt(nphotons / mean_b Σ |A_obj ⊙ |P||²) (`diffsim.py:59-155`) */
   sSim: number;
   /** expected total counts per pattern (Σ of the Poisson rates) */
   expectedTotals: Float64Array;
@@ -71,8 +71,8 @@ export interface DiffractionResult {
 }
 
 /**
- * Diffraction and Poisson noise for n patches (model spec 5.5). `probe` is the RAW probe (model spec
- * 7 item 10), N x N row-major. Patches are n x N x N (re, im).
+ * Diffraction and Poisson noise for n patches (`diffsim.py:59-155`). `probe` is the RAW probe (as `diffsim.py:59-155`;
+ * the model's P̂ is `probe.py:52-66`), N x N row-major. Patches are n x N x N (re, im).
  */
 export function simulateDiffraction(
   patchRe: Float64Array,
@@ -84,7 +84,7 @@ export function simulateDiffraction(
   rng: Rng,
 ): DiffractionResult {
   const NN = N * N;
-  // s_sim uses the object amplitude and |P| only (model spec 5.5 step 1)
+  // s_sim uses the object amplitude and |P| only (`diffsim.py:59-155`)
   let acc = 0;
   for (let b = 0; b < n; b++) {
     for (let k = 0; k < NN; k++) {
@@ -103,21 +103,21 @@ export function simulateDiffraction(
   const I = new Float64Array(NN);
   for (let b = 0; b < n; b++) {
     for (let k = 0; k < NN; k++) {
-      // Ψ = s_sim · O · P (model spec 5.5 step 2)
+      // Ψ = s_sim · O · P (`diffsim.py:59-155`)
       const oR = patchRe[b * NN + k];
       const oI = patchIm[b * NN + k];
       psiRe[k] = sSim * (oR * probe.re[k] - oI * probe.im[k]);
       psiIm[k] = sSim * (oR * probe.im[k] + oI * probe.re[k]);
     }
-    farFieldIntensityCpu(psiRe, psiIm, N, I); // fftshift(|DFT Ψ|²)/N² (model spec 5.5 step 3)
+    farFieldIntensityCpu(psiRe, psiIm, N, I); // fftshift(|DFT Ψ|²)/N² (`diffsim.py:59-155`)
     let e = 0;
     let t = 0;
     for (let k = 0; k < NN; k++) {
       const lam = I[k] > 0 ? I[k] : 0;
-      const cnt = poisson(rng, lam); // counts ~ Poisson(I) per pixel (model spec 5.5 step 4)
+      const cnt = poisson(rng, lam); // counts ~ Poisson(I) per pixel (`diffsim.py:59-155`)
       e += lam;
       t += cnt;
-      amplitude[b * NN + k] = Math.sqrt(cnt) / sSim; // model spec 5.5 step 5
+      amplitude[b * NN + k] = Math.sqrt(cnt) / sSim; // `diffsim.py:59-155`
     }
     expectedTotals[b] = e;
     countTotals[b] = t;

@@ -1,5 +1,5 @@
 /**
- * Study steps on simulated data (study spec 2.1, 2.2): one simulation per dose, the y-split into
+ * Study steps on simulated data (`generation.py`; `overlap.py`): one simulation per dose, the y-split into
  * patched_train / patched_test (Phase C stage 4), and the dense / sparse views by the nearest-neighbour
  * spacing filter (Phase D, OVL-D).
  */
@@ -8,14 +8,14 @@ import type { ProbeArrays } from '../physics/probe';
 import type { Rng } from './rng';
 import { extractPatch, simulateDiffraction, type ComplexImage } from './simulate';
 
-/** Phase C split fraction, hard-coded in the reference (study spec 1: generation.py:210). */
+/** Phase C split fraction, hard-coded in the reference (`generation.py:210`). */
 export const SPLIT_FRACTION = 0.5;
-/** Phase D: fewer than this fraction of positions passing the filter is an error (study spec 2.2). */
+/** Phase D: fewer than this fraction of positions passing the filter is an error (`overlap.py:331-338`). */
 export const MIN_ACCEPTANCE = 0.1;
-/** Study design overlap fractions (study spec 1: dense 0.7, sparse 0.2). */
+/** Study design overlap fractions (`design.py:47-50`: dense 0.7, sparse 0.2). */
 export const OVERLAP_VIEWS: Readonly<Record<'dense' | 'sparse', number>> = { dense: 0.7, sparse: 0.2 };
 
-/** Spacing threshold (1 − f)·patch in IEEE doubles (study spec 1; (1 − 0.7)·128 = 38.400000000000006). */
+/** Spacing threshold (1 − f)·patch in IEEE doubles (`design.py:53, 83-86`; (1 − 0.7)·128 = 38.400000000000006). */
 export function spacingThreshold(overlap: number, patchSize: number): number {
   return (1.0 - overlap) * patchSize;
 }
@@ -58,7 +58,7 @@ export function selectRows(a: NdArray, keep: ArrayLike<boolean | number>): NdArr
   return { dtype: a.dtype, shape, data: out };
 }
 
-/** Split every array whose first axis equals the position count; copy the others (study spec 2.1 stage 4, 2.2). */
+/** Split every array whose first axis equals the position count; copy the others (`split_dataset_tool.py:63-92`; `overlap.py:185-190`). */
 function applyMask(arrays: Record<string, NdArray>, keep: ArrayLike<boolean | number>, skip: string[] = []): Record<string, NdArray> {
   const n = positionCount(arrays);
   const out: Record<string, NdArray> = {};
@@ -84,7 +84,7 @@ export interface SplitResult {
 
 /**
  * Phase C stage 4: split_point = min + 0.5·(max − min) of ycoords; train = y < split_point (strict),
- * test = the rest (study spec 2.1, 8 item 18). `_metadata` (if any) is not carried; callers write new ones.
+ * test = the rest (`split_dataset_tool.py:63-72`). `_metadata` (if any) is not carried; callers write new ones.
  */
 export function splitByY(arrays: Record<string, NdArray>): SplitResult {
   const y = coordValues(arrays.ycoords);
@@ -133,14 +133,14 @@ export interface SpacingMetrics {
   n_accepted: number;
   n_rejected: number;
   acceptance_rate: number;
-  /** 'greedy' when the greedy fallback chose the points (study spec 2.2, later Phase D revisions) */
+  /** 'greedy' when the greedy fallback chose the points (a later greedy revision of `overlap.py`) */
   selection_strategy?: 'direct' | 'greedy';
   /** points the direct rule would have kept, when the greedy fallback ran */
   direct_accepted?: number;
 }
 
 /**
- * Greedy thinning (the later Phase D revisions' fallback, study spec 2.2 "Greedy fallback"): visit the
+ * Greedy thinning (the later Phase D revisions' fallback, finding ACCEPTANCE-001, a later greedy revision of `overlap.py`): visit the
  * points in file order and keep one when it lies >= threshold from every point kept so far. Unlike the
  * direct rule it thins a dense regular scan to a sparse one instead of rejecting every point.
  */
@@ -174,7 +174,7 @@ export interface SpacingResult {
 
 /**
  * Phase D (OVL-D) filter: keep a position iff its nearest-neighbour distance in the whole split is
- * >= threshold; fewer than 10 % kept is an error (study spec 2.2, 8 item 17). Arrays whose first axis
+ * >= threshold; fewer than 10 % kept is an error (`overlap.py:146, 318-338`). Arrays whose first axis
  * is the position count are filtered, the others copied. `_metadata` is dropped (callers write a new one).
  * With `greedyFallback`, a direct rule that keeps fewer than 10 % hands over to greedySpacing (the later
  * reference revisions' fallback) instead of failing; the metrics then say selection_strategy 'greedy'.
@@ -226,7 +226,7 @@ export function spacingFilter(arrays: Record<string, NdArray>, threshold: number
 export interface SimulateDoseOptions {
   /** the object, complex */
   object: ComplexImage;
-  /** RAW probe (model spec 5.5 / 7 item 10), N x N */
+  /** RAW probe (`diffsim.py:59-155`; the model's P̂ is `probe.py:52-66`), N x N */
   probe: ProbeArrays;
   N: number;
   /** scan positions (x = column, y = row) in object pixels */
@@ -238,7 +238,7 @@ export interface SimulateDoseOptions {
 }
 
 export interface SimulateDoseResult {
-  /** the simulator's keys (study spec 2.1 stage 1): xcoords, ycoords, xcoords_start, ycoords_start, diff3d, probeGuess, objectGuess, scan_index */
+  /** the simulator's keys (`simulate_and_save.py:126-136`): xcoords, ycoords, xcoords_start, ycoords_start, diff3d, probeGuess, objectGuess, scan_index */
   arrays: Record<string, NdArray>;
   sSim: number;
   /** mean over patterns of the expected total counts (Σ of Poisson rates); equals the dose by construction */
@@ -256,7 +256,7 @@ function complex64(re: ArrayLike<number>, im: ArrayLike<number>, shape: number[]
   return { dtype: 'complex64', shape, data: d };
 }
 
-/** One simulation at one dose (model spec 5.4-5.5), returning the arrays simulate_and_save writes. */
+/** One simulation at one dose (`raw_data.py:892-930`, `diffsim.py:59-155`), returning the arrays simulate_and_save writes. */
 export function simulateDose(o: SimulateDoseOptions): SimulateDoseResult {
   const { N, x, y, object, probe, dose, rng } = o;
   const n = x.length;
@@ -269,7 +269,7 @@ export function simulateDose(o: SimulateDoseOptions): SimulateDoseResult {
   const arrays: Record<string, NdArray> = {
     xcoords: { dtype: 'float64', shape: [n], data: Float64Array.from(x) },
     ycoords: { dtype: 'float64', shape: [n], data: Float64Array.from(y) },
-    // start coordinates equal the coordinates (model spec 5.3)
+    // start coordinates equal the coordinates (`nongrid_simulation.py:153-190`)
     xcoords_start: { dtype: 'float64', shape: [n], data: Float64Array.from(x) },
     ycoords_start: { dtype: 'float64', shape: [n], data: Float64Array.from(y) },
     diff3d: { dtype: 'float32', shape: [n, N, N], data: sim.amplitude },
@@ -282,7 +282,7 @@ export function simulateDose(o: SimulateDoseOptions): SimulateDoseResult {
   return { arrays, sSim: sim.sSim, meanExpectedCounts: mean(sim.expectedTotals), meanCounts: mean(sim.countTotals) };
 }
 
-/** Phase C stage 2: rename diff3d to diffraction (study spec 2.1). */
+/** Phase C stage 2: rename diff3d to diffraction (`generation.py`). */
 export function canonicalize(arrays: Record<string, NdArray>): Record<string, NdArray> {
   const out: Record<string, NdArray> = {};
   for (const [k, v] of Object.entries(arrays)) out[k === 'diff3d' ? 'diffraction' : k] = v;
