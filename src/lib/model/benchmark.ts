@@ -1,13 +1,13 @@
 /**
- * The reference's synthetic 'lines' benchmark (eval spec 5: grid_lines_workflow), scaled: objects of
+ * The reference's synthetic 'lines' benchmark (`grid_lines_workflow.py:101-123`), scaled: objects of
  * side `size`, diffraction simulated on a grid of groups, the test reconstruction stitched and scored
  * against the true object. Used by `npm run bench:quality` and the gridsize-2 learning test.
  *
- * Grid geometry (eval spec 5): bigN = N + (gridsize − 1)·offset; groups are taken with stride
+ * Grid geometry (`params.py:106-111`, `tf_helper.py:486`): bigN = N + (gridsize − 1)·offset; groups are taken with stride
  * outer_offset/2 and VALID padding, so there are floor((size − bigN)/stride) + 1 per axis; a
  * gridsize-2 group is the 2x2 block of patches whose top-left corners are `offset` apart. A patch whose
  * top-left object pixel is (r0, c0) is centred at (r0 + N/2, c0 + N/2) in the simulator's convention
- * (model spec 5.4). Channels are listed row-major within the block.
+ * (`raw_data.py:892-930`). Channels are listed row-major within the block.
  */
 import { Rng } from '../sim/rng';
 import { linesObject } from '../sim/lines';
@@ -62,7 +62,7 @@ export function gridPositions(o: Pick<GridBenchmarkOptions, 'N' | 'gridsize' | '
   return { x, y, B, C };
 }
 
-/** Simulate one image's groups: diffraction (Poisson at nphotons, model spec 5.5), α-normalised, as GroupedData. */
+/** Simulate one image's groups: diffraction (Poisson at nphotons, `diffsim.py:59-155`), α-normalised, as GroupedData. */
 export function simulateGridGroups(object: ComplexImage, o: GridBenchmarkOptions, rng: Rng): GroupedData {
   const { N } = o;
   const probe = o.probe ?? defaultProbe(N);
@@ -74,7 +74,7 @@ export function simulateGridGroups(object: ComplexImage, o: GridBenchmarkOptions
   for (let k = 0; k < n; k++) extractPatch(object, x[k], y[k], N, pRe, pIm, k * NN);
   const sim = simulateDiffraction(pRe, pIm, n, N, probe, o.nphotons, rng);
   const indices = Int32Array.from({ length: n }, (_, k) => k);
-  const alpha = normalisationFactor(sim.amplitude, N, indices); // model spec 4.3
+  const alpha = normalisationFactor(sim.amplitude, N, indices); // `raw_data.py:972-992`
   const X = new Float32Array(B * NN * C);
   for (let b = 0; b < B; b++) {
     for (let c = 0; c < C; c++) {
@@ -112,7 +112,7 @@ export function concatGroups(parts: GroupedData[]): GroupedData {
 }
 
 /**
- * A 'grf' object (model spec 5.2): a Gaussian random field with power spectrum k^−0.4, normalised to
+ * A 'grf' object (`datagen/grf.py:58-77`): a Gaussian random field with power spectrum k^−0.4, normalised to
  * [0, 1] and smoothed with σ = 1 (amplitude only, phase 0).
  */
 export function grfObject(size: number, rng: Rng): Float64Array {
@@ -152,6 +152,6 @@ export function grfObject(size: number, rng: Rng): Float64Array {
 
 /** One benchmark object (amplitude, phase 0) of side `size`; `nLines` for 'lines' (default the reference's 400). */
 export function benchmarkObject(kind: BenchmarkObject, size: number, rng: Rng, nLines?: number): ComplexImage {
-  const amp = kind === 'grf' ? grfObject(size, rng) : linesObject(size, rng, nLines); // 400 lines on 2·size, model spec 5.2
+  const amp = kind === 'grf' ? grfObject(size, rng) : linesObject(size, rng, nLines); // 400 lines on 2·size, `diffsim.py:161-170`
   return { re: amp, im: new Float64Array(size * size), H: size, W: size };
 }

@@ -1,5 +1,5 @@
 /**
- * The two Keras callbacks of the reference fit (model.py:653-655, model spec 4.5), as plain state
+ * The two Keras callbacks of the reference fit (`model.py:653-655`), as plain state
  * machines with serialisable state so a resumed run continues them exactly.
  */
 
@@ -11,7 +11,7 @@ export interface PlateauState {
 
 /**
  * ReduceLROnPlateau(monitor='val_loss', factor=0.5, patience=2, min_lr=1e-4), Keras defaults
- * min_delta=1e-4, cooldown=0, mode min (model spec 4.5). Keras logic: an improvement is
+ * min_delta=1e-4, cooldown=0, mode min (`model.py:653-655`). Keras logic: an improvement is
  * current < best − min_delta; otherwise wait += 1 and, at wait >= patience, if the (float32) lr
  * is above min_lr it becomes max(lr·factor, min_lr) and wait resets.
  */
@@ -24,10 +24,10 @@ export class ReduceLROnPlateau {
   state: PlateauState = { best: Infinity, wait: 0, cooldownCounter: 0 };
 
   constructor(opts: { factor?: number; patience?: number; minLr?: number; minDelta?: number; cooldown?: number } = {}) {
-    this.factor = opts.factor ?? 0.5; // model spec 4.5: factor 0.5
-    this.patience = opts.patience ?? 2; // model spec 4.5: patience 2
-    this.minLr = opts.minLr ?? 1e-4; // model spec 4.5: min_lr 1e-4
-    this.minDelta = opts.minDelta ?? 1e-4; // Keras default min_delta 1e-4 (model spec 4.5)
+    this.factor = opts.factor ?? 0.5; // `model.py:653-655`: factor 0.5
+    this.patience = opts.patience ?? 2; // `model.py:653-655`: patience 2
+    this.minLr = opts.minLr ?? 1e-4; // `model.py:653-655`: min_lr 1e-4
+    this.minDelta = opts.minDelta ?? 1e-4; // Keras default min_delta 1e-4 (`model.py:653-655`)
     this.cooldown = opts.cooldown ?? 0; // Keras default cooldown 0
   }
 
@@ -65,7 +65,7 @@ export interface EarlyStoppingState {
 
 /**
  * EarlyStopping(monitor='loss', patience=3), Keras defaults min_delta=0, mode min, no weight
- * restore (model spec 4.5, 7.14: it monitors the TRAINING loss). Keras 3 logic: wait += 1; an
+ * restore (`model.py:653-655`: it monitors the TRAINING loss). Keras 3 logic: wait += 1; an
  * improvement (current − min_delta < best) resets wait; stop when wait >= patience and epoch > 0.
  */
 export class EarlyStopping {
@@ -74,8 +74,8 @@ export class EarlyStopping {
   state: EarlyStoppingState = { best: Infinity, wait: 0 };
 
   constructor(opts: { patience?: number; minDelta?: number } = {}) {
-    this.patience = opts.patience ?? 3; // model spec 4.5: patience 3
-    this.minDelta = Math.abs(opts.minDelta ?? 0); // model spec 4.5: min_delta 0
+    this.patience = opts.patience ?? 3; // `model.py:653-655`: patience 3
+    this.minDelta = Math.abs(opts.minDelta ?? 0); // `model.py:653-655`: min_delta 0
   }
 
   /** @param epoch 0-based epoch index. Returns true when training should stop. */

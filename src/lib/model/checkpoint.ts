@@ -1,5 +1,5 @@
 /**
- * Per-epoch training checkpoints (product.md section 8: unfinished jobs resume from their last epoch
+ * Per-epoch training checkpoints (README.md: unfinished jobs resume from their last epoch
  * checkpoint). Everything is plain data (numbers, arrays, ArrayBuffers), so the app can put it in
  * IndexedDB or post it between a worker and the page.
  */

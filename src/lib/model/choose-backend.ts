@@ -1,5 +1,5 @@
 /**
- * The measured choice of backend (product.md 5, "Backends"): at the start of a run, time one real
+ * The measured choice of backend (docs/backends.md): at the start of a run, time one real
  * PtychoPINN training step (variableGrads of the real loss + Adam) at the job's own shapes on each
  * candidate backend and train on the fastest.
  *

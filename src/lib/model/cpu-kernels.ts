@@ -1,5 +1,5 @@
 /**
- * A faster Conv2DBackpropFilter for the tfjs CPU backend (the fallback, product.md section 5).
+ * A faster Conv2DBackpropFilter for the tfjs CPU backend (the fallback, docs/backends.md).
  *
  * tfjs-backend-cpu 4.22 computes the filter gradient through TensorBuffer.get(b, r, c, d) calls in
  * its innermost loop; profiling one training step of the N=32 generator showed ~95% of the step in

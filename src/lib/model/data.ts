@@ -1,5 +1,5 @@
 /**
- * The data path from a validated dataset to model-ready groups (model spec 4.2-4.4, 2.2, 2.10):
+ * The data path from a validated dataset to model-ready groups (`raw_data.py:372-606`, `972-992`; `loader.py:422-514`; `train_pinn.py:165-180`):
  * subsampling, grouping (gridsize 1: the points in file order; gridsize > 1: K-nearest neighbours
  * of random seeds, seed excluded, C of K at random), offsets r_c = −(p_c − p̄) from the *_start
  * coordinates, the (N/2)² diffraction normalisation and the intensity scale s.
@@ -25,7 +25,7 @@ export interface GroupedData {
   indices: Int32Array;
   /** Point index of each group's seed (for gridsize 1, the point itself; the seed is not in its group when C > 1). */
   seeds: Int32Array;
-  /** The normalisation factor α (model spec 4.3). */
+  /** The normalisation factor α (`raw_data.py:972-992`). */
   alpha: number;
 }
 
@@ -33,13 +33,13 @@ export class DataError extends Error {
   override readonly name = 'DataError';
 }
 
-/** s = sqrt(nphotons) / (N/2) (model spec 2.10). */
+/** s = sqrt(nphotons) / (N/2) (`train_pinn.py:165-180`). */
 export function intensityScale(nphotons: number, N: number): number {
   return Math.sqrt(nphotons) / (N / 2);
 }
 
 /**
- * Subsample (model spec 4.2): if there are more than nSubsample positions, draw nSubsample at
+ * Subsample (`components.py:398-426`): if there are more than nSubsample positions, draw nSubsample at
  * random without replacement and sort them; otherwise keep all, in file order.
  */
 export function subsampleIndices(n: number, nSubsample: number, rng: Rng): Int32Array {
@@ -53,7 +53,7 @@ export function subsampleIndices(n: number, nSubsample: number, rng: Rng): Int32
 
 /**
  * Indices of the K nearest neighbours of point `seed` among `pts`, nearest first, the seed itself
- * excluded (model spec 4.2 step 3: the KD-tree's first hit, the seed, is dropped). Distance is
+ * excluded (`raw_data.py:683-718`: the KD-tree's first hit, the seed, is dropped). Distance is
  * Euclidean in (x, y); ties broken by the lower index. Brute force: n is at most a few thousand.
  */
 export function nearestNeighbours(xs: Float64Array, ys: Float64Array, seed: number, K: number): Int32Array {
@@ -82,14 +82,14 @@ export function nearestNeighbours(xs: Float64Array, ys: Float64Array, seed: numb
 }
 
 /**
- * Group point indices into B groups of C channels (model spec 4.2).
+ * Group point indices into B groups of C channels (`raw_data.py:372-526`, `609-726`).
  * C = 1: the points themselves, in order, at most nGroups of them.
  * C > 1: nGroups seeds drawn without replacement (capped at the number of points), the K nearest
- * neighbours of each (seed excluded), C of those K chosen at random without replacement (model spec
- * 4.2), as the reference draws them.
+ * neighbours of each (seed excluded), C of those K chosen at random without replacement
+ * (`raw_data.py:683-718`), as the reference draws them.
  *
  * DEVIATION (README, "Decisions"): the reference keeps the C members in their random draw order
- * (model spec 7.5), so a channel's place in the group changes from group to group and the network,
+ * (`raw_data.py:683-718`), so a channel's place in the group changes from group to group and the network,
  * which sees the diffraction channels but not the offsets, cannot tell which neighbour a channel is.
  * Here each group's channels are put in row-major order of their positions (y, then x; the index
  * breaks ties), the layout of the reference's grid-sampled benchmark. The members, the seeds, the
@@ -130,7 +130,7 @@ export function groupIndices(
   return { indices: out, seeds };
 }
 
-/** α = sqrt((N/2)² / mean_{b,c} Σ_{h,w} d²) over the grouped array (model spec 4.3). */
+/** α = sqrt((N/2)² / mean_{b,c} Σ_{h,w} d²) over the grouped array (`raw_data.py:972-992`). */
 export function normalisationFactor(diffraction: Float32Array, N: number, indices: Int32Array): number {
   const NN = N * N;
   let total = 0;
@@ -151,7 +151,7 @@ export function normalisationFactor(diffraction: Float32Array, N: number, indice
 }
 
 /**
- * Per-group geometry (model spec 2.2): relative offsets r_c = −(p_c − p̄) from the START coordinates
+ * Per-group geometry (`raw_data.py:123, 528-606`): relative offsets r_c = −(p_c − p̄) from the START coordinates
  * (the model consumes coords_start_*, loader.py:464-467), flat (b·C + c)·2 + {0:x, 1:y}; and the
  * group centres p̄ from the plain coordinates (global offsets, used to stitch).
  */
@@ -178,7 +178,7 @@ export function groupGeometry(
     mx0 /= C; my0 /= C; mx /= C; my /= C;
     for (let c = 0; c < C; c++) {
       const i = indices[b * C + c];
-      offsets[(b * C + c) * 2] = -(xs0[i] - mx0); // local_offset_sign = −1 (model spec 2.2)
+      offsets[(b * C + c) * 2] = -(xs0[i] - mx0); // local_offset_sign = −1 (`raw_data.py:123`)
       offsets[(b * C + c) * 2 + 1] = -(ys0[i] - my0);
     }
     centres[b * 2] = mx;
@@ -198,7 +198,7 @@ export interface GroupOptions {
 
 /**
  * Subsample, group and normalise a dataset. Seeded, so the same options give the same groups.
- * Subsampling keeps n_groups points (n_subsample defaults to n_groups, model spec 4.2).
+ * Subsampling keeps n_groups points (n_subsample defaults to n_groups, `components.py:398-426`).
  */
 export function groupDataset(data: DiffractionData, opts: GroupOptions): GroupedData {
   const { N } = data;
@@ -231,14 +231,14 @@ export function groupDataset(data: DiffractionData, opts: GroupOptions): Grouped
 
 /**
  * Keras validation_split: the last fraction of the arrays, in array order, before shuffling
- * (model spec 4.5): split_at = floor(n·(1 − fraction)).
+ * (`model.py:681`): split_at = floor(n·(1 − fraction)).
  */
 export function validationSplit(n: number, fraction: number): { train: number; val: number } {
   const train = Math.floor(n * (1.0 - fraction));
   return { train, val: n - train };
 }
 
-/** Keras validation_split of the reference's training call (model spec 4.5). */
+/** Keras validation_split of the reference's training call (`model.py:681`). */
 export const VALIDATION_FRACTION = 0.05;
 
 export interface TrainingBudget {

@@ -1,5 +1,5 @@
 /**
- * Inference on the test split and stitching (model spec 4.6): per-group prediction from
+ * Inference on the test split and stitching (`tf_helper.py:1190-1277`): per-group prediction from
  * [s·X, coords_relative] of the trimmed object (or, with object.big at gridsize > 1, of every channel's
  * object window: predictPatches), then the physics' stitchPatches (central M = 20 crop, translate by
  * +(p − mean), complex average) into amplitude and phase. Output NPZ via writeNpz.
@@ -22,15 +22,15 @@ export interface TrimmedPatches {
   /**
    * B·N·N, 1 where at least half a channel window of the merge reaches the pixel (merged window count
    * >= 0.5), 0 elsewhere: there the model's value is the border branch divided by the 0.001 floor of
-   * the merge normaliser (model spec 2.4), an artefact, not a reconstruction.
+   * the merge normaliser (`tf_helper.py:1092-1101`), an artefact, not a reconstruction.
    */
   covered: Uint8Array;
   /** Object position (x, y) of each patch's centre: the group centre p̄, or the channel's p̄ − r_c. */
   centres: Float64Array;
   /**
-   * false: the trimmed object per group, centred on p̄ (model spec 2.5, the reference's inference
+   * false: the trimmed object per group, centred on p̄ (`tf_helper.py:604-620`, the reference's inference
    * output). true (object.big at gridsize > 1): the object window each channel illuminates, centred on
-   * the channel's own position (model spec 2.6); see {@link predictPatches}.
+   * the channel's own position (`tf_helper.py:623-658`); see {@link predictPatches}.
    */
   perChannel: boolean;
 }
@@ -66,7 +66,7 @@ export function trimmedCoverage(ops: ForwardOperators): Uint8Array {
 /**
  * Predict the object patches to stitch, in batches.
  *
- * object.big = False, or gridsize 1: the trimmed object (B,N,N,1) of every group (model spec 2.5),
+ * object.big = False, or gridsize 1: the trimmed object (B,N,N,1) of every group (`tf_helper.py:604-620`),
  * as the reference stitches it; with object.big = False it is the decoder's patch itself.
  *
  * object.big = True at gridsize > 1: every channel's object window (B·C patches), centred on the
@@ -128,7 +128,7 @@ export async function predictPatches(model: PtychoPinn, data: GroupedData, batch
 }
 
 /**
- * The stitch crop M for patch size N: the reference's 20 (model spec 4.6) for N >= 64; below, scaled
+ * The stitch crop M for patch size N: the reference's 20 (`components.py:792`) for N >= 64; below, scaled
  * with N (10 at N = 32), so the crop stays inside the lit part of the probe as 20 does at N = 64
  * (N/2 = 16 at N = 32 reached the unlit rim: Pearson r 0.17 against 0.45 at M = 8 in the audit).
  */
@@ -148,7 +148,7 @@ export interface Reconstruction {
 }
 
 export async function reconstruct(model: PtychoPinn, data: GroupedData, opts: { batchSize: number; M?: number; signal?: AbortSignal }): Promise<Reconstruction> {
-  // M = 20 on the CLI path (model spec 4.6), scaled down for the N = 32 extension. For gridsize 1
+  // M = 20 on the CLI path (`components.py:792`), scaled down for the N = 32 extension. For gridsize 1
   // the crop then lies inside the central window; for gridsize 2 a group's crop can still reach
   // pixels that no channel window covers, so those are masked out of the stitch (TrimmedPatches.covered)
   // instead of carrying the merge normaliser's ×1000 artefact onto the canvas.

@@ -5,8 +5,8 @@
  *
  * Coordinates. The simulator's object pixel (row, col) is object position (y, x) = (row, col): the
  * patch for scan position (x, y) has patch pixel (i, j) at object pixel (y − N/2 + i, x − N/2 + j)
- * (model spec 5.4). The stitch canvas pixel (r, c) lies at object position
- * (originY + r, originX + c) (model spec 4.6, StitchResult.originX/Y), generally at a sub-pixel
+ * (`raw_data.py:892-930`). The stitch canvas pixel (r, c) lies at object position
+ * (originY + r, originX + c) (`tf_helper.py:1190-1277`, StitchResult.originX/Y), generally at a sub-pixel
  * position, so the truth is sampled there bilinearly.
  */
 
@@ -85,7 +85,7 @@ export function sampleBilinear(img: RealImage, x0: number, y0: number, width: nu
  * The scanned area on the stitch grid: canvas pixel (r, c), at object position (originY + r,
  * originX + c), is scanned when it lies inside at least one group's stitched M x M crop, i.e. within
  * [p̄ − M/2, p̄ + M/2 − 1] on both axes for some group centre p̄ (crop rows N/2 − M/2 ... N/2 + M/2 − 1 of
- * a patch centred at p̄, model spec 4.6 step 1).
+ * a patch centred at p̄, `tf_helper.py:1190-1277`).
  */
 export function scannedMask(centres: ArrayLike<number>, M: number, originX: number, originY: number, width: number, height: number): Uint8Array {
   const mask = new Uint8Array(width * height);

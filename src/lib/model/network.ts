@@ -1,12 +1,13 @@
 /**
- * The PtychoPINN generator (model spec section 1) as a tfjs-layers functional model:
+ * The PtychoPINN generator (`model.py:300-473`) as a tfjs-layers functional model:
  * input (B,N,N,C) = s·X / e^λ  ->  [amplitude (B,N,N,C_out), phase (B,N,N,C_out)].
  *
  * The input scaler (÷e^λ) and the output scale (×e^{2λ} on intensity) are not layers here: λ is a
  * raw scalar variable owned by PtychoPinn (src/lib/model/pinn.ts), as in the reference
- * (model spec 1.2, 2.9), so the parameter count is that of the Keras layers alone (1.7).
+ * (`model.py:251-275`, `280-289`), so the parameter count is that of the Keras layers alone (the layers of
+ * `model.py:300-473`).
  *
- * Structure (model spec 1.3-1.6):
+ * Structure (`model.py:300-473`, `custom_layers.py:60-63`):
  * - encoder: blocks of Conv3x3-ReLU, Conv3x3-ReLU, MaxPool 2x2, no skips, bottleneck 8x8x128f;
  * - two heads (amplitude, phase) with separate weights: a trunk of Conv-Up blocks to (N/2,N/2,32f);
  *   main branch = conv over all but the last 4 channels -> activation -> zero pad N/4;
@@ -73,7 +74,7 @@ export class ChannelSlice extends tf.layers.Layer {
   }
 }
 
-/** Multiplies by the border mask: 1 outside the central window [N/4, 3N/4)², 0 inside (model spec 1.4, tf_helper.py:1058-1089). */
+/** Multiplies by the border mask: 1 outside the central window [N/4, 3N/4)², 0 inside (`tf_helper.py:1058-1089`). */
 export class BorderMask extends tf.layers.Layer {
   static className = 'PtychoBorderMask';
   readonly N: number;
@@ -94,7 +95,7 @@ export class BorderMask extends tf.layers.Layer {
   }
 }
 
-/** scale · tanh(x): the phase activation π·tanh (model spec 1.4, custom_layers.py:417-445). */
+/** scale · tanh(x): the phase activation π·tanh (`model.py:410`, `custom_layers.py:417-445`). */
 export class ScaledTanh extends tf.layers.Layer {
   static className = 'PtychoScaledTanh';
   readonly scale: number;
@@ -118,7 +119,7 @@ tf.serialization.registerClass(ChannelSlice);
 tf.serialization.registerClass(BorderMask);
 tf.serialization.registerClass(ScaledTanh);
 
-/** Border mask as a Float32 N×N tensor: 1 outside [N/4, 3N/4)², 0 inside (central window, model spec 7.17). */
+/** Border mask as a Float32 N×N tensor: 1 outside [N/4, 3N/4)², 0 inside (central window, `model.py:373-402`, `tf_helper.py:1058-1089`). */
 export function borderMask(N: number): tf.Tensor2D {
   const m = new Float32Array(N * N).fill(1);
   for (let r = N / 4; r < (3 * N) / 4; r++) for (let c = N / 4; c < (3 * N) / 4; c++) m[r * N + c] = 0;
@@ -143,7 +144,7 @@ function whole(x: number, what: string): number {
 }
 
 /**
- * Filter counts for N (model spec 1.3, 1.4). The reference tables are, with f = n_filters_scale:
+ * Filter counts for N (`model.py:300-329` `create_encoder`; `model.py:331-347`). The reference tables are, with f = n_filters_scale:
  * encoder N=64 [32f,64f,128f], N=128 [16f..128f], N=256 [8f..128f] (bottleneck always 8x8x128f);
  * trunk N=64 [64f,32f], N=128 [128f,64f,32f], N=256 [256f..32f]; border f·2048/N.
  * They are all instances of: nb = log2(N/8) encoder blocks, encoder block i = 128f/2^(nb-1-i),
@@ -158,8 +159,8 @@ export function filterPlan(N: number, f: number, C: number, objectBig: boolean):
   for (let i = 0; i < nb; i++) encoder.push(whole((128 * f) / 2 ** (nb - 1 - i), `encoder block ${i + 1}`));
   const trunk: number[] = [];
   for (let j = 0; j < nb - 1; j++) trunk.push(whole(32 * f * 2 ** (nb - 2 - j), `decoder block ${j + 1}`));
-  const border = whole((f * 2048) / N, 'border block'); // f·(2048/N), model spec 1.4
-  const cOut = objectBig ? C : 1; // C_out = C when object.big, model spec 1.4
+  const border = whole((f * 2048) / N, 'border block'); // f·(2048/N), `model.py:373-402`
+  const cOut = objectBig ? C : 1; // C_out = C when object.big, `model.py:406, 458`
   return { encoder, trunk, border, cOut };
 }
 
@@ -188,7 +189,7 @@ function conv(
     padding: 'same',
     activation,
     useBias: true,
-    // Keras Conv2D defaults: glorot_uniform kernel, zero bias (model spec 1.6).
+    // Keras Conv2D defaults: glorot_uniform kernel, zero bias (tfjs-layers defaults to glorotNormal, `convolutional.js:241`).
     kernelInitializer: tf.initializers.glorotUniform(seeds ? { seed: seeds.next() } : {}),
     biasInitializer: 'zeros',
     name,
@@ -210,12 +211,12 @@ function convPool(x: SymT, filters: number, seeds: SeedSource | null, name: stri
 function convUp(x: SymT, filters: number, seeds: SeedSource | null, name: string): SymT {
   x = apply(conv(seeds, filters, 'relu', `${name}a`), x);
   x = apply(conv(seeds, filters, 'relu', `${name}b`), x);
-  // Nearest-neighbour x2 upsampling (model spec 1.4, 6).
+  // Nearest-neighbour x2 upsampling (`model.py:331-347`).
   return apply(tf.layers.upSampling2d({ size: [2, 2], name: `${name}_up` }), x);
 }
 
 function headActivation(kind: 'amp' | 'phase', amp: AmpActivation, name: string): tf.layers.Layer {
-  if (kind === 'phase') return new ScaledTanh({ scale: Math.PI, name }); // π·tanh, model spec 1.4
+  if (kind === 'phase') return new ScaledTanh({ scale: Math.PI, name }); // π·tanh, `model.py:410`
   return tf.layers.activation({ activation: amp, name });
 }
 
@@ -231,13 +232,13 @@ function head(F0: SymT, kind: 'amp' | 'phase', cfg: NetworkConfig, plan: FilterP
     x = apply(conv(seeds, plan.cOut, 'linear', `${kind}_conv2`), x);
     return apply(headActivation(kind, cfg.ampActivation, kind), x);
   }
-  // Main branch: all but the last 4 channels (model spec 1.4, 7.11).
+  // Main branch: all but the last 4 channels (`model.py:373-402`).
   let x1 = apply(new ChannelSlice({ start: 0, end: -4, name: `${kind}_main_slice` }), F);
   x1 = apply(conv(seeds, plan.cOut, 'linear', `${kind}_conv1`), x1);
   x1 = apply(headActivation(kind, cfg.ampActivation, `${kind}_act`), x1);
   x1 = apply(tf.layers.zeroPadding2d({ padding: [[N / 4, N / 4], [N / 4, N / 4]], name: `${kind}_padded` }), x1);
   if (!cfg.probeBig) return x1;
-  // Border branch: last 4 channels, Conv-Up, conv, swish for both heads, border mask (model spec 1.4).
+  // Border branch: last 4 channels, Conv-Up, conv, swish for both heads, border mask (`model.py:373-402`, `tf_helper.py:1058-1089`).
   let x2 = apply(new ChannelSlice({ start: -4, end: null, name: `${kind}_border_slice` }), F);
   x2 = convUp(x2, plan.border, seeds, `${kind}_border_up`);
   x2 = apply(conv(seeds, plan.cOut, 'linear', `${kind}_conv2`), x2);
@@ -264,7 +265,7 @@ export function buildGenerator(cfg: NetworkConfig): tf.LayersModel {
   return tf.model({ inputs: input, outputs: [amp, phase], name: 'ptychopinn_generator' });
 }
 
-/** Parameter count by the 3x3 Conv2D formula 9·c_in·c_out + c_out (model spec 1.7), independent of tfjs. */
+/** Parameter count by the 3x3 Conv2D formula 9·c_in·c_out + c_out (the Conv2D count over `model.py:300-473`), independent of tfjs. */
 export function expectedParameterCount(cfg: Omit<NetworkConfig, 'seed' | 'ampActivation'>): number {
   const plan = filterPlan(cfg.N, cfg.nFiltersScale, cfg.C, cfg.objectBig);
   const c3 = (cin: number, cout: number) => 9 * cin * cout + cout;

@@ -1,9 +1,9 @@
 /**
  * The full PtychoPINN model: input scaler (÷e^λ) -> generator -> complex object A·e^{iφ} ->
  * physics (merge, trim, extract, probe, far field; src/lib/physics) -> output scale (×e^{2λ} on
- * intensity) (model spec 1.2, 1.5, 2.1, 2.9).
+ * intensity) (`model.py:251-275`; `custom_layers.py:60-63`; `model.py:758-828`; `model.py:280-289`).
  *
- * DELIBERATE DEVIATION (b), product.md section 5 / model spec 2.10, 8.3: λ = ln s is a constant by
+ * DELIBERATE DEVIATION (b), docs/decisions.md; the reference's λ is `model.py:257-262`, s `train_pinn.py:165-180`: λ = ln s is a constant by
  * default. The reference declares it trainable, but it never moved in the reference's own runs.
  * Pass `trainableScale: true` to train it. Deviation (a), the per-sample merge, lives in the physics.
  */
@@ -16,22 +16,22 @@ import { intensityScale } from './data';
 
 export interface PinnOptions {
   settings: PinnSettings;
-  /** The raw probe guess (row-major N×N re/im). A wrong size falls back to the default probe (model spec 2.7). */
+  /** The raw probe guess (row-major N×N re/im). A wrong size falls back to the default probe (`model.py:797-802`). */
   probe?: { re: Float32Array; im: Float32Array };
   /** Seed for the layer initialisers. */
   seed: number;
   /** Train λ (default false, deviation (b)). */
   trainableScale?: boolean;
-  /** Override nphotons for s (e.g. from the NPZ metadata, model spec 2.10). */
+  /** Override nphotons for s (e.g. from the NPZ metadata, `scripts/training/train.py:379-398`). */
   nPhotons?: number;
 }
 
 export class PtychoPinn {
   readonly settings: PinnSettings;
   readonly generator: tf.LayersModel;
-  /** λ, shared by the input and output scalers; initialised to ln s (model spec 1.2). */
+  /** λ, shared by the input and output scalers; initialised to ln s (`model.py:251-275`). */
   readonly logScale: tf.Variable<tf.Rank.R0>;
-  /** The normalised probe P̂ (model spec 2.7), masked when probe.mask is set. */
+  /** The normalised probe P̂ (`probe.py:52-66`), masked when probe.mask is set. */
   readonly probe: { re: tf.Tensor2D; im: tf.Tensor2D };
   /** The normalised probe as arrays (for saving). */
   readonly probeArrays: { re: Float32Array; im: Float32Array };
@@ -66,7 +66,7 @@ export class PtychoPinn {
     }
     const norm = normalizeProbe(raw, s.probeScale);
     if (s.probeMask) {
-      // probe.mask (legacy): Ψ and the probe are multiplied by the disk M (model spec 2.7).
+      // probe.mask (legacy): Ψ and the probe are multiplied by the disk M (`model.py:176-229`).
       const m = probeMask(s.N);
       for (let i = 0; i < NN; i++) {
         norm.re[i] *= m[i];
@@ -95,7 +95,7 @@ export class PtychoPinn {
   }
 
   /**
-   * Forward pass. `inputs` is s·X, (B,N,N,C) (model spec 1.1). Returns Î = e^{2λ}·|F|² (B,N,N,C)
+   * Forward pass. `inputs` is s·X, (B,N,N,C) (`model.py:750-751`). Returns Î = e^{2λ}·|F|² (B,N,N,C)
    * and the trimmed object (B,N,N,1) as (re, im); with `windows`, also each channel's object window
    * (B·C,N,N), the patch the probe illuminates for that channel's diffraction pattern.
    */
@@ -113,20 +113,20 @@ export class PtychoPinn {
     opts?: { windows: true },
   ): { intensity: tf.Tensor4D; trimmedRe: tf.Tensor4D; trimmedIm: tf.Tensor4D; windowsRe?: tf.Tensor3D; windowsIm?: tf.Tensor3D } {
     return tf.tidy(() => {
-      const scaled = tf.div(inputs, tf.exp(this.logScale)) as tf.Tensor4D; // input / e^λ (model spec 1.2)
+      const scaled = tf.div(inputs, tf.exp(this.logScale)) as tf.Tensor4D; // input / e^λ (`model.py:251-275`)
       const [amp, phase] = this.generator.apply(scaled, { training }) as tf.Tensor4D[];
-      // O = A·(cos φ + i sin φ) (model spec 1.5, 6 row 1)
+      // O = A·(cos φ + i sin φ) (`custom_layers.py:60-63`)
       const re = tf.mul(amp, tf.cos(phase)) as tf.Tensor4D;
       const im = tf.mul(amp, tf.sin(phase)) as tf.Tensor4D;
       const out = forwardIntensity(re, im, ops, this.probe, this.settings.objectBig, { windows: opts?.windows === true });
-      // Î = (e^λ·A)² = e^{2λ}·I (model spec 2.9), fed straight to the NLL (model spec 6).
+      // Î = (e^λ·A)² = e^{2λ}·I (`model.py:280-289`), fed straight to the NLL rather than squaring A = √I (`tf_helper.py:359-366`).
       const intensity = tf.mul(out.intensity, tf.exp(tf.mul(2, this.logScale))) as tf.Tensor4D;
       const trimmed = { intensity, trimmedRe: out.trimmedRe, trimmedIm: out.trimmedIm };
       return opts?.windows ? { ...trimmed, windowsRe: out.windowsRe!, windowsIm: out.windowsIm! } : trimmed;
     });
   }
 
-  /** The training loss for a batch: targets are s·X (amplitude) and (s·X)² (intensity) (model spec 2.11, 4.5). */
+  /** The training loss for a batch: targets are s·X (amplitude) and (s·X)² (intensity) (`model.py:614-622`). */
   loss(inputs: tf.Tensor4D, ops: ForwardOperators, training: boolean): tf.Scalar {
     return tf.tidy(() => {
       const { intensity } = this.forward(inputs, ops, training);

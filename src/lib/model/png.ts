@@ -105,7 +105,7 @@ const UNSCANNED: [number, number, number] = [70, 90, 140];
  * common-region pair of src/lib/model/quality.ts, or the placed pair when a job has no common scores)
  * and the same colour scale per row: amplitude over the
  * truth's range with the reconstruction scaled by mean(truth)/mean(recon) over covered pixels (the
- * amplitude scaling eval_reconstruction applies, eval spec 1.1 item 7), phase over [−π, π]. Grey
+ * amplitude scaling eval_reconstruction applies, `evaluation.py:585-586`), phase over [−π, π]. Grey
  * levels; pixels no crop reaches are blue-grey. Small crops are enlarged by an integer factor.
  */
 export function comparisonPng(

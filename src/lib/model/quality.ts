@@ -1,8 +1,8 @@
 /**
- * Scores of a stitched test reconstruction against the ground-truth object (product.md 6b), two ways:
+ * Scores of a stitched test reconstruction against the ground-truth object (docs/quality.md), two ways:
  *
- * - `reference`: the reference's Phase G path (eval spec 4, 6a, 2, 1.1): the stitched canvas (pixels no
- *   crop reaches are 0, as reassemble_position leaves them), align_for_evaluation with the test groups'
+ * - `reference`: the reference's Phase G path (`compare_models.py:1649-1707`;
+ *   `cropping.py:111-175`; `evaluation.py:521-668`): the stitched canvas (pixels no crop reaches are 0, as reassemble_position leaves them), align_for_evaluation with the test groups'
  *   centres as [y, x] and the stitch M, then eval_reconstruction (plane phase alignment, MS-SSIM σ 1).
  *   Comparable with published numbers, including the reference's ~1 px placement error (the canvas is
  *   centred on the mean group centre, the truth crop on the scan's bounding-box midpoint).

@@ -1,5 +1,5 @@
 /**
- * The real PtychoPINN job runner (product.md sections 5, 6, 8): load and validate the job's train
+ * The real PtychoPINN job runner (docs/decisions.md, README.md): load and validate the job's train
  * and test NPZ, read the settings from the bridged legacy dict (CONFIG-001), group and normalise,
  * train, reconstruct the test split, and write the artifacts into the job's artifact dir:
  *
@@ -10,7 +10,7 @@
  *   model.zip            the trained generator in tfjs format (model.json + weights.bin) + extras
  *
  * Failures never throw out of the runner: they come back as status 'failed' with
- * '<stage>: <reason>' (study spec 4.4 LATEST), cancellation as 'cancelled'. Nothing is faked.
+ * '<stage>: <reason>' (LATEST `training.py:466-567` `execute_training_job`), cancellation as 'cancelled'. Nothing is faked.
  */
 import * as tf from '@tensorflow/tfjs';
 import { strToU8 } from 'fflate';
@@ -46,11 +46,11 @@ export interface PtychoPinnRunnerOptions {
    * bench:train) needs '@tensorflow/tfjs-backend-wasm' imported by the caller.
    */
   backend?: 'cpu' | 'webgpu' | 'wasm';
-  /** Train λ (the intensity scale); default false: constant, deviation (b) of product.md section 5. */
+  /** Train λ (the intensity scale); default false: constant, deviation (b) of docs/decisions.md. */
   trainableIntensityScale?: boolean;
   /** Seed for subsampling, grouping, shuffling and initialisation when params.subsample_seed is unset. Default 42. */
   seed?: number;
-  /** Stitch crop M (model spec 4.6: 20). */
+  /** Stitch crop M (`components.py:792`: 20). */
   stitchM?: number;
   /** Bundle file name inside the artifact dir. Default 'model.zip'. */
   bundleName?: string;
@@ -80,8 +80,8 @@ const errText = (e: unknown): string => (e instanceof Error ? `${e.name === 'Err
 const join = (dir: string, name: string): string => (dir === '' || dir === '.' ? name : `${dir.replace(/\/+$/, '')}/${name}`);
 
 /**
- * nphotons from the NPZ _metadata when present (model spec 2.10: it replaces the config value):
- * top-level `nphotons`, or `physics_parameters.nphotons` as Phase C metadata carries it (study spec 2.1).
+ * nphotons from the NPZ _metadata when present (`scripts/training/train.py:379-398`: it replaces the config value):
+ * top-level `nphotons`, or `physics_parameters.nphotons` as Phase C metadata carries it (`metadata.py:53-80`).
  */
 export function metadataNphotons(meta: unknown): number | undefined {
   if (typeof meta !== 'object' || meta === null) return undefined;

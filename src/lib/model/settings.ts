@@ -1,6 +1,6 @@
 /**
  * The training code's view of the bridged legacy dictionary (CONFIG-001: settings are read from
- * params.cfg after update_legacy_dict, study spec 6.3). Every key is read here, typed and checked
+ * params.cfg after update_legacy_dict, `config.py:560-633`). Every key is read here, typed and checked
  * once, so the network, data path and loop never look at the raw dictionary.
  */
 
@@ -9,7 +9,7 @@ export type AmpActivation = 'sigmoid' | 'swish' | 'softplus' | 'relu';
 export interface PinnSettings {
   N: number;
   gridsize: number;
-  /** C = gridsize², channels per group (model spec notation). */
+  /** C = gridsize², channels per group. */
   C: number;
   nFiltersScale: number;
   batchSize: number;
@@ -25,7 +25,7 @@ export interface PinnSettings {
   ampActivation: AmpActivation;
   padObject: boolean;
   objectBig: boolean;
-  /** The dict's 'intensity_scale.trainable' as bridged; the runner decides whether to honour it (product.md 5 (b)). */
+  /** The dict's 'intensity_scale.trainable' as bridged; the runner decides whether to honour it (docs/decisions.md (b)). */
   intensityScaleTrainableRequested: boolean;
   nllWeight: number;
   maeWeight: number;
@@ -66,11 +66,11 @@ function bool(p: LegacyDict, key: string, fallback: boolean): boolean {
   throw new SettingsError(`params: '${key}' must be true or false, got ${JSON.stringify(v)}`);
 }
 
-/** N values the reference supports (model spec 0), plus 32 as our quick-run extension. */
+/** N values the reference supports (`model.py:316-323`, `config.py:96`), plus 32 as our quick-run extension. */
 export const SUPPORTED_N = [32, 64, 128, 256] as const;
 
 /**
- * Read the settings. Fallbacks are the effective CLI defaults (model spec 0) for keys a bridged
+ * Read the settings. Fallbacks are the effective CLI defaults (`ptycho/config/config.py` dataclasses; `params.py:62-78` for legacy-only keys) for keys a bridged
  * dict always carries; a missing N or gridsize is an error, since those must come from the job.
  */
 export function settingsFromParams(p: LegacyDict): PinnSettings {
@@ -86,22 +86,22 @@ export function settingsFromParams(p: LegacyDict): PinnSettings {
     N,
     gridsize,
     C: gridsize * gridsize,
-    nFiltersScale: num(p, 'n_filters_scale', 2), // model spec 0: n_filters_scale 2
-    batchSize: int(p, 'batch_size', 16), // model spec 4.5: batch 16
-    nEpochs: int(p, 'nepochs', 50), // model spec 0: nepochs 50 on the CLI path
-    nGroups: int(p, 'n_groups', 512), // model spec 0: n_groups 512
-    neighborCount: int(p, 'neighbor_count', 4), // model spec 0: K = 4
-    nPhotons: num(p, 'nphotons', 1e9), // model spec 0: nphotons 1e9
-    probeBig: bool(p, 'probe.big', true), // model spec 0: probe.big True (CLI)
-    probeMask: bool(p, 'probe.mask', false), // model spec 0: probe.mask False (CLI)
-    probeScale: num(p, 'probe_scale', 4), // model spec 0: probe_scale 4.0 (CLI)
-    offset: int(p, 'offset', 4), // model spec 0: legacy offset 4
-    maxPositionJitter: int(p, 'max_position_jitter', 10), // model spec 0: legacy jitter 10
+    nFiltersScale: num(p, 'n_filters_scale', 2), // `config.py:98`: n_filters_scale 2
+    batchSize: int(p, 'batch_size', 16), // `config.py:128`: batch 16
+    nEpochs: int(p, 'nepochs', 50), // `config.py:129`: nepochs 50 on the CLI path
+    nGroups: int(p, 'n_groups', 512), // `config.py:179-180`: n_groups 512
+    neighborCount: int(p, 'neighbor_count', 4), // `config.py:139`: K = 4
+    nPhotons: num(p, 'nphotons', 1e9), // `config.py:134`: nphotons 1e9
+    probeBig: bool(p, 'probe.big', true), // `config.py:114`: probe.big True (CLI)
+    probeMask: bool(p, 'probe.mask', false), // `config.py:115`: probe.mask False (CLI)
+    probeScale: num(p, 'probe_scale', 4), // `config.py:119`: probe_scale 4.0 (CLI)
+    offset: int(p, 'offset', 4), // `params.py:63`: legacy offset 4
+    maxPositionJitter: int(p, 'max_position_jitter', 10), // `params.py:66`: legacy jitter 10
     ampActivation: amp as AmpActivation,
     padObject: bool(p, 'pad_object', true),
     objectBig: bool(p, 'object.big', true),
     intensityScaleTrainableRequested: bool(p, 'intensity_scale.trainable', false),
-    nllWeight: num(p, 'nll_weight', 1), // model spec 3: weights [0, 0, 1]
+    nllWeight: num(p, 'nll_weight', 1), // `config.py:130-131`, `model.py:869-886`: weights [0, 0, 1]
     maeWeight: num(p, 'mae_weight', 0),
     realspaceWeight: num(p, 'realspace_weight', 0),
     outputPrefix: String(p['output_prefix'] ?? ''),

@@ -1,5 +1,5 @@
 /**
- * The training loop (model spec 4.5): Adam 1e-3, batch from params, the last 5% as validation
+ * The training loop (`model.py:625-684`): Adam 1e-3, batch from params, the last 5% as validation
  * (Keras tail split, before shuffling), the training part reshuffled every epoch (seeded),
  * ReduceLROnPlateau on val loss, EarlyStopping on training loss, per-step and per-epoch progress,
  * cancellation between steps, NaN/Inf detection, per-epoch checkpoints and resume.
@@ -29,17 +29,17 @@ export interface TrainOptions {
   batchSize: number;
   /** Seed of the shuffle generator. */
   seed: number;
-  /** Adam learning rate, 1e-3 (model spec 0, model.py:879). */
+  /** Adam learning rate, 1e-3 (`model.py:879`). */
   learningRate?: number;
   /**
-   * ReduceLROnPlateau on the validation loss (default true, model spec 4.5). The reference's lines
+   * ReduceLROnPlateau on the validation loss (default true, `model.py:653-655`). The reference's lines
    * benchmark streams its > 10 000 samples without a validation split, so the schedule never fires
-   * there (eval spec 5): false reproduces that.
+   * there (`model.py:650-674`): false reproduces that.
    */
   reduceLrOnPlateau?: boolean;
-  /** EarlyStopping on the training loss, patience 3 (default true, model spec 4.5). */
+  /** EarlyStopping on the training loss, patience 3 (default true, `model.py:653-655`). */
   earlyStopping?: boolean;
-  /** Keras validation_split 0.05 (model spec 4.5). */
+  /** Keras validation_split 0.05 (`model.py:681`). */
   validationFraction?: number;
   signal?: AbortSignal;
   onProgress?: (p: RunnerProgress) => void;
@@ -94,7 +94,7 @@ export function makeBatch(data: GroupedData, idx: ArrayLike<number>, scale: numb
     const g = idx[i];
     const src = data.X.subarray(g * row, (g + 1) * row);
     const dst = i * row;
-    for (let k = 0; k < row; k++) x[dst + k] = scale * src[k]; // model input s·X (model spec 1.1, 4.5)
+    for (let k = 0; k < row; k++) x[dst + k] = scale * src[k]; // model input s·X (`model.py:614-616`)
     offsets.set(data.offsets.subarray(g * C * 2, (g + 1) * C * 2), i * C * 2);
   }
   return { inputs: tf.tensor4d(x, [b, N, N, C]), offsets };
@@ -122,8 +122,8 @@ export async function evaluateLoss(model: PtychoPinn, data: GroupedData, idx: In
 
 export async function trainPinn(model: PtychoPinn, data: GroupedData, opts: TrainOptions): Promise<TrainOutcome> {
   const s = model.settings;
-  const lr0 = opts.learningRate ?? 1e-3; // Adam lr 1e-3, model spec 0
-  const { train: nTrain, val: nVal } = validationSplit(data.B, opts.validationFraction ?? VALIDATION_FRACTION); // model spec 4.5
+  const lr0 = opts.learningRate ?? 1e-3; // Adam lr 1e-3, `model.py:879`
+  const { train: nTrain, val: nVal } = validationSplit(data.B, opts.validationFraction ?? VALIDATION_FRACTION); // `model.py:681`
   const history: TrainingHistory = { train_loss: [], val_loss: [], learning_rate: [], epochs: [] };
   const outcome = (status: TrainOutcome['status'], extra: Partial<TrainOutcome> = {}): TrainOutcome => ({
     status,
@@ -161,7 +161,7 @@ export async function trainPinn(model: PtychoPinn, data: GroupedData, opts: Trai
     seed: opts.seed,
   };
 
-  const optimizer = tf.train.adam(lr0); // Keras defaults β1 0.9, β2 0.999; ε = backend epsilon (model spec 4.5, 6)
+  const optimizer = tf.train.adam(lr0); // Keras defaults β1 0.9, β2 0.999; ε = backend epsilon (`model.py:879`; tfjs `adam_optimizer.js:50-51`)
   const adam = optimizer as unknown as AdamInternals;
   const plateau = new ReduceLROnPlateau();
   const early = new EarlyStopping();
