@@ -2,11 +2,11 @@
  * The typed configuration (ModelConfig, TrainingConfig), the legacy `params.cfg` dictionary
  * (DEFAULT_CFG) and the one-way bridge between them (updateLegacyDict), CONFIG-001.
  *
- * Field sets follow ptycho/config/config.py at the reference's HEAD (study spec 6.1). Fields marked
+ * Field sets follow ptycho/config/config.py at the reference's HEAD. Fields marked
  * `(*)` below were added after the October-2025 version the E4 training CLI ran against; they are
  * kept because the bridge at HEAD writes them and the training code may read them (e.g. the
  * ReduceLROnPlateau settings). Their presence only *adds* keys to the legacy dict; every key that
- * existed at E4 gets exactly the value E4 wrote (study spec 4.2).
+ * existed at E4 gets exactly the value E4 wrote (`config.py:560-633` `update_legacy_dict`).
  *
  * Python -> TypeScript: `Optional[X] = None` is `X | null`; `Path` fields are plain POSIX strings
  * (the bridge stringifies paths, which here is the identity); ModelConfig is frozen like the
@@ -17,7 +17,7 @@ export type ModelType = 'pinn' | 'supervised';
 export type Architecture = 'cnn' | 'ffno' | 'fno' | 'fno_vanilla' | 'neuralop_uno';
 export type AmpActivation = 'sigmoid' | 'swish' | 'softplus' | 'relu';
 
-/** ModelConfig, study spec 6.1 (ptycho/config/config.py ModelConfig, frozen). */
+/** ModelConfig (`ptycho/config/config.py:93-120` ModelConfig, frozen). */
 export interface ModelConfig {
   readonly N: number;                              // Literal[64, 128, 256], not checked at runtime
   readonly gridsize: number;
@@ -44,7 +44,7 @@ export interface ModelConfig {
   readonly gaussian_smoothing_sigma: number;       // float
 }
 
-/** TrainingConfig, study spec 6.1 (mutable dataclass). */
+/** TrainingConfig (`ptycho/config/config.py` TrainingConfig, a mutable dataclass). */
 export interface TrainingConfig {
   model: ModelConfig;
   train_data_file: string | null;                  // Optional[Path]
@@ -87,7 +87,7 @@ export interface TrainingConfig {
   plateau_threshold: number;                       // (*) float
 }
 
-/** The fields marked (*) above: absent from the October-2025 config.py the E4 CLI used (study spec 6.1). */
+/** The fields marked (*) above: absent from the October-2025 config.py the E4 CLI used (`ptycho/config/config.py`; added between commits `14f48a8` and `7a61a0a`). */
 export const POST_E4_MODEL_FIELDS: readonly (keyof ModelConfig)[] = [
   'architecture', 'fno_modes', 'fno_width', 'fno_blocks', 'fno_cnn_blocks', 'learned_input_channels',
   'max_hidden_channels', 'resnet_width', 'fno_input_transform', 'generator_output_mode',
@@ -100,7 +100,7 @@ export const POST_E4_TRAINING_FIELDS: readonly (keyof TrainingConfig)[] = [
   'lr_min_ratio', 'plateau_factor', 'plateau_patience', 'plateau_min_lr', 'plateau_threshold',
 ];
 
-/** ModelConfig defaults in dataclass field order (study spec 6.1). Order matters: asdict() order. */
+/** ModelConfig defaults in dataclass field order (`ptycho/config/config.py`). Order matters: asdict() order. */
 export const MODEL_DEFAULTS: ModelConfig = Object.freeze({
   N: 64,
   gridsize: 1,
@@ -127,7 +127,7 @@ export const MODEL_DEFAULTS: ModelConfig = Object.freeze({
   gaussian_smoothing_sigma: 0.0,
 } satisfies ModelConfig);
 
-/** TrainingConfig defaults (without `model`) in dataclass field order (study spec 6.1). */
+/** TrainingConfig defaults (without `model`) in dataclass field order (`ptycho/config/config.py`). */
 export const TRAINING_DEFAULTS: Readonly<Omit<TrainingConfig, 'model'>> = Object.freeze({
   train_data_file: null,
   test_data_file: null,
@@ -169,7 +169,7 @@ export const TRAINING_DEFAULTS: Readonly<Omit<TrainingConfig, 'model'>> = Object
   plateau_threshold: 0.0,
 } satisfies Omit<TrainingConfig, 'model'>);
 
-/** The n_groups default applied by TrainingConfig.__post_init__ (study spec 6.1, trap 8.24). */
+/** The n_groups default applied by TrainingConfig.__post_init__ (`ptycho/config/config.py:165-180`). */
 export const DEFAULT_N_GROUPS = 512;
 
 /** Overrides drop `undefined` (a field that is not given keeps its default), like a keyword argument left out. */
@@ -210,7 +210,7 @@ export function makeTrainingConfig(
 /** The legacy `params.cfg` dictionary. Insertion order is meaningful (it is what params.json shows). */
 export type LegacyParams = Record<string, unknown>;
 
-/** `ptycho/params.py` DEFAULT_CFG, exactly, in its order (study spec 6.2). */
+/** `ptycho/params.py` DEFAULT_CFG, exactly, in its order (`ptycho/params.py:62-78`). */
 export const DEFAULT_CFG: Readonly<LegacyParams> = Object.freeze({
   N: 128,
   offset: 4,
@@ -270,7 +270,7 @@ export const LEGACY_FLOAT_KEYS: ReadonlySet<string> = new Set([
   'adam_beta1', 'adam_beta2', 'lr_min_ratio', 'plateau_factor', 'plateau_min_lr', 'plateau_threshold',
 ]);
 
-/** KEY_MAPPINGS in the reference's order (config.py:570-580, study spec 6.3). */
+/** KEY_MAPPINGS in the reference's order (`config.py:570-580`). */
 export const KEY_MAPPINGS: readonly (readonly [string, string])[] = [
   ['object_big', 'object.big'],
   ['probe_big', 'probe.big'],
@@ -284,7 +284,7 @@ export const KEY_MAPPINGS: readonly (readonly [string, string])[] = [
 ];
 
 /**
- * `dataclass_to_legacy_dict(obj)` (study spec 6.3): asdict(); pop `model` and merge its fields at
+ * `dataclass_to_legacy_dict(obj)` (`config.py:560-633`): asdict(); pop `model` and merge its fields at
  * the end (model fields win on a clash); rename through KEY_MAPPINGS, each renamed key moving to
  * the end of the dict, Path values stringified.
  */
@@ -312,7 +312,7 @@ export function dataclassToLegacyDict(config: TrainingConfig | ModelConfig): Leg
 }
 
 /**
- * `update_legacy_dict(cfg, config)` (study spec 6.3): every non-None (here: non-null, non-undefined)
+ * `update_legacy_dict(cfg, config)` (`config.py:560-633`): every non-None (here: non-null, non-undefined)
  * value is written into `cfg`. An existing key keeps its position (Python dict assignment), a new
  * key is appended. None never erases; nothing is deleted; no validation. Mutates and returns `cfg`.
  */

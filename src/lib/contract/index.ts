@@ -1,6 +1,6 @@
 /**
- * Dataset validation (DATA-001 and the loader rules, study spec 7; product spec section 2): an opened
- * NPZ archive becomes a validated Dataset, or a report of errors and warnings naming file and key.
+ * Dataset validation (DATA-001 and the loader rules: the reference's `docs/data_contracts.md`,
+ * `validation.py:29-161`, `components.py:295-437`; docs/data.md): an opened NPZ archive becomes a validated Dataset, or a report of errors and warnings naming file and key.
  */
 export type { ContractIssue, Severity } from './issues';
 export { e, w, formatShape, formatPosition, formatNumber, WARNING_LABELS, warningCounts, studyWideWarnings } from './issues';

@@ -1,6 +1,6 @@
 /**
- * N from a file's headers, as the LATEST study runner's `_infer_patch_size` does (study spec 4.3,
- * training.py:248-274): `diffraction.shape[1]` if it is 3-D, else `diff3d.shape[1]` if 3-D, else
+ * N from a file's headers, as the LATEST study runner's `_infer_patch_size` does (LATEST
+ * `training.py:248-274`): `diffraction.shape[1]` if it is 3-D, else `diff3d.shape[1]` if 3-D, else
  * `probeGuess.shape[0]`. The reference falls back to 64 on any failure; this returns undefined and
  * leaves the fallback to the caller. Only headers are read.
  */

@@ -1,16 +1,17 @@
 /**
- * Header-level validation (DATA-001 plus what the TF loader enforces, study spec 7): only
+ * Header-level validation (DATA-001 plus what the TF loader enforces: the reference's `docs/data_contracts.md`,
+ * `components.py:295-437`): only
  * archive.info() is called, so no member's data is read or inflated.
  */
 import { isIngestError, type ArrayInfo, type DType, type IngestError } from '../ingest/types';
 import { e, formatShape, w, type ContractIssue } from './issues';
 import type { DatasetArchive, DatasetReport, ValidateOptions } from './types';
 
-/** Patch sizes the model is built for (model spec 1: encoder/decoder stacks for N = 64, 128, 256). */
+/** Patch sizes the model is built for (`model.py:300-473`: encoder/decoder stacks for N = 64, 128, 256). */
 export const SUPPORTED_N: readonly number[] = [64, 128, 256];
 /** Smallest even N accepted, with a warning, for quick tests. */
 export const MIN_TEST_N = 16;
-/** gridsize 2 groups a seed with K = 4 neighbours (TrainingConfig.neighbor_count, study spec 8.9). */
+/** gridsize 2 groups a seed with K = 4 neighbours (`config.py:139` TrainingConfig.neighbor_count). */
 export const MIN_POSITIONS_GRIDSIZE2 = 5;
 
 const FLOAT_DTYPES: ReadonlySet<DType> = new Set(['float16', 'float32', 'float64']);
@@ -80,7 +81,7 @@ export async function examine(archive: DatasetArchive, opts: ValidateOptions): P
   const optional = async (key: string): Promise<ArrayInfo | undefined> =>
     archive.has(key) ? header(archive, key, (err) => errors.push(e.unreadable(file, key, err))) : undefined;
 
-  // ---- diffraction / diff3d (study spec 7.1 names; 7.2 for the alias and the loader's reshapes)
+  // ---- diffraction / diff3d (names: the reference's `docs/data_contracts.md:7-21`; the alias and the loader's reshapes: `components.py:325-345`)
   const hasDiffraction = archive.has('diffraction');
   const hasDiff3d = archive.has('diff3d');
   let diffKey: DiffractionKey = 'diffraction';
@@ -124,7 +125,7 @@ export async function examine(archive: DatasetArchive, opts: ValidateOptions): P
 
     let shape = diffInfo.shape;
     if (shape.length === 4 && shape[3] === 1) {
-      // The TF loader squeezes a trailing singleton 4th axis (components.py:328-333, study spec 7.2).
+      // The TF loader squeezes a trailing singleton 4th axis (`components.py:328-333`).
       warnings.push(w.squeezed_axis(file, diffKey, shape));
       shape = shape.slice(0, 3);
     }
@@ -162,7 +163,7 @@ export async function examine(archive: DatasetArchive, opts: ValidateOptions): P
   };
   checkCoord('xcoords', xInfo);
   checkCoord('ycoords', yInfo);
-  // *_start default to the coordinates (RawData contract, study spec 7.1).
+  // *_start default to the coordinates (RawData contract, the reference's `docs/specs/spec-ptycho-core.md:118-131`).
   const xStartKey = archive.has('xcoords_start') ? 'xcoords_start' : 'xcoords';
   const yStartKey = archive.has('ycoords_start') ? 'ycoords_start' : 'ycoords';
   if (xStartKey === 'xcoords_start') checkCoord(xStartKey, await optional(xStartKey));

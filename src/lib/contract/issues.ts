@@ -151,7 +151,7 @@ export const e = {
   },
 
   too_few_positions(file: string, key: string, n: number, gridsize: number): ContractIssue {
-    // gridsize 2 groups a seed with its K = 4 nearest neighbours (study spec 7.2; TrainingConfig.neighbor_count = 4).
+    // gridsize 2 groups a seed with its K = 4 nearest neighbours (`raw_data.py:640-644`; TrainingConfig.neighbor_count = 4, `config.py:139`).
     return make('error', 'too_few_positions', file, key, `has too few scan positions for gridsize ${gridsize}`,
       plural(n, 'position'), 'at least 5 (a seed plus its K = 4 nearest neighbours)');
   },
@@ -204,13 +204,13 @@ export const w = {
   },
 
   amplitude_max(file: string, key: string, max: number): ContractIssue {
-    // DATA-001 suggested check: max < 10 (study spec 7.1, docs/data_contracts.md:49-70).
+    // DATA-001 suggested check: max < 10 (the reference's `docs/data_contracts.md:49-70`).
     return make('warning', 'amplitude_max', file, key, 'looks like intensity or photon counts rather than normalised amplitude',
       `a maximum of ${formatNumber(max)}`, 'a maximum below 10 (normalised amplitude, DATA-001)');
   },
 
   amplitude_ratio(file: string, key: string, max: number, mean: number): ContractIssue {
-    // DATA-001 suggested check: max/mean < 100 (study spec 7.1).
+    // DATA-001 suggested check: max/mean < 100 (the reference's `docs/data_contracts.md:49-70`).
     return make('warning', 'amplitude_ratio', file, key, 'has an extreme dynamic range',
       `max/mean = ${formatNumber(max / mean)} (max ${formatNumber(max)}, mean ${formatNumber(mean)})`,
       'max/mean below 100 (DATA-001)');

@@ -8,7 +8,7 @@ import { e, w, type ContractIssue } from './issues';
 import { examine, type LoadPlan } from './inspect';
 import type { ComplexImage, Dataset, DatasetArchive, DatasetReport, LoadResult, ValidateOptions } from './types';
 
-/** DATA-001 suggested checks (docs/data_contracts.md:49-70, study spec 7.1): max < 10 and max/mean < 100. */
+/** DATA-001 suggested checks (the reference's `docs/data_contracts.md:49-70`): max < 10 and max/mean < 100. */
 export const AMPLITUDE_MAX_HINT = 10;
 export const AMPLITUDE_RATIO_HINT = 100;
 
@@ -42,7 +42,7 @@ function patternPosition(flat: number, plan: LoadPlan): number[] {
   return [Math.floor(flat / (N * N)), Math.floor(flat / N) % N, flat % N];
 }
 
-/** Squeeze, legacy transpose, uint16 -> sqrt amplitude, float64 -> float32 (study spec 7.1/7.2). */
+/** Squeeze, legacy transpose, uint16 -> sqrt amplitude, float64 -> float32 (the reference's `docs/data_contracts.md:80-99`; `components.py:325-345`). */
 function toAmplitude(arr: NdArray, plan: LoadPlan): Float32Array {
   const { N, n } = plan;
   const NN = N * N;

@@ -51,7 +51,7 @@ export interface Dataset {
   diffraction: Float32Array;
   xcoords: Float64Array;
   ycoords: Float64Array;
-  /** `xcoords_start` when the file has it, else a copy of `xcoords` (study spec 7.1). */
+  /** `xcoords_start` when the file has it, else a copy of `xcoords` (the reference's `docs/specs/spec-ptycho-core.md:118-131`). */
   xcoordsStart: Float64Array;
   ycoordsStart: Float64Array;
   /** N * N, C order. */
