@@ -1,5 +1,5 @@
 /**
- * One job per process, results merged (product.md 10). A task that runs the K-th selected job
+ * One job per process, results merged (docs/cluster.md). A task that runs the K-th selected job
  * writes `<artifact_dir>/result.json`: that job's manifest entry, exactly as runStudy makes it,
  * wrapped with the task's facts (index, backend). The merge reads every selected job's
  * result.json and builds the one training_manifest.json in manifest order, with the same schema

@@ -1,6 +1,6 @@
 /**
- * `training_manifest.json`: a superset of the E4 schema (study spec 5.3) with the E5 skip
- * reporting and a `backend` (product.md 6), serialised exactly as Python's json.dump(indent=2).
+ * `training_manifest.json`: a superset of the E4 schema (`training.py:445-469`) with the E5 skip
+ * reporting and a `backend` (docs/decisions.md, Manifest), serialised exactly as Python's json.dump(indent=2).
  */
 import type { TrainingJob } from '../study/runner';
 import type { ParsedFilters, SkipEvent } from '../study/jobs';
@@ -54,7 +54,7 @@ export const MANIFEST_FLOAT_KEYS: ReadonlySet<string> = new Set([
   'samples_per_second', 'seconds', 'eta_seconds', 'nphotons',
 ]);
 
-/** Keys LATEST drops from a result when sanitising (model objects), study spec 5.4. */
+/** Keys LATEST drops from a result when sanitising (model objects), LATEST `training.py:1008-1048`. */
 const DROPPED_RESULT_KEYS = new Set(['models', 'model', 'autoencoder', 'diffraction_to_obj']);
 
 /**

@@ -1,6 +1,6 @@
 /**
- * JSON text exactly as Python's `json.dump(obj, f, indent=2)` writes it (study spec traps 8.2,
- * 8.12): `": "` and `","` separators with newlines, non-ASCII escaped as `\uXXXX`
+ * JSON text exactly as Python's `json.dump(obj, f, indent=2)` writes it (as E4's
+ * `training.py:457-473` writes the manifest): `": "` and `","` separators with newlines, non-ASCII escaped as `\uXXXX`
  * (`ensure_ascii`), floats written with Python's repr (`1000.0`, `5e-05`), NaN/Infinity as
  * Python writes them. JavaScript has one number type, so which values are Python floats is told
  * by key: a number under a key in `floatKeys` (or in an array under such a key) is a float; any

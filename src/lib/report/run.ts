@@ -4,7 +4,7 @@
  * runStudy, with different FileSource/ArtifactSink implementations, so for the same inputs and
  * filters they write the same manifest (apart from the timestamp).
  *
- * Per job (E4 run_training_job, study spec 4.1, with LATEST's N inference, 4.3):
+ * Per job (E4 `training.py:179-287` `run_training_job`, with LATEST's N inference, `training.py:248-274`):
  *   mkdir artifact dir; touch train.log (never truncating);
  *   dry run: overwrite train.log with the three reference lines, no config, no bridge;
  *   real: infer N from the training file, build ModelConfig/TrainingConfig (gridsize from the
@@ -226,7 +226,7 @@ export async function runStudy(opts: RunStudyOptions): Promise<StudyRunResult> {
   if (opts.writeManifest ?? true) {
     await sink.writeText(path, manifestText);
     emit({ type: 'manifest', path, text: manifestText });
-    // the study's answer: scores per dose x view (study_summary.json / .csv, product.md 6b)
+    // the study's answer: scores per dose x view (study_summary.json / .csv, docs/quality.md)
     if (!dryRun) for (const f of studySummaryFiles(opts.artifactRoot, entries)) await sink.writeText(f.path, f.text);
   }
   emit({ type: 'study-end', cancelled, completed, failed, blocked });

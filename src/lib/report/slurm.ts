@@ -1,5 +1,5 @@
 /**
- * A study as a SLURM job array (product.md 10): `train.sbatch` runs one selected job per array
+ * A study as a SLURM job array (docs/cluster.md): `train.sbatch` runs one selected job per array
  * task (`--job-index $SLURM_ARRAY_TASK_ID`), `merge.sbatch` (submitted with
  * `--dependency=afterany:<array id>`) builds the one training_manifest.json from the per-job
  * result.json files. Pure text generation, no Node imports: the CLI (`--slurm`) writes these with

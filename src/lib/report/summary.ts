@@ -1,5 +1,5 @@
 /**
- * The study's answer (product.md 6b): every job's reconstruction scores against ground truth, as
+ * The study's answer (docs/quality.md): every job's reconstruction scores against ground truth, as
  * the dose x view table that `study_summary.json`, `study_summary.csv`, the CLI's closing table and
  * the app's "Study results" section all show. Pure functions of the manifest's job entries: the
  * scores are the `result.metrics` the runner writes (also in each job's `metrics.json`).

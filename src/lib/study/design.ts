@@ -1,5 +1,5 @@
 /**
- * The study design (`get_study_design()`, study spec 1) and the training views.
+ * The study design (`get_study_design()`, `design.py:19-160`) and the training views.
  */
 import type { View } from './runner';
 import { studyError } from './errors';
@@ -20,7 +20,7 @@ export interface StudyDesign {
 /** Photon doses per exposure, design.py:37. */
 export const DESIGN_DOSES: readonly number[] = [1e3, 1e4, 1e5];
 
-/** Training views in enumeration order; baseline is a training concept only (study spec 1). */
+/** Training views in enumeration order; baseline is a training concept only (`training.py:152-172`). */
 export const VIEWS: readonly View[] = ['baseline', 'dense', 'sparse'];
 /** View -> gridsize, hard-coded in training (E4 training.py:152-172). */
 export const VIEW_GRIDSIZE: Readonly<Record<View, 1 | 2>> = { baseline: 1, dense: 2, sparse: 2 };

@@ -21,7 +21,7 @@ export const inspectNpz: DatasetInspector = async (file, blob, { gridsize }) => 
   return (await loadDataset(archive, { file, gridsize })).report;
 };
 
-/** The reference's fallback when N cannot be read (LATEST `_infer_patch_size`, study spec 4.3). */
+/** The reference's fallback when N cannot be read (LATEST `training.py:248-274` `_infer_patch_size`). */
 export const FALLBACK_N = 64;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * TrainingJob construction with the reference's checks (study spec 3.1), the job matrix
+ * TrainingJob construction with the reference's checks (`training.py:30-85` `TrainingJob`), the job matrix
  * (`build_training_jobs`, 3.2/3.3) with skip events, and the CLI filters (5.2).
  */
 import type { TrainingJob, View } from './runner';
@@ -48,7 +48,7 @@ export function makeTrainingJob(fields: {
   return { ...fields, view, gridsize: gridsize as 1 | 2 };
 }
 
-/** A view that could not be enumerated, with the reason (E5/LATEST skip event, study spec 3.3). */
+/** A view that could not be enumerated, with the reason (E5/LATEST skip event, LATEST `training.py:94-242`). */
 export interface SkipEvent {
   dose: number;
   view: View;
@@ -60,12 +60,12 @@ export function doseDirName(dose: number): string {
   return `dose_${Math.trunc(dose)}`;
 }
 
-/** `<artifact_root>/dose_<int>/<view>/gs<g>` (study spec 3.2). */
+/** `<artifact_root>/dose_<int>/<view>/gs<g>` (`training.py:88-176` `build_training_jobs`). */
 export function artifactDirFor(artifactRoot: string, dose: number, view: View): string {
   return pyPathJoin(artifactRoot, doseDirName(dose), view, `gs${VIEW_GRIDSIZE[view]}`);
 }
 
-/** Where a split of a view may live, in order of preference (study spec 3.3 + trap 8.1). */
+/** Where a split of a view may live, in order of preference (LATEST `training.py:195-204`; E4's flat `training.py:169-170`). */
 export function phaseDCandidates(phaseDRoot: string, dose: number, view: Exclude<View, 'baseline'>, split: 'train' | 'test'): string[] {
   const dd = doseDirName(dose);
   return [
@@ -107,7 +107,7 @@ export interface JobMatrix {
 
 /**
  * `build_training_jobs` in the reference order (dose-major; baseline, dense, sparse).
- * Deliberate decisions (product.md 3): a missing Phase D view is skipped with a reason that
+ * Deliberate decisions (docs/decisions.md): a missing Phase D view is skipped with a reason that
  * contains "not found" (LATEST wording, plus the flat E4 form we also accept); missing Phase C
  * files skip that dose's baseline with a reason (the reference raises instead). Phase D files are
  * looked up per split in the order primary, fallback, flat.
@@ -223,7 +223,7 @@ export function availableValues(jobs: readonly TrainingJob[]): AvailableValues {
   return { doses, views, gridsizes };
 }
 
-/** The sentence for an empty match (product.md 3: say so and list the values that exist). */
+/** The sentence for an empty match (our decision: say so and list the values that exist). */
 export function describeEmptyMatch(filters: ParsedFilters, available: AvailableValues): string {
   const given: string[] = [];
   if (filters.dose !== null) given.push(`dose=${pyFloatRepr(filters.dose)}`);

@@ -98,7 +98,7 @@ export interface StudyPlan {
 }
 
 /**
- * The dose list (product.md 3, "Doses 1e3, 1e4, 1e5 (or those present in the data)"): when the
+ * The dose list (docs/decisions.md, "Doses are those present in the data (else the design's 1e3, 1e4, 1e5)"): when the
  * chosen roots hold `dose_<int>` folders with study files, the doses present in either root,
  * ascending; otherwise the design's doses. A design dose absent from the data is noted, not
  * skipped, so a custom-dose study does not produce nine skip events for doses it never had.

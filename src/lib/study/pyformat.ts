@@ -1,6 +1,6 @@
 /**
  * Python's text for numbers, timestamps and paths, where the reference's console lines, logs and
- * JSON depend on it (study spec trap 8.2, 8.11, 8.13). Pure functions, no DOM.
+ * JSON depend on it (`training.py:405-434`, `445-469`). Pure functions, no DOM.
  */
 
 /** Sign, shortest round-trip digits and decimal exponent of a finite non-zero double (x = d.ddd x 10^exp). */

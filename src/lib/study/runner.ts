@@ -7,7 +7,7 @@ import type { TrainingConfig, LegacyParams } from '../config/config';
 
 export type View = 'baseline' | 'dense' | 'sparse';
 
-/** Reference TrainingJob (study spec 3.1). Paths are POSIX, relative to what the user dropped / the CLI was given. */
+/** Reference TrainingJob (`training.py:30-85` `TrainingJob`). Paths are POSIX, relative to what the user dropped / the CLI was given. */
 export interface TrainingJob {
   dose: number;
   view: View;
@@ -63,7 +63,7 @@ export type RunnerProgress =
 
 export type JobStatus = 'success' | 'failed' | 'cancelled';
 
-/** What a real runner returns (product.md section 6). Extra keys are allowed and kept in the manifest. */
+/** What a real runner returns (docs/decisions.md, Manifest). Extra keys are allowed and kept in the manifest. */
 export interface RunnerResult {
   status: JobStatus;
   error?: string;
@@ -74,7 +74,7 @@ export interface RunnerResult {
   finished_at?: string;
   duration_seconds?: number;
   samples_per_second?: number;
-  bundle_path?: string | null;          // relative to the job's artifact_dir (study spec 8.15)
+  bundle_path?: string | null;          // relative to the job's artifact_dir (LATEST `training.py:1033-1046`)
   bundle_sha256?: string | null;
   bundle_size_bytes?: number | null;
   [key: string]: unknown;

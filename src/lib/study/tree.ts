@@ -1,7 +1,7 @@
 /**
  * Tree detection: from the relative POSIX paths of what the user dropped (folder picker
  * `webkitRelativePath`s, walked drag-and-drop entries, loose files, or the members of one zip),
- * find the Phase C and Phase D roots and the doses present (product.md 1).
+ * find the Phase C and Phase D roots and the doses present (docs/data.md).
  *
  * - A Phase C root is a folder holding `dose_<int>/patched_{train,test}.npz`.
  * - A Phase D root is a folder holding `dose_<int>/{dense,sparse}/{<view>_,}{train,test}.npz`
