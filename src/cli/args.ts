@@ -1,5 +1,5 @@
 /**
- * The small part of Python's argparse the study CLI needs (study spec 5.1): long options with
+ * The small part of Python's argparse the study CLI needs (`training.py:341-389`): long options with
  * `--opt value` and `--opt=value`, unambiguous prefixes (`--dry`), required options, types and
  * choices, `-h/--help`, and on any error the usage plus `prog: error: ...` on stderr, exit 2.
  */

@@ -1,5 +1,5 @@
 /**
- * The command-line twin of the app's study pipeline (the Python Phase E training CLI, study spec 5):
+ * The command-line twin of the app's study pipeline (the Python Phase E training CLI, `training.py:311-476` `main`):
  *
  *   npm run study -- --phase-c-root P --phase-d-root Q --artifact-root R \
  *                    [--dose D] [--view {baseline,dense,sparse}] [--gridsize {1,2}] [--dry-run]
@@ -12,7 +12,7 @@
  * Without --dry-run it trains with the PtychoPINN runner (src/lib/model/runner.ts) when that module
  * is present, and otherwise refuses clearly: it never pretends to train.
  *
- * Past one machine (product.md 10): `--job-index K` runs only the K-th selected job and writes its
+ * Past one machine (docs/cluster.md): `--job-index K` runs only the K-th selected job and writes its
  * manifest entry to `<job artifact dir>/result.json`; `--merge` builds training_manifest.json from
  * those; `--slurm` writes the two sbatch scripts (src/lib/report/slurm.ts) and `--submit` submits them.
  */

@@ -1,5 +1,5 @@
 /**
- * Training settings the user edits, and the two presets (product.md 5). They become TrainingConfig /
+ * Training settings the user edits, and the two presets (README.md "Presets"; docs/demo-study.md "The Demo preset"). They become TrainingConfig /
  * ModelConfig overrides for every job before the bridge, so params.json records what was used.
  */
 
@@ -19,7 +19,7 @@ export interface TrainingSettings {
 }
 
 export const PRESETS: Record<PresetName, Omit<TrainingSettings, 'preset'>> = {
-  // The reference defaults (study spec 6.1: nepochs 50, n_groups 512, batch_size 16, n_filters_scale 2).
+  // The reference defaults (`ptycho/config/config.py:98, 128-129, 179-180`: nepochs 50, n_groups 512, batch_size 16, n_filters_scale 2).
   Reference: { epochs: 50, groups: 512, batchSize: 16, filterScale: 2 },
   // The demo study's own preset, chosen by measurement (docs/decisions/2026-12-06-demo-study.md):
   // every one of the demo's 288 positions a split as a group, batch 4 (four times the optimizer

@@ -139,7 +139,7 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
     const text = runManifestText(plan, entries, backend ? backendRecord(backend) : null);
     try {
       await sink.writeText(manifestPath(plan.artifactRoot), text);
-      // The study's answer beside the manifest, so it is in the artifacts zip (product.md 6b).
+      // The study's answer beside the manifest, so it is in the artifacts zip (docs/quality.md).
       for (const f of runSummaryFiles(plan, entries)) await sink.writeText(f.path, f.text);
     } catch (e) {
       // The page holds the manifest from the events and rebuilds it from the stored results; a

@@ -1,6 +1,6 @@
 /**
  * Where tfjs' WASM backend finds its files in the browser: bundled with the app and served from our
- * own origin (product.md 9: nothing is fetched from elsewhere). Browser workers only (Vite `?url`
+ * own origin (docs/hosting.md: nothing is fetched from elsewhere). Browser workers only (Vite `?url`
  * imports); Node reads the same files from node_modules by itself.
  *
  * The threaded build (SIMD + threads, used where the page is cross-origin isolated) starts its

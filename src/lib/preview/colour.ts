@@ -47,7 +47,7 @@ export function colourise(values: ArrayLike<number>, lo: number, hi: number, map
 
 /**
  * The display range of an image: the 0.5th and 99.5th percentiles of its finite values, so a few
- * extreme pixels (e.g. the reference's x1000 border amplification, model spec 2.4) do not wash out
+ * extreme pixels (e.g. the reference's x1000 border amplification, `tf_helper.py:1092-1101`) do not wash out
  * the rest; values outside are clamped by colourise. [0, 1] when nothing is finite; widened when flat.
  */
 export function finiteRange(values: ArrayLike<number>): [number, number] {

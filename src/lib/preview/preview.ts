@@ -92,7 +92,7 @@ export interface PreviewImages {
 /**
  * The factor that puts a reconstructed amplitude on the truth's scale for display: median(truth) /
  * median(reconstruction) over the pixels where both are finite. The evaluation scales by the ratio
- * of means (eval spec 1.1, comparison.png does too); medians give the same picture for a sound
+ * of means (`evaluation.py:521-668` `eval_reconstruction`, comparison.png does too); medians give the same picture for a sound
  * reconstruction and keep a few huge pixels (an untrained gridsize-2 merge border) from darkening
  * the rest. 1 when there is no common pixel or the reconstruction's median is not positive.
  */

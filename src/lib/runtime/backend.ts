@@ -4,7 +4,7 @@
  * measured choice between the backends that start is made in src/lib/model/choose-backend.ts, which
  * needs the model to time a real step).
  *
- * Three backends (product.md 5, "Backends"): WebGPU (hardware adapters; a software one is correct but
+ * Three backends (docs/backends.md): WebGPU (hardware adapters; a software one is correct but
  * slow), tfjs' WASM backend (XNNPACK with SIMD, and threads where the page is cross-origin isolated;
  * in the browser its .wasm files must be located first, see src/workers/wasm-assets.ts), and the
  * pure-JavaScript CPU backend, the last resort where WebAssembly cannot start.
