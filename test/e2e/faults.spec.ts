@@ -1,5 +1,5 @@
 /**
- * Faults fail only the job they hit (product.md 8, issue 6 part 3). Each test runs two or three tiny
+ * Faults fail only the job they hit (README.md, issue 6 part 3). Each test runs two or three tiny
  * jobs of the small demo study with one fault injected into one of them through the page's test
  * hook (`?faults=<JSON>`, FaultPlan in src/workers/train-protocol.ts), then checks:
  *   - the affected job is marked failed with its reason, in the job table and in the manifest;

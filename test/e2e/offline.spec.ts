@@ -1,5 +1,5 @@
 /**
- * Offline and safe (product.md 9, issue 6 part 4): during a whole demo run (load the app, simulate
+ * Offline and safe (docs/hosting.md, issue 6 part 4): during a whole demo run (load the app, simulate
  * the demo study, train a job, download the manifest and the artifacts) every request the page and
  * its workers make stays on the page's origin (or is a blob:/data: URL), and the Content-Security-
  * Policy (self, blob:, data:; no eval, only 'wasm-unsafe-eval' for WebAssembly) reports no violation,

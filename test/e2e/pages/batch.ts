@@ -12,7 +12,7 @@ export function batchData(cfg: { N: number; gridsize: number; batch: number; see
   const rng = new Rng(cfg.seed + 1000);
   const s = intensityScale(1e9, N);
   // Model input s·X with X a plausible normalised amplitude: a bright centre (DC at N/2) over a
-  // random speckle, mean Σ X² around (N/2)² (model spec 4.3).
+  // random speckle, mean Σ X² around (N/2)² (`raw_data.py:972-992`).
   const inputs = new Float32Array(batch * N * N * C);
   for (let b = 0; b < batch; b++)
     for (let i = 0; i < N; i++)
@@ -21,7 +21,7 @@ export function batchData(cfg: { N: number; gridsize: number; batch: number; see
           const r2 = (i - N / 2) ** 2 + (j - N / 2) ** 2;
           inputs[((b * N + i) * N + j) * C + c] = s * (0.2 * rng.next() + 3 * Math.exp(-r2 / 4));
         }
-  // Relative offsets r_c = −(p_c − p̄): random positions within ±4 px, centred per group (model spec 2.2).
+  // Relative offsets r_c = −(p_c − p̄): random positions within ±4 px, centred per group (`raw_data.py:123, 528-606`).
   const offsets = new Float32Array(batch * C * 2);
   if (C > 1) {
     for (let b = 0; b < batch; b++) {

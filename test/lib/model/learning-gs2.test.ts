@@ -1,6 +1,6 @@
 /**
  * Gridsize 2 learns the object (issue "Make gridsize 2 learn"): on a tiny version of the reference's
- * grid-sampled 'lines' benchmark (src/lib/model/benchmark.ts, eval spec 5), training raises the test
+ * grid-sampled 'lines' benchmark (src/lib/model/benchmark.ts, `grid_lines_workflow.py:101-123`), training raises the test
  * amplitude SSIM, scored exactly as the reference does (stitch, align_for_evaluation,
  * eval_reconstruction), by a margin measured when this test was written, not just the loss.
  *

@@ -4,11 +4,11 @@
  * scanned area) at least 0.5, and clearly more than before training.
  *
  * The quick configuration (about a minute of CPU on the tfjs CPU backend):
- * - data: the simulator's recipe (model spec 5.7): 'lines' object, default (raw) probe, 256 uniform
+ * - data: the simulator's recipe (`run_with_synthetic_lines.py` → `simulate_and_save.py` → `nongrid_simulation.py`): 'lines' object, default (raw) probe, 256 uniform
  *   positions with buffer N/2, Poisson counts at 1e9 photons per pattern, Phase C y-split
  *   (train = lower half, test = upper half, ~130 positions each). N = 16, object side int(3.5·N) = 56.
  *   Lines: 100 on the 2S = 112 px canvas, which is the reference's texture per pixel (400 lines on the
- *   448 px canvas of N = 64, model spec 5.2). With the reference's 400 lines on this small canvas the
+ *   448 px canvas of N = 64, `diffsim.py:157-170`). With the reference's 400 lines on this small canvas the
  *   object is nearly flat (std/mean 0.03 instead of the reference's 0.18). Positions are dense: the
  *   scan area is 40 x 40 px for 256 patterns, so neighbouring patches overlap almost entirely.
  * - model: gridsize 1, N = 16 (the test-only extension of network.ts), n_filters_scale 0.125
@@ -19,7 +19,7 @@
  * - measured here (2 shared cores): r -0.05 -> 0.62, val NLL -5.46e7 -> -6.44e7, ~45 s CPU.
  * - stitching: M = 4 instead of min(20, N/2). The loss only constrains the object where the probe
  *   illuminates it; the reference's M = 20 lies inside its 21.8 px wide probe disk (N = 64), while at
- *   N = 16 the disk is 5.4 px wide (model spec 5.1), so the crop that lies inside it is 4 px.
+ *   N = 16 the disk is 5.4 px wide (`probe.py:15-27`), so the crop that lies inside it is 4 px.
  *   (With M = 8 the unconstrained corners keep their initial values and r stays near 0.2.)
  */
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -39,7 +39,7 @@ describe('Poisson NLL and MAE vs numpy (model spec 3)', () => {
     const I = tf.tensor(L.I_big, L.big_shape);
     const Y = tf.tensor(L.Y_big, L.big_shape);
     const nll = poissonNll(I, Y).dataSync()[0];
-    expect(nll).toBeLessThan(0); // large and negative, as the reference's reported loss (model spec 3)
+    expect(nll).toBeLessThan(0); // large and negative, as the reference's reported loss (`model.py:485-498, 869-886`)
     expect(Math.abs(nll - L.nll_big) / Math.abs(L.nll_big)).toBeLessThan(1e-5);
     tf.dispose([I, Y]);
   });

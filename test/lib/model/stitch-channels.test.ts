@@ -2,7 +2,7 @@
  * Gridsize-2 reconstructions with object.big = True stitch each channel's object window at the
  * channel's own position (src/lib/model/infer.ts predictPatches; README "Decisions"). On a raster
  * spaced >= 0.3·N, as the study's dense view is, the K = 4 nearest neighbours of a seed (seed excluded,
- * model spec 4.2) are the four around it, so no channel's N/2 decoder window reaches the group centre:
+ * `raw_data.py:683-718`) are the four around it, so no channel's N/2 decoder window reaches the group centre:
  * the reference's stitch of the trimmed object at p̄ then has a hole at every group centre.
  *
  * The network is replaced by an oracle: its decoder emits the true object patch of every channel

@@ -40,7 +40,7 @@ describe('default probe (model spec 5.1) vs numpy/scipy', () => {
     const N = 64;
     const flat = defaultProbe(N);
     const p = defocusedProbe(N, 1);
-    const R = (N / (0.7 * Math.PI ** 2)) * Math.sqrt(2 * Math.log(2)); // 10.9 px, model spec 5.1
+    const R = (N / (0.7 * Math.PI ** 2)) * Math.sqrt(2 * Math.log(2)); // 10.9 px, `probe.py:15-27`
     expect(R).toBeCloseTo(10.9, 1);
     const c = (N - 1) / 2;
     for (const [i, j] of [[31, 31], [32, 40], [c + R, c].map(Math.round), [20, 25]]) {

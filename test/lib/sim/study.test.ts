@@ -132,7 +132,7 @@ describe('makeDemoStudy (product.md section 7)', () => {
       const phaseC = f.path.startsWith('phase_c');
       expect(a.keys.sort()).toEqual(['_metadata', 'diffraction', 'objectGuess', 'probeGuess', 'scan_index', 'xcoords', 'xcoords_start', 'ycoords', 'ycoords_start']);
       const meta = await a.read('_metadata');
-      expect(meta.dtype).toBe(phaseC ? 'object' : 'str'); // Phase C pickled 0-d object, Phase D 0-d unicode (study spec 2.1, 2.2)
+      expect(meta.dtype).toBe(phaseC ? 'object' : 'str'); // Phase C pickled 0-d object, Phase D 0-d unicode (`metadata.py:112-117`; `overlap.py:345-352`)
       const m = JSON.parse((meta.data as string[])[0]);
       if (phaseC) {
         expect(m.physics_parameters.N).toBe(32);
