@@ -12,7 +12,7 @@ import type { StudyPlan } from '../lib/study/plan';
 import type { RunnerProgress, TrainingJob } from '../lib/study/runner';
 import { collect, type DroppedFile } from './intake';
 import { PlanClient } from './plan-client';
-import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from './settings';
+import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from '../lib/pipeline/settings';
 import type { DemoEvent, DemoRequest, DemoSize } from '../workers/demo-protocol';
 import { parseFaults, runManifestText, runSummaryFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
 import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
@@ -493,7 +493,7 @@ export class Studio {
       });
       this.demoFiles = files;
       this.busy = false;
-      this.applyPreset('Demo'); // the demo's own preset, both sizes (src/ui/settings.ts)
+      this.applyPreset('Demo'); // the demo's own preset, both sizes (src/lib/pipeline/settings.ts)
       await this.addFiles(files.map((f) => ({ path: f.path, blob: new Blob([f.bytes as Uint8Array<ArrayBuffer>]) })), 'demo');
     } catch (err) {
       this.intakeError = `The demo study could not be made: ${err instanceof Error ? err.message : String(err)}`;

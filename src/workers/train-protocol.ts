@@ -6,7 +6,7 @@
 import type { BackendChoice, BackendInfo, BackendRecord } from '../lib/runtime/backend';
 import type { RunnerProgress, TrainingJob } from '../lib/study/runner';
 import type { ParsedFilters, SkipEvent } from '../lib/study/jobs';
-import type { TrainingSettings } from '../ui/settings';
+import type { TrainingSettings } from '../lib/pipeline/settings';
 import { buildManifest, serializeManifest, type ManifestJob } from '../lib/report/manifest';
 import { studySummaryFiles } from '../lib/report/summary';
 import type { PreviewImages } from '../lib/preview/preview';

@@ -22,7 +22,7 @@ import { makeLegacyParams } from '../lib/config/config';
 import { memoryFileSource } from '../lib/study/plan';
 import type { ArtifactSink, JobRunner, RunnerArgs, RunnerResult } from '../lib/study/runner';
 import { createPtychoPinnRunner } from '../lib/model/runner';
-import { configOverrides } from '../ui/settings';
+import { configOverrides } from '../lib/pipeline/settings';
 import { previewImages, previewTransfer } from '../lib/preview/preview';
 import * as store from './store';
 import { runManifestText, runSummaryFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from './train-protocol';

@@ -1,0 +1,61 @@
+/**
+ * The tree's one-way rule (README "Development", layout): src/ui may import from src/workers and
+ * src/lib; src/workers from src/lib; src/lib from neither. A wrong-way import fails here, naming the
+ * file, the line and the specifier.
+ */
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sources(p));
+    else if (/\.(ts|svelte)$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+/** Relative import specifiers of a file (static imports, re-exports, dynamic imports, new URL workers), with their line numbers. */
+function relativeImports(text: string): { line: number; spec: string }[] {
+  const out: { line: number; spec: string }[] = [];
+  const lines = text.split('\n');
+  const patterns = [/\bfrom\s+['"](\.[^'"]+)['"]/g, /\bimport\s*\(\s*['"](\.[^'"]+)['"]\s*\)/g, /\bimport\s+['"](\.[^'"]+)['"]/g, /new URL\(\s*['"](\.[^'"]+)['"]/g];
+  lines.forEach((l, i) => {
+    for (const re of patterns) for (const m of l.matchAll(re)) out.push({ line: i + 1, spec: m[1] });
+  });
+  return out;
+}
+
+/** The wrong-way imports under `from` that land in any of `forbidden` (folders relative to the root). */
+function wrongWay(from: string, forbidden: string[]): string[] {
+  const bad: string[] = [];
+  for (const file of sources(join(ROOT, from))) {
+    for (const { line, spec } of relativeImports(readFileSync(file, 'utf8'))) {
+      const target = relative(ROOT, resolve(dirname(file), spec));
+      if (forbidden.some((f) => target === f || target.startsWith(f + '/'))) bad.push(`${relative(ROOT, file)}:${line} imports '${spec}' (${target})`);
+    }
+  }
+  return bad;
+}
+
+describe('imports go one way: ui -> workers -> lib', () => {
+  it('the scanner finds the import forms the tree uses', () => {
+    const found = relativeImports(
+      "import { a } from '../ui/x';\nexport * from \"./y\";\nconst m = await import('../workers/z');\nnew Worker(new URL('../workers/w.ts', import.meta.url));\nimport './side';",
+    ).map((i) => i.spec);
+    expect(found).toEqual(['../ui/x', './y', '../workers/z', '../workers/w.ts', './side']);
+  });
+
+  it('nothing under src/lib imports from src/ui or src/workers', () => {
+    expect(wrongWay('src/lib', ['src/ui', 'src/workers'])).toEqual([]);
+  });
+
+  it('nothing under src/workers imports from src/ui', () => {
+    expect(wrongWay('src/workers', ['src/ui'])).toEqual([]);
+  });
+});
