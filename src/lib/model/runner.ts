@@ -190,7 +190,7 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       if (settings.gridsize !== job.gridsize) {
         throw new StageError('config', `params gridsize ${settings.gridsize} differs from the job's gridsize ${job.gridsize} (was the config bridged?)`);
       }
-      if (settings.realspaceWeight !== 0) await log(`note: realspace_weight ${settings.realspaceWeight} is ignored (the realspace loss is not ported; model spec 8.4)`);
+      if (settings.realspaceWeight !== 0) await log(`note: realspace_weight ${settings.realspaceWeight} is ignored (the realspace loss is not ported; its default weight is 0, config.py:132-133)`);
       const seed = settings.subsampleSeed ?? opts.seed ?? 42;
       if (settings.intensityScaleTrainableRequested && !opts.trainableIntensityScale) {
         await log("params 'intensity_scale.trainable' is True, but the intensity scale is kept constant (deviation (b): it never moved in the reference's runs)");
@@ -208,7 +208,7 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       const metaPhotons = metadataNphotons(train.metadata);
       const nPhotons = metaPhotons ?? settings.nPhotons;
       if (metaPhotons !== undefined && metaPhotons !== settings.nPhotons) {
-        await log(`nphotons ${metaPhotons} from the training file's metadata replaces ${settings.nPhotons} (model spec 2.10)`);
+        await log(`nphotons ${metaPhotons} from the training file's metadata replaces ${settings.nPhotons} (as the reference does, train_pinn.py:165-180)`);
       }
       let trainGroups: GroupedData;
       let testGroups: GroupedData;

@@ -87,7 +87,7 @@ export function buildForwardOperators(
   options: BuildForwardOptions = {},
 ): ForwardOperators {
   if (offsets.length !== B * C * 2) throw new Error(`buildForwardOperators: offsets has ${offsets.length} values, expected B·C·2 = ${B * C * 2}`);
-  if ((P - N) % 2 !== 0 || P < N + 2) throw new Error(`buildForwardOperators: P − N must be even and >= 2 (trim breaks at 0, model spec 2.5), got P=${P}, N=${N}`);
+  if ((P - N) % 2 !== 0 || P < N + 2) throw new Error(`buildForwardOperators: P − N must be even and >= 2 (the reference's trim breaks at 0: tf_helper.py:604-620), got P=${P}, N=${N}`);
   const BC = B * C;
   const pad = (P - N) / 2; // `tf_helper.py:592-597`; `tf_helper.py:604-620`
   const q0 = N / 4; // central window [N/4, 3N/4) (`tf_helper.py:1092-1101`)

@@ -249,7 +249,7 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
     object_size: S,
     object: `'lines', ${g.nLines} lines on a ${2 * S} px canvas, G1 + 2 G5 + 5 G10, central crop; phase ${g.phase.toFixed(4)}*tanh((A - max A/2)/(3 mean A)) (the reference's set_phi shape)`,
     object_phase_peak: g.phase,
-    probe: `default disk probe (model spec 5.1) widened to radius ${g.probeRadius.toFixed(2)} px (${(g.probeRadius / N).toFixed(2)} N, default_probe_scale ${g.probeScale.toFixed(4)}), with a quadratic phase of ${g.defocus} wave(s) at the disk edge (defocus: spreads the far field so that amplitude max/mean < 100)`,
+    probe: `the reference's default disk probe (probe.py get_default_probe) widened to radius ${g.probeRadius.toFixed(2)} px (${(g.probeRadius / N).toFixed(2)} N, default_probe_scale ${g.probeScale.toFixed(4)}), with a quadratic phase of ${g.defocus} wave(s) at the disk edge (defocus: spreads the far field so that amplitude max/mean < 100)`,
     probe_radius_px: g.probeRadius,
     linear_overlap_dense: g.overlap,
     scan_extent_px: g.scan,
@@ -259,7 +259,7 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
     seed,
     overlap_views: { ...OVERLAP_VIEWS },
     spacing_thresholds: { dense: spacingThreshold(OVERLAP_VIEWS.dense, N), sparse: spacingThreshold(OVERLAP_VIEWS.sparse, N) },
-    spacing_rule: '(1 - overlap) * N (product.md section 7; the reference used a nominal 128 px patch)',
+    spacing_rule: '(1 - overlap) * N (docs/demo-study.md; the reference used a nominal 128 px patch)',
     sparse_selection: 'greedy fallback (the direct rule keeps no raster point at 0.8 N)',
     why: 'a raster with step between the dense threshold (0.3 N) and the stitch crop, so the test crops tile the scan; sparse keeps ~32 positions per split',
   };
