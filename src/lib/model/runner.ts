@@ -208,7 +208,7 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
       const metaPhotons = metadataNphotons(train.metadata);
       const nPhotons = metaPhotons ?? settings.nPhotons;
       if (metaPhotons !== undefined && metaPhotons !== settings.nPhotons) {
-        await log(`nphotons ${metaPhotons} from the training file's metadata replaces ${settings.nPhotons} (as the reference does, train_pinn.py:165-180)`);
+        await log(`nphotons ${metaPhotons} from the training file's metadata replaces ${settings.nPhotons} (as the reference does, scripts/training/train.py:379-398)`);
       }
       let trainGroups: GroupedData;
       let testGroups: GroupedData;
