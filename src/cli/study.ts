@@ -34,7 +34,7 @@ import { manifestJob, manifestPath } from '../lib/report/manifest';
 import {
   entryStatus, isFinished, jobResultPath, makeJobResult, mergeJobResults, readJobResult, serializeJobResult,
 } from '../lib/report/cluster';
-import { followCommands, sbatchArgProblem, sbatchScripts, type StudyCommand, type TrainingSize } from '../lib/report/slurm';
+import { fitCpusPerTask, followCommands, parseSinfo, sbatchArgProblem, sbatchScripts, stuckReasons, type StudyCommand, type TrainingSize } from '../lib/report/slurm';
 
 export const PROG = 'study';
 const DESCRIPTION = 'Enumerate, filter and run the PtychoPINN dose/overlap training jobs and write training_manifest.json.';
@@ -473,13 +473,29 @@ async function slurm(plan: StudyPlan, args: Args, io: CliIO, sbatch: string | nu
       return 0;
     }
   }
+  // Fit the tasks' CPUs to the partition's nodes (sinfo), or refuse: an array that asks for more
+  // CPUs than any node has stays pending forever (reason PartitionConfig) and nothing says so.
+  const env = io.env ?? process.env;
+  let sbatchArgs = args.sbatchArgs;
+  const sinfo = findExecutable('sinfo', env.PATH);
+  if (sinfo) {
+    const r = spawnSync(sinfo, ['-h', '-o', '%P %c'], { encoding: 'utf8', env, timeout: 60_000 });
+    if (r.status === 0) {
+      const fit = fitCpusPerTask(sbatchArgs, parseSinfo(r.stdout ?? ''));
+      if (fit.kind === 'refused') throw new CliError(1, `--slurm: ${fit.reason}`);
+      if (fit.kind === 'fitted') {
+        out(`  → ${fit.note}`);
+        sbatchArgs = [...sbatchArgs, fit.arg];
+      }
+    }
+  }
   const artifactAbs = resolve(args.command.artifactRoot);
   const slurmDir = pyPathJoin(artifactAbs, 'slurm');
   const scripts = sbatchScripts({
     command: args.command,
     indices,
     jobCount: n,
-    sbatchArgs: args.sbatchArgs,
+    sbatchArgs,
     paths: { kind: 'real', projectDir: PROJECT_DIR, workDir: process.cwd(), node: process.execPath, slurmDir },
     generatedBy: `Written by the study CLI (npm run study) on ${pyUtcIsoTimestamp((io.now ?? Date.now)())}.`,
   });
@@ -512,6 +528,25 @@ async function slurm(plan: StudyPlan, args: Args, io: CliIO, sbatch: string | nu
   out('  Follow them with:');
   for (const c of followCommands([arrayId, mergeId])) out(`    ${c}`);
   out(`  Task logs: ${slurmDir}/logs/; the manifest: ${manifestPath(args.command.artifactRoot)}`);
+  // One look at why the array waits, once the scheduler has seen it: a reason that never clears
+  // by itself (STUCK_REASONS) is reported rather than left to a queue that never moves.
+  const squeue = findExecutable('squeue', env.PATH);
+  if (squeue) {
+    let reasons = '';
+    for (let i = 0; i < 10; i++) {
+      const q = spawnSync(squeue, ['-h', '-j', arrayId, '-t', 'PENDING', '-o', '%r'], { encoding: 'utf8', env, timeout: 60_000 });
+      reasons = q.status === 0 ? (q.stdout ?? '').trim() : '';
+      if (reasons === '' || reasons.split('\n').some((l) => l.trim() !== 'None')) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const stuck = stuckReasons(reasons);
+    if (stuck.length) {
+      out();
+      out(`⚠ Job array ${arrayId} is pending with reason ${stuck.join(', ')}, which does not clear by itself: the request exceeds what ` +
+        'the partition or account allows. Cancel it (scancel ' + `${arrayId} ${mergeId}` + ') and submit again with options that fit (sinfo lists the partitions).');
+      return 1;
+    }
+  }
   return 0;
 }
 

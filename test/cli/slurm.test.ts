@@ -186,4 +186,29 @@ describe.skipIf(!slurm.ok)(`the study as a SLURM job array on a real one-node SL
       expect(Buffer.from(weightsOf(work, job)).equals(Buffer.from(weightsOf(ref, job))), `${job} weights`).toBe(true);
     }
   }, 600_000);
+
+  it('a --cpus-per-task no node of the partition has is refused with the reason, and nothing is submitted', () => {
+    const before = slurmCmd('squeue', ['-h', '-o', '%A']).trim();
+    const sub = cli([...FLAGS.map((f) => (f === 'art' ? 'art-big' : f)), '--slurm', '--submit', '--sbatch-arg=--cpus-per-task=64'], work);
+    expect(sub.code).toBe(1);
+    expect(sub.stderr).toMatch(/--cpus-per-task=64 cannot fit partition \S+ \(nodes of at most \d+ CPUs?\): SLURM would leave the array pending forever \(PartitionConfig\)/);
+    expect(slurmCmd('squeue', ['-h', '-o', '%A']).trim()).toBe(before);
+  });
+
+  it('with the default sbatch options the tasks are fitted to the node, train and merge', async () => {
+    const cpus = Number(slurmCmd('sinfo', ['-h', '-o', '%c']).trim().split('\n')[0]);
+    const dir = `${tmp}/defaults`;
+    cpSync(`${TREES}full`, `${dir}/tree`, { recursive: true });
+    const sub = cli([...FLAGS, '--slurm', '--submit'], dir);
+    expect(sub.stderr).toBe('');
+    expect(sub.code).toBe(0);
+    if (cpus < 4) {
+      expect(sub.stdout).toContain(`  → the default --cpus-per-task=4 does not fit partition`);
+      expect(readFileSync(`${dir}/art/slurm/train.sbatch`, 'utf8')).toContain(`#SBATCH --cpus-per-task=${cpus}\n`);
+    }
+    const ids = submitted(sub.stdout);
+    await waitForJobs([ids.array, ids.merge]);
+    expect(readFileSync(`${dir}/art/slurm/logs/merge-${ids.merge}.out`, 'utf8')).toContain('  → 9 job(s) success\n');
+    expect(manifestAt(dir).jobs.every((j) => j.result.status === 'success')).toBe(true);
+  }, 600_000);
 });

@@ -347,3 +347,91 @@ export function clusterZip(input: ClusterZipInput): Uint8Array {
   }
   return zipSync(out, { level: 6 });
 }
+
+/** A partition as `sinfo -h -o '%P %c'` lists it: its name, whether it is the default, CPUs per node. */
+export interface PartitionSize {
+  name: string;
+  isDefault: boolean;
+  cpus: number;
+}
+
+/** The lines of `sinfo -h -o '%P %c'` ("debug* 2"); a partition listed twice keeps its largest node. */
+export function parseSinfo(text: string): PartitionSize[] {
+  const byName = new Map<string, PartitionSize>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*(\S+)\s+(\d+)\+?\s*$/.exec(line);
+    if (!m) continue;
+    const isDefault = m[1].endsWith('*');
+    const name = isDefault ? m[1].slice(0, -1) : m[1];
+    const cpus = Number(m[2]);
+    const had = byName.get(name);
+    byName.set(name, { name, isDefault: isDefault || (had?.isDefault ?? false), cpus: Math.max(cpus, had?.cpus ?? 0) });
+  }
+  return [...byName.values()];
+}
+
+/** The value of the last pass-through option named `name` (`--x=v`, `--x v`, `-c v`, `-cv`), or null. */
+function optionValue(args: readonly string[], name: string): string | null {
+  let v: string | null = null;
+  for (const a of args) {
+    if (sbatchOptionName(a) !== name) continue;
+    if (a.startsWith('--')) v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : a.split(/\s+/)[1] ?? null;
+    else v = a.slice(2).trim() || null;
+  }
+  return v;
+}
+
+export type CpuFit =
+  | { kind: 'ok' }
+  | { kind: 'fitted'; cpus: number; arg: string; note: string }
+  | { kind: 'refused'; reason: string };
+
+/**
+ * Will the training tasks' --cpus-per-task fit a node of the partition they go to? The default
+ * (TRAIN_SBATCH_DEFAULTS) is fitted down to the partition's largest node; a value the user asked
+ * for is refused with the reason, since SLURM would otherwise leave the array pending forever
+ * (reason PartitionConfig) without telling anyone.
+ */
+export function fitCpusPerTask(sbatchArgs: readonly string[], partitions: readonly PartitionSize[]): CpuFit {
+  if (partitions.length === 0) return { kind: 'ok' };
+  const asked = optionValue(sbatchArgs, '--partition');
+  const names = asked ? asked.split(',') : [];
+  const target = asked ? partitions.filter((p) => names.includes(p.name)) : partitions.filter((p) => p.isDefault);
+  if (target.length === 0) {
+    if (asked) return { kind: 'refused', reason: `partition '${asked}' is not among the cluster's partitions (${partitions.map((p) => p.name).join(', ')})` };
+    return { kind: 'ok' };
+  }
+  const maxCpus = Math.max(...target.map((p) => p.cpus));
+  const where = `partition ${target.map((p) => p.name).join(',')} (nodes of at most ${maxCpus} CPU${maxCpus === 1 ? '' : 's'})`;
+  const user = optionValue(sbatchArgs, '--cpus-per-task');
+  if (user !== null) {
+    const n = Number(user);
+    if (Number.isInteger(n) && n > maxCpus) {
+      return { kind: 'refused', reason: `--cpus-per-task=${n} cannot fit ${where}: SLURM would leave the array pending forever (PartitionConfig). Ask for at most ${maxCpus}` };
+    }
+    return { kind: 'ok' };
+  }
+  const def = Number(optionValue(TRAIN_SBATCH_DEFAULTS, '--cpus-per-task'));
+  if (def <= maxCpus) return { kind: 'ok' };
+  return { kind: 'fitted', cpus: maxCpus, arg: `--cpus-per-task=${maxCpus}`, note: `the default --cpus-per-task=${def} does not fit ${where}; the training tasks ask for ${maxCpus}` };
+}
+
+/**
+ * Pending reasons (squeue %r) that never clear by themselves: the request exceeds what the
+ * partition, its limits or the account allow. Other reasons (Resources, Priority, Dependency,
+ * JobHeldUser, BeginTime) clear as the queue moves.
+ */
+export const STUCK_REASONS: readonly string[] = [
+  'PartitionConfig', 'PartitionNodeLimit', 'PartitionTimeLimit', 'BadConstraints', 'InvalidAccount', 'InvalidQOS',
+  'QOSMaxCpuPerJobLimit', 'AssocMaxCpuPerJobLimit', 'QOSMaxWallDurationPerJobLimit', 'AssocMaxWallDurationPerJobLimit',
+];
+
+/** The stuck reasons among the lines of `squeue -h -o %r` (one per pending task), each once. */
+export function stuckReasons(squeueReasons: string): string[] {
+  const found = new Set<string>();
+  for (const line of squeueReasons.split('\n')) {
+    const r = line.trim().replace(/^\(|\)$/g, '');
+    if (STUCK_REASONS.includes(r)) found.add(r);
+  }
+  return [...found];
+}

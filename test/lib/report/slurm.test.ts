@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { unzipSync, strFromU8 } from 'fflate';
 import fc from 'fast-check';
 import {
-  arraySpec, clusterZip, parseArraySpec, sbatchArgProblem, sbatchScripts, shellQuote, studyFlags, CLUSTER_ZIP_DIR,
+  arraySpec, clusterZip, fitCpusPerTask, parseArraySpec, parseSinfo, stuckReasons, STUCK_REASONS, sbatchArgProblem, sbatchScripts, shellQuote, studyFlags, CLUSTER_ZIP_DIR,
   type StudyCommand,
 } from '../../../src/lib/report/slurm';
 import { parseArgs } from '../../../src/cli/args';
@@ -206,5 +206,37 @@ describe('the app\'s "Run on a cluster" zip', () => {
     const r = runScript(train.replace(/@PROJECT_DIR@/g, '/p').replace(/@PHASE_C_ROOT@/g, '/c').replace(/@PHASE_D_ROOT@/g, '/d').replace(/@ARTIFACT_ROOT@/g, '/a'),
       { SLURM_ARRAY_TASK_ID: '8', NODE: STUB });
     expect(parseBack(r.argv.slice(3))).toMatchObject({ dose: null, view: null, gridsize: null, dry_run: true, job_index: 8 });
+  });
+});
+
+describe('fitting the tasks to the partition (sinfo) and pending reasons that never clear (squeue)', () => {
+  const sinfo = parseSinfo('debug* 2\nbig 64\nbig 32\n\ngpu 8+\n');
+  it('reads sinfo -h -o "%P %c": the default partition, the largest node of each', () => {
+    expect(sinfo).toEqual([
+      { name: 'debug', isDefault: true, cpus: 2 },
+      { name: 'big', isDefault: false, cpus: 64 },
+      { name: 'gpu', isDefault: false, cpus: 8 },
+    ]);
+  });
+  it('fits the default --cpus-per-task=4 down to the default partition, or leaves it where it fits', () => {
+    expect(fitCpusPerTask([], sinfo)).toEqual({
+      kind: 'fitted', cpus: 2, arg: '--cpus-per-task=2',
+      note: 'the default --cpus-per-task=4 does not fit partition debug (nodes of at most 2 CPUs); the training tasks ask for 2',
+    });
+    expect(fitCpusPerTask(['--partition=big'], sinfo)).toEqual({ kind: 'ok' });
+    expect(fitCpusPerTask(['-pgpu'], sinfo)).toEqual({ kind: 'ok' });
+    expect(fitCpusPerTask([], [])).toEqual({ kind: 'ok' }); // no sinfo: nothing to go on
+  });
+  it('refuses a --cpus-per-task the user asked for that no node has, and an unknown partition', () => {
+    const r = fitCpusPerTask(['--cpus-per-task=8'], sinfo);
+    expect(r).toEqual({ kind: 'refused', reason: '--cpus-per-task=8 cannot fit partition debug (nodes of at most 2 CPUs): SLURM would leave the array pending forever (PartitionConfig). Ask for at most 2' });
+    expect(fitCpusPerTask(['-c 8', '--partition=big'], sinfo)).toEqual({ kind: 'ok' });
+    expect(fitCpusPerTask(['-c1'], sinfo)).toEqual({ kind: 'ok' });
+    expect(fitCpusPerTask(['--partition=nope'], sinfo)).toMatchObject({ kind: 'refused', reason: "partition 'nope' is not among the cluster's partitions (debug, big, gpu)" });
+  });
+  it('names the pending reasons that do not clear by themselves, once each', () => {
+    expect(stuckReasons('PartitionConfig\nPartitionConfig\n(Resources)\nPriority\n')).toEqual(['PartitionConfig']);
+    expect(stuckReasons('JobHeldUser\nDependency\nNone\n')).toEqual([]);
+    expect(STUCK_REASONS).toContain('PartitionTimeLimit');
   });
 });
