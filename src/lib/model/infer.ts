@@ -103,7 +103,11 @@ export async function predictPatches(model: PtychoPinn, data: GroupedData, batch
       if (perChannel) {
         const out = model.forward(inputs, ops, false, { windows: true });
         // the share of each window pixel's interpolation taps that fall on fully covered canvas pixels
-        const count = tf.tidy(() => extractWindowsFlat(tf.cast(tf.greaterEqual(ops.count, FULL_WINDOW_COUNT), 'float32') as tf.Tensor3D, ops));
+        // fully covered canvas pixels from the merged window count (normData: count + 0.001, before
+        // the normaliser's floor), built here rather than with every training step's operators
+        const full = tf.tensor3d(Float32Array.from(ops.normData, (v) => (v - MERGE_NORM_EPS >= FULL_WINDOW_COUNT ? 1 : 0)), [ops.B, ops.P, ops.P]);
+        const count = tf.tidy(() => extractWindowsFlat(full, ops));
+        full.dispose();
         const [r, i, n] = await Promise.all([out.windowsRe.data(), out.windowsIm.data(), count.data()]);
         tf.dispose([out.intensity, out.trimmedRe, out.trimmedIm, out.windowsRe, out.windowsIm, count]);
         re.set(r as Float32Array, at);

@@ -47,8 +47,6 @@ export interface ForwardOperators {
   readonly mergeX: tf.Tensor3D | null;
   /** Normaliser: max(merged central-window indicator + 0.001, floor), [B, P, P]. */
   readonly norm: tf.Tensor3D;
-  /** Merged central-window count (no floor, no 0.001), [B, P, P]: which canvas pixels a window reaches. */
-  readonly count: tf.Tensor3D;
   /** Normaliser restricted to the trimmed N x N centre, [B, N, N, 1] (used by the identity path). */
   readonly normTrim: tf.Tensor4D;
   /** Extract matrices along rows, grouped per sample: [B, C·N, P] (translate by +r_c, centre-crop). Null on the identity path. */
@@ -167,15 +165,14 @@ export function buildForwardOperators(
     extractX = tf.tensor3d(ex, [BC, N, P]);
   }
   const norm = tf.tensor3d(Float32Array.from(normData, (v) => Math.max(v, floor)), [B, P, P]);
-  const count = tf.tensor3d(Float32Array.from(normData, (v) => v - MERGE_NORM_EPS), [B, P, P]);
   const normTrim = tf.tensor4d(normTrimData, [B, N, N, 1]);
   let disposed = false;
   return {
-    B, N, C, P, identityGeometry, mergeY, mergeX, norm, normTrim, count, extractY, extractX, normData,
+    B, N, C, P, identityGeometry, mergeY, mergeX, norm, normTrim, extractY, extractX, normData,
     dispose() {
       if (disposed) return;
       disposed = true;
-      for (const t of [mergeY, mergeX, extractY, extractX, norm, normTrim, count]) t?.dispose();
+      for (const t of [mergeY, mergeX, extractY, extractX, norm, normTrim]) t?.dispose();
     },
   };
 }

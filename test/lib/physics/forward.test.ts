@@ -181,7 +181,7 @@ describe('gridsize 1 with zero offsets: chain == O ⊙ W, W = 1/1.001 inside [N/
     fast.dispose();
     general.dispose();
     general.dispose(); // idempotent
-    expect(live()).toBe(n0 - 3 - 7);
+    expect(live()).toBe(n0 - 2 - 6);
   });
 
   it("with normFloor 0 it is the reference's merge: W = 1000 outside the central window", () => {
