@@ -6,5 +6,5 @@ export type { ContractIssue, Severity } from './issues';
 export { e, w, formatShape, formatPosition, formatNumber, WARNING_LABELS, warningCounts, studyWideWarnings } from './issues';
 export type { Dataset, DatasetArchive, DatasetReport, ComplexImage, LoadResult, ValidateOptions } from './types';
 export { inspectDataset, SUPPORTED_N, MIN_TEST_N, MIN_POSITIONS_GRIDSIZE2 } from './inspect';
-export { loadDataset, AMPLITUDE_MAX_HINT, AMPLITUDE_RATIO_HINT } from './load';
+export { loadDataset, toFloat64, AMPLITUDE_MAX_HINT, AMPLITUDE_RATIO_HINT } from './load';
 export { inferPatchSize } from './infer';

@@ -129,7 +129,8 @@ function checkAmplitude(amp: Float32Array, plan: LoadPlan, file: string, errors:
   if (mean > 0 && max / mean >= AMPLITUDE_RATIO_HINT) warnings.push(w.amplitude_ratio(file, key, max, mean));
 }
 
-function toFloat64(arr: NdArray, key: string): Float64Array {
+/** A real numeric array's values as float64 (64-bit integers through Number); the caller has checked the dtype. */
+export function toFloat64(arr: NdArray, key: string): Float64Array {
   const src = arr.data;
   if (src instanceof Float64Array) return src;
   if (Array.isArray(src)) throw new Error(`contract: coordinates '${key}' of dtype ${arr.dtype} reached conversion`);

@@ -12,15 +12,16 @@
  * not comparable across views.
  */
 import { openNpz, type NdArray } from '../ingest';
+import { toFloat64 } from '../contract';
 import { phaseCPath } from '../study/jobs';
 import type { FileSource } from '../study/runner';
 import { regionBox, type CommonRegion } from './quality';
 
+/** Coordinates as numbers (the contract's conversion), after the checks the contract makes first. */
 function toNumbers(a: NdArray, key: string): Float64Array {
-  const d = a.data;
-  if (Array.isArray(d)) throw new Error(`${key} holds ${a.dtype} values, not numbers`);
+  if (Array.isArray(a.data)) throw new Error(`${key} holds ${a.dtype} values, not numbers`);
   if (a.dtype === 'complex64' || a.dtype === 'complex128') throw new Error(`${key} is complex`);
-  return Float64Array.from(d as ArrayLike<number | bigint>, (v) => Number(v));
+  return toFloat64(a, key);
 }
 
 /** The Phase C test file's positions, or why they could not be had. */
