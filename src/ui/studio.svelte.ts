@@ -75,10 +75,13 @@ function download(name: string, data: Uint8Array | string, type: string): void {
 /** What the estimate worker is asked to measure (TimingRequest without its envelope). */
 type TimingNeed = Omit<TimingRequest, 'type' | 'id'>;
 
+/** The same step shape: N, gridsize, batch and filter scale. */
+const sameShape = (a: StepShape, b: StepShape): boolean =>
+  a.N === b.N && a.gridsize === b.gridsize && a.batch === b.batch && a.filterScale === b.filterScale;
+
 /** Whether a measurement made for `had` serves `need`: same backend choice, every shape measured at the same batch and filter scale. */
 function timingCovers(had: TimingNeed, need: TimingNeed): boolean {
-  return had.backend === need.backend && need.shapes.every((s) => had.shapes.some((h) =>
-    h.N === s.N && h.gridsize === s.gridsize && h.batch === s.batch && h.filterScale === s.filterScale));
+  return had.backend === need.backend && need.shapes.every((s) => had.shapes.some((h) => sameShape(h, s)));
 }
 
 /** How long to wait after the last change of data or settings before measuring (ms). */
@@ -197,7 +200,7 @@ export class Studio {
     const need = this.timingNeed;
     if (e && t && need && e.training > 0) {
       // the shapes these jobs need, as measured (the measurement may cover more)
-      const used = t.result.shapes.filter((s) => need.shapes.some((n) => n.N === s.N && n.gridsize === s.gridsize && n.batch === s.batch && n.filterScale === s.filterScale));
+      const used = t.result.shapes.filter((s) => need.shapes.some((n) => sameShape(n, s)));
       const byN = new Set(used.map((s) => s.N)).size > 1;
       const steps = used.map((s) => `${fmtStep(s.stepSeconds)}${byN ? ` at N=${s.N},` : ' at'} gridsize ${s.gridsize}` +
         (s.timedBatch < s.batch ? ` (timed at batch ${s.timedBatch}, scaled to ${s.batch})` : '')).join(', ');
