@@ -180,7 +180,7 @@ export function scoreReconstruction(st: StitchedCanvas, truth: TruthObject, cent
  * (1e-3 / 2pi)^2 / C2 ~ 3e-5 of it, so SSIM only asks whether the reconstruction is flat too, the
  * phase FRC correlates against rounding noise (the reference's FRC guard gives NaN for an all-zero
  * target), and MAE/PSNR measure the reconstruction's own phase noise, not agreement with the truth.
- * The simulated 'lines' objects (ptycho/diffsim.py without set_phi, the demo study) have phase 0.
+ * The simulated 'lines' objects without set_phi (ptycho/diffsim.py; the demo study before 2026-12-06) have phase 0.
  */
 export const FLAT_PHASE_STD = 1e-3;
 

@@ -86,7 +86,7 @@ function defaultProbeSigma(N: number, scale = DEFAULT_PROBE_SCALE): number {
 }
 
 /** Disk radius of the default probe, px: σ·sqrt(2 ln 2) with σ = N/(scale·π²) (`probe.py:15-27`). */
-export function probeDiskRadius(N: number, scale = DEFAULT_PROBE_SCALE): number {
+function probeDiskRadius(N: number, scale = DEFAULT_PROBE_SCALE): number {
   return defaultProbeSigma(N, scale) * Math.sqrt(2 * Math.LN2);
 }
 

@@ -57,7 +57,7 @@
  */
 import { writeNpz } from '../ingest';
 import type { NdArray } from '../ingest/types';
-import { defocusedProbe, probeDiskRadius, probeScaleForRadius } from '../physics/probe';
+import { defocusedProbe, probeScaleForRadius } from '../physics/probe';
 import { Rng } from './rng';
 import { linesObject, REFERENCE_LINE_COUNT } from './lines';
 import { canonicalize, simulateDose, spacingFilter, spacingThreshold, splitByY, OVERLAP_VIEWS, SPLIT_FRACTION, type SpacingMetrics } from './study';
@@ -176,8 +176,8 @@ export function demoGeometry(size: DemoSize, o: DemoGeometryOptions = {}) {
   const S = 2 * Math.ceil((scan + N) / 2); // positions in [N/2, S − N/2] (buffer N/2, `nongrid_simulation.py:153-190`)
   const lineDensity = o.lineDensity ?? DEMO_LINE_DENSITY;
   const nLines = Math.round((lineDensity * REFERENCE_LINE_COUNT * S) / (BENCHMARK_OBJECT_SIDE * N)); // relative to the lines benchmark's density, `diffsim.py:161-170`
-  const probeScale = probeScaleForRadius(N, (o.probeRadius ?? DEMO_PROBE_RADIUS) * N);
-  const probeRadius = probeDiskRadius(N, probeScale);
+  const probeRadius = (o.probeRadius ?? DEMO_PROBE_RADIUS) * N;
+  const probeScale = probeScaleForRadius(N, probeRadius); // the default_probe_scale whose disk has this radius
   const defocus = o.defocus ?? DEMO_DEFOCUS_WAVES[size];
   const phase = o.phase ?? DEMO_PHASE_PEAK;
   // linear overlap of neighbouring illuminations along a raster row: 1 − step / disk diameter
