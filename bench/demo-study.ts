@@ -176,7 +176,7 @@ for (const r of rows) {
 // the top dose's comparison pictures, for looking at
 const top = Math.max(...manifest.jobs.map((j) => j.dose));
 for (const j of manifest.jobs.filter((x) => x.dose === top)) {
-  const png = files[`${j.artifact_dir}/comparison.png`] ?? Object.entries(files).find(([k]) => k.endsWith(`${j.artifact_dir.replace(/^.*?dose_/, 'dose_')}/comparison.png`))?.[1];
+  const png = files[`${j.artifact_dir}/comparison.png`]; // the zip holds the artifacts at their manifest paths
   if (png) fs.writeFileSync(path.join(outDir, `comparison-dose${top}-${j.view}.png`), png);
 }
 const pick = (view: string) => rows.find((r) => r.dose === top && r.view === view)?.common_amp_ssim ?? null;
