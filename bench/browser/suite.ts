@@ -29,7 +29,7 @@ import { farFieldIntensity } from '../../src/lib/physics';
 import { makeDemoStudy } from '../../src/lib/sim';
 import { planStudy, memoryFileSource } from '../../src/lib/study/plan';
 import { inspectNpz } from '../../src/lib/study/inspect';
-import { runStudy } from '../../src/lib/report/run';
+import { runStudy } from '../../src/lib/pipeline/run';
 import { MemorySink } from '../../src/lib/report/sinks';
 import { createPtychoPinnRunner } from '../../src/lib/model/runner';
 

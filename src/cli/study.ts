@@ -3,7 +3,7 @@
  *
  *   npm run study -- --phase-c-root P --phase-d-root Q --artifact-root R \
  *                    [--dose D] [--view {baseline,dense,sparse}] [--gridsize {1,2}] [--dry-run]
- *                    [--nepochs E] [--n-groups G] [--batch-size B] [--n-filters-scale S] [--object-big {true,false}] [--backend {wasm,cpu,webgpu}]
+ *                    [--nepochs E] [--n-groups G] [--batch-size B] [--n-filters-scale S] [--object-big {true,false}] [--backend {wasm,cpu,webgpu}] [--jobs K]
  *                    [--job-index K | --merge | --slurm [--submit] [--only-missing] [--sbatch-arg ARG ...]]
  *
  * Same src/lib code as the app: planStudy (tree, matrix, validation through ingest + contract,
@@ -14,7 +14,7 @@
  *
  * Past one machine (docs/cluster.md): `--job-index K` runs only the K-th selected job and writes its
  * manifest entry to `<job artifact dir>/result.json`; `--merge` builds training_manifest.json from
- * those; `--slurm` writes the two sbatch scripts (src/lib/report/slurm.ts) and `--submit` submits them.
+ * those; `--slurm` writes the two sbatch scripts (src/lib/cluster/slurm.ts) and `--submit` submits them.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync, chmodSync } from 'node:fs';
@@ -28,13 +28,15 @@ import { planStudy, type PlanInputFile, type PlannedJob, type StudyPlan } from '
 import { inspectNpz } from '../lib/study/inspect';
 import { pyFloatRepr, pyFormatE0, pyPathJoin, pyPathStr, pyUtcIsoTimestamp } from '../lib/study/pyformat';
 import type { JobRunner } from '../lib/study/runner';
-import { runStudy, type ConfigOverrides, type StudyEvent } from '../lib/report/run';
+import { runStudy, type ConfigOverrides, type StudyEvent } from '../lib/pipeline/run';
 import { studySummary, studySummaryFiles, studySummaryText, type SummaryInput } from '../lib/report/summary';
 import { manifestJob, manifestPath } from '../lib/report/manifest';
 import {
   entryStatus, isFinished, jobResultPath, makeJobResult, mergeJobResults, readJobResult, serializeJobResult,
-} from '../lib/report/cluster';
-import { fitCpusPerTask, followCommands, parseSinfo, sbatchArgProblem, sbatchScripts, stuckReasons, type StudyCommand, type TrainingSize } from '../lib/report/slurm';
+} from '../lib/cluster/results';
+import { defaultConcurrency, slotPool } from '../lib/pipeline/pool';
+import { threadSlot } from './job-slot';
+import { fitCpusPerTask, followCommands, parseSinfo, sbatchArgProblem, sbatchScripts, stuckReasons, type StudyCommand, type TrainingSize } from '../lib/cluster/slurm';
 
 export const PROG = 'study';
 const DESCRIPTION = 'Enumerate, filter and run the PtychoPINN dose/overlap training jobs and write training_manifest.json.';
@@ -65,6 +67,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: '--n-filters-scale', dest: 'n_filters_scale', kind: 'value', type: 'float', help: 'ModelConfig.n_filters_scale (reference default 2; multiples of 0.25)' },
   { flag: '--object-big', dest: 'object_big', kind: 'value', type: 'str', choices: ['true', 'false'], help: 'ModelConfig.object_big for every job (default: true, the reference\'s)' },
   { flag: '--backend', dest: 'backend', kind: 'value', type: 'str', choices: CLI_BACKENDS, help: 'tfjs backend to train on (default: wasm, else cpu)' },
+  { flag: '--jobs', dest: 'jobs', kind: 'value', type: 'int', help: 'train up to K jobs at once, one worker thread each (WASM/CPU; WebGPU trains one at a time; default 1)' },
   { flag: '--job-index', dest: 'job_index', kind: 'value', type: 'int', help: 'run only the K-th selected job (0-based) and write its result.json' },
   { flag: '--merge', dest: 'merge', kind: 'flag', help: 'build training_manifest.json from the jobs\' result.json files' },
   { flag: '--slurm', dest: 'slurm', kind: 'flag', help: 'write <artifact root>/slurm/{train,merge}.sbatch (a job array)' },
@@ -149,6 +152,8 @@ interface Args {
   overrides: ConfigOverrides;
   backend: CliBackend | null;
   jobIndex: number | null;
+  /** --jobs: jobs trained at once. */
+  jobs: number;
   merge: boolean;
   slurm: boolean;
   submit: boolean;
@@ -173,6 +178,8 @@ function checkArgs(a: Record<string, unknown>): Args {
     }
     size.n_filters_scale = s;
   }
+  const jobs = typeof a.jobs === 'number' ? a.jobs : 1;
+  if (jobs < 1) throw err(`argument --jobs: must be a whole number of at least 1, got ${jobs}`);
   const jobIndex = typeof a.job_index === 'number' ? a.job_index : null;
   if (jobIndex !== null && jobIndex < 0) throw err(`argument --job-index: must be 0 or more, got ${jobIndex}`);
   const merge = a.merge === true;
@@ -216,7 +223,7 @@ function checkArgs(a: Record<string, unknown>): Args {
     },
     overrides,
     backend: typeof a.backend === 'string' ? a.backend as CliBackend : null,
-    jobIndex, merge, slurm, submit, onlyMissing, sbatchArgs,
+    jobIndex, jobs, merge, slurm, submit, onlyMissing, sbatchArgs,
   };
 }
 
@@ -317,8 +324,12 @@ async function study(args: Args, io: CliIO): Promise<number> {
 
   const one = args.jobIndex;
   const jobs: PlannedJob[] = one === null ? plan.selected : [plan.selected[one]];
+  // --jobs K: a pool of K worker threads, each with a tfjs of its own (src/cli/job-slot.ts)
+  const k = dryRun || !backend ? 1 : defaultConcurrency(backend, undefined, jobs.length, args.jobs);
+  const pool = k > 1 ? slotPool(k, () => threadSlot(backend as CliBackend)) : null;
+  if (pool) runner = pool.runner;
   out();
-  out(`Executing ${jobs.length} training job(s)...`);
+  out(`Executing ${jobs.length} training job(s)...${k > 1 ? ` (${k} at once, one thread each)` : ''}`);
   if (one !== null) await removeFile(jobResultPath(jobs[0].job)); // a task killed from here on leaves no stale result
   const res = await runStudy({
     jobs,
@@ -336,8 +347,9 @@ async function study(args: Args, io: CliIO): Promise<number> {
     signal: io.signal,
     now: io.now,
     writeManifest: one === null,
-    onEvent: jobPrinter(out, dryRun, one ?? 0, one === null ? undefined : n),
-  });
+    onEvent: jobPrinter(out, dryRun, one ?? 0, one === null ? undefined : n, k > 1),
+    concurrency: k,
+  }).finally(() => pool?.close());
 
   if (one !== null) {
     const job = jobs[0].job;
@@ -370,20 +382,24 @@ async function study(args: Args, io: CliIO): Promise<number> {
 }
 
 /** Console lines per job (E4 :433-434, E6 bundle lines); `offset`/`total` number a task's job within the study. */
-function jobPrinter(out: (line?: string) => void, dryRun: boolean, offset: number, total?: number) {
+function jobPrinter(out: (line?: string) => void, dryRun: boolean, offset: number, total?: number, tagged = false) {
   const tag = (v: string, d: number) => `[${v}/dose=${pyFormatE0(d)}]`;
+  let count = total;
   return (e: StudyEvent) => {
+    if (e.type === 'study-start') count ??= e.total;
     if (e.type === 'job-start') {
       out(`  [${e.index + offset}/${total ?? e.total}] ${e.job.view} (dose=${pyFormatE0(e.job.dose)}, gridsize=${e.job.gridsize})`);
     } else if (e.type === 'job-progress') {
       // One line per epoch (a long job is not silent for hours), and the live score when there is one.
       const p = e.progress;
+      // jobs side by side (--jobs): each line says whose it is
+      const who = tagged ? `[${e.index + offset}/${count}] ` : '';
       if (p.status === 'epoch') {
         const r = p.record;
-        out(`    epoch ${r.epoch}/${p.epochs}: loss ${r.train_loss.toPrecision(6)}, val_loss ${r.val_loss === null ? 'n/a' : r.val_loss.toPrecision(6)}, ` +
+        out(`    ${who}epoch ${r.epoch}/${p.epochs}: loss ${r.train_loss.toPrecision(6)}, val_loss ${r.val_loss === null ? 'n/a' : r.val_loss.toPrecision(6)}, ` +
           `lr ${r.learning_rate.toExponential(2)}, ${r.seconds.toFixed(1)} s`);
       } else if (p.status === 'score') {
-        out(`    epoch ${p.epoch}: amplitude SSIM ${p.amplitude_ssim.toFixed(3)} against the true object (placed)`);
+        out(`    ${who}epoch ${p.epoch}: amplitude SSIM ${p.amplitude_ssim.toFixed(3)} against the true object (placed)`);
       }
     } else if (e.type === 'job-end') {
       const r = e.entry.result;

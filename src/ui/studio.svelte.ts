@@ -5,7 +5,7 @@
  */
 import { untrack } from 'svelte';
 import { zipSync, strToU8 } from 'fflate';
-import { clusterZip } from '../lib/report/slurm';
+import { clusterZip } from '../lib/cluster/slurm';
 import { probeWebGPU, type AdapterReport } from '../lib/runtime/adapter';
 import { describeBackend, type BackendChoice, type BackendInfo } from '../lib/runtime/backend';
 import type { StudyPlan } from '../lib/study/plan';
@@ -521,7 +521,7 @@ export class Studio {
 
   /**
    * "Run on a cluster": the two sbatch scripts and a README for the current filters and training
-   * settings, with the paths as placeholders (src/lib/report/slurm.ts, the CLI writes the same).
+   * settings, with the paths as placeholders (src/lib/cluster/slurm.ts, the CLI writes the same).
    */
   downloadClusterZip(): void {
     const plan = this.plan;

@@ -16,7 +16,7 @@ import { chooseBackend } from '../lib/model/choose-backend';
 import { SUPPORTED_N } from '../lib/model/settings';
 import { inferJobPatchSize } from '../lib/study/inspect';
 import { useBundledWasm } from './wasm-assets';
-import { runStudy } from '../lib/report/run';
+import { runStudy } from '../lib/pipeline/run';
 import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
 import { makeLegacyParams } from '../lib/config/config';
 import { memoryFileSource } from '../lib/study/plan';

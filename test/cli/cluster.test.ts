@@ -10,8 +10,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { main, type CliIO } from '../../src/cli/study';
-import { parsePyJson } from '../../src/lib/report/cluster';
-import { parseArraySpec } from '../../src/lib/report/slurm';
+import { parsePyJson } from '../../src/lib/cluster/results';
+import { parseArraySpec } from '../../src/lib/cluster/slurm';
 import type { JobRunner } from '../../src/lib/study/runner';
 import { TREES } from '../lib/study/helpers';
 

@@ -15,7 +15,7 @@ import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
-import { parseArraySpec } from '../../src/lib/report/slurm';
+import { parseArraySpec } from '../../src/lib/cluster/slurm';
 import { TREES } from '../lib/study/helpers';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));

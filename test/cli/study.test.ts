@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from '../../src/cli/args';
 import { planStudy, memoryFileSource } from '../../src/lib/study/plan';
 import { inspectNpz } from '../../src/lib/study/inspect';
-import { runStudy } from '../../src/lib/report/run';
+import { runStudy } from '../../src/lib/pipeline/run';
 import { MemorySink } from '../../src/lib/report/sinks';
 import type { JobRunner } from '../../src/lib/study/runner';
 import { havePython, loadTree, runPython, TREES } from '../lib/study/helpers';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import {
   arraySpec, clusterZip, fitCpusPerTask, parseArraySpec, parseSinfo, stuckReasons, STUCK_REASONS, sbatchArgProblem, sbatchScripts, shellQuote, studyFlags, CLUSTER_ZIP_DIR,
   type StudyCommand,
-} from '../../../src/lib/report/slurm';
+} from '../../../src/lib/cluster/slurm';
 import { parseArgs } from '../../../src/cli/args';
 import { OPTIONS, PROG } from '../../../src/cli/study';
 

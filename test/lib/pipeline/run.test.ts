@@ -4,7 +4,7 @@ import { planStudy, memoryFileSource } from '../../../src/lib/study/plan';
 import { inspectNpz } from '../../../src/lib/study/inspect';
 import type { JobRunner, RunnerArgs, RunnerResult } from '../../../src/lib/study/runner';
 import { MemorySink } from '../../../src/lib/report/sinks';
-import { dryRunLog, runStudy, type StudyEvent } from '../../../src/lib/report/run';
+import { dryRunLog, runStudy, type StudyEvent } from '../../../src/lib/pipeline/run';
 import { loadTree } from '../study/helpers';
 
 const FIXED_NOW = Date.UTC(2025, 10, 4, 6, 0, 41) + 71.179;

@@ -1,8 +1,9 @@
 /**
- * The run loop: the filtered jobs, in order, through a JobRunner (real training) or the dry run,
- * each result recorded, then `training_manifest.json` written. The app and the CLI both call
- * runStudy, with different FileSource/ArtifactSink implementations, so for the same inputs and
- * filters they write the same manifest (apart from the timestamp).
+ * The run loop: the filtered jobs, in order (up to k at once), through a JobRunner (real training)
+ * or the dry run, each result recorded, then `training_manifest.json` written. The app's train
+ * worker, the CLI's full run, a SLURM task (`--job-index`) and the tests all call runStudy, with
+ * different FileSource/ArtifactSink implementations and runners, so for the same inputs and filters
+ * they write the same manifest (apart from timings).
  *
  * Per job (E4 `training.py:179-287` `run_training_job`, with LATEST's N inference, `training.py:248-274`):
  *   mkdir artifact dir; touch train.log (never truncating);
@@ -22,10 +23,10 @@ import { pyFloatRepr, pyPathJoin } from '../study/pyformat';
 import type {
   ArtifactSink, FileSource, JobRunner, RunnerProgress, RunnerResult, TrainingJob,
 } from '../study/runner';
-import { buildManifest, jobFields, manifestJob, manifestPath, serializeManifest } from './manifest';
-import { studySummaryFiles } from './summary';
-import type { ManifestJob, TrainingManifest } from './manifest';
-import { pyJsonDumps } from './pyjson';
+import { buildManifest, jobFields, manifestJob, manifestPath, serializeManifest } from '../report/manifest';
+import { studySummaryFiles } from '../report/summary';
+import type { ManifestBackend, ManifestJob, TrainingManifest } from '../report/manifest';
+import { pyJsonDumps } from '../report/pyjson';
 
 /** The dry-run summary, in the reference's key order (E4 training.py:248-264). */
 export interface DryRunSummary {
@@ -108,7 +109,7 @@ export interface RunStudyOptions {
   filters: ParsedFilters;
   skipped?: readonly SkipEvent[];
   /** The training backend ('webgpu', 'cpu', ...) for the manifest; null for a dry run. */
-  backend?: string | null;
+  backend?: ManifestBackend | string | null;
   configOverrides?: ConfigOverrides;
   /** The bridge (default updateLegacyDict); injectable so a test can count calls. */
   bridge?: BridgeFn;
@@ -123,10 +124,19 @@ export interface RunStudyOptions {
   /** Extra result keys whose numbers are floats in the manifest. */
   floatKeys?: readonly string[];
   /**
-   * Write training_manifest.json to the sink (default true). A caller that runs one job per call
-   * and assembles the manifest itself (the app's resumable train worker) can turn this off.
+   * Write training_manifest.json and the study summary to the sink (default true). A caller that
+   * writes them itself (the app's train worker, after every job) can turn this off.
    */
   writeManifest?: boolean;
+  /** Jobs trained at once (default 1); the runner is then called that many times concurrently. */
+  concurrency?: number;
+  /** A result kept from before a resume: the job is recorded with it, neither announced nor run. */
+  priorResult?: (job: TrainingJob, index: number) => Record<string, unknown> | undefined;
+  /**
+   * After each job that was run or recorded (not prior ones), before its job-end event, with the
+   * entries finished so far in job order: the app stores the result and rewrites the manifest here.
+   */
+  onJobEnd?: (entry: ManifestJob, index: number, finished: ManifestJob[]) => Promise<void> | void;
 }
 
 export interface StudyRunResult {
@@ -152,14 +162,26 @@ function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return (signal?.aborted ?? false) || (err instanceof Error && err.name === 'AbortError');
 }
 
+/** What a lane of the loop does with one job: record it, or prepare and train it. */
+interface LaneState {
+  cancelled: boolean;
+  failed: number;
+  blocked: number;
+  completed: number;
+}
+
 /**
- * Run the filtered jobs in order and write the manifest. A job whose runner throws or returns
- * status 'failed' is recorded as failed with its error and the loop goes on; a blocked job is
- * recorded without running; on abort the running job is recorded as 'cancelled' and the loop
- * stops. Returns without a manifest when there are no jobs (the reference writes none).
+ * Run the filtered jobs and write the manifest. Up to `concurrency` jobs train at once (the
+ * runner is then called that many times concurrently: a pool of workers, src/lib/pipeline/pool.ts);
+ * each job is still bridged into the study's legacy dict in job order, so params.json and the
+ * manifest are the same whatever the concurrency, apart from timings. A job whose runner throws or
+ * returns status 'failed' is recorded as failed with its error and the loop goes on; a blocked job
+ * is recorded without running; a job with a prior result (a resumed run) is recorded with it; on
+ * abort the running jobs are recorded as 'cancelled' and no other starts. Entries are in job order.
+ * Returns without a manifest when there are no jobs (the reference writes none).
  */
 export async function runStudy(opts: RunStudyOptions): Promise<StudyRunResult> {
-  const { dryRun, files, sink, signal } = opts;
+  const { dryRun, sink, signal } = opts;
   if (!dryRun && !opts.runner) {
     throw new Error('Real training needs a JobRunner (the PtychoPINN runner); only a dry run can go without one.');
   }
@@ -169,47 +191,65 @@ export async function runStudy(opts: RunStudyOptions): Promise<StudyRunResult> {
   const emit = opts.onEvent ?? (() => {});
   const planned: PlannedJob[] = opts.jobs.map((j) => ('job' in j ? j : { job: j, blocked: false, reasons: [] }));
   const total = planned.length;
-  const entries: ManifestJob[] = [];
-  let cancelled = false;
-  let failed = 0;
-  let blocked = 0;
-  let completed = 0;
-  const notRun: TrainingJob[] = [];
+  const recorded: (ManifestJob | undefined)[] = new Array(total);
+  const state: LaneState = { cancelled: false, failed: 0, blocked: 0, completed: 0 };
+  const started: boolean[] = new Array(total).fill(false);
 
   if (total === 0) {
-    return { manifest: null, manifestText: null, manifestPath: null, entries, cancelled: false, notRun };
+    return { manifest: null, manifestText: null, manifestPath: null, entries: [], cancelled: false, notRun: [] };
   }
   await sink.mkdir(opts.artifactRoot);
   emit({ type: 'study-start', total, dryRun });
 
-  for (let i = 0; i < total; i++) {
-    const { job, blocked: isBlocked, reasons } = planned[i];
-    if (cancelled || signal?.aborted) {
-      cancelled = true;
-      notRun.push(job);
-      continue;
+  const finished = () => recorded.filter((e): e is ManifestJob => e !== undefined);
+  // Jobs are bridged in job order: each lane appends its job's preparation to this chain when it
+  // takes the job, and lanes take jobs in order.
+  let prepared: Promise<unknown> = Promise.resolve();
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      if (state.cancelled || signal?.aborted) { state.cancelled = true; return; }
+      const i = next++;
+      if (i >= total) return;
+      started[i] = true;
+      const { job, blocked: isBlocked, reasons } = planned[i];
+      const prior = opts.priorResult?.(job, i);
+      if (prior) {
+        recorded[i] = manifestJob(job, prior);
+        continue;
+      }
+      const index = i + 1;
+      emit({ type: 'job-start', index, total, job });
+      let result: Record<string, unknown>;
+      if (isBlocked) {
+        state.blocked += 1;
+        result = { status: 'blocked', error: `Blocked by validation errors: ${reasons.join(' | ')}`, errors: [...reasons] };
+      } else if (dryRun) {
+        const run = prepared.then(() => dryRunJob(job, sink));
+        prepared = run.catch(() => undefined);
+        result = { ...(await run) };
+        state.completed += 1;
+      } else {
+        const prep = prepared.then(() => prepareRealJob(job, opts, legacy, bridge, inferN));
+        prepared = prep.catch(() => undefined);
+        result = await trainRealJob(job, prep, opts, index, emit);
+        const status = result.status;
+        if (status === 'cancelled') state.cancelled = true;
+        else if (status === 'failed') state.failed += 1;
+        else state.completed += 1;
+      }
+      const entry = manifestJob(job, result);
+      recorded[i] = entry;
+      await opts.onJobEnd?.(entry, i, finished());
+      emit({ type: 'job-end', index, total, job, entry });
     }
-    const index = i + 1;
-    emit({ type: 'job-start', index, total, job });
-    let result: Record<string, unknown>;
-    if (isBlocked) {
-      blocked += 1;
-      result = { status: 'blocked', error: `Blocked by validation errors: ${reasons.join(' | ')}`, errors: [...reasons] };
-    } else if (dryRun) {
-      result = { ...(await dryRunJob(job, sink)) };
-      completed += 1;
-    } else {
-      result = await runRealJob(job, opts, legacy, bridge, inferN, index, emit);
-      const status = result.status;
-      if (status === 'cancelled') cancelled = true;
-      else if (status === 'failed') failed += 1;
-      else completed += 1;
-    }
-    const entry = manifestJob(job, result);
-    entries.push(entry);
-    emit({ type: 'job-end', index, total, job, entry });
-  }
+  };
+  const lanes = Math.max(1, Math.min(Math.floor(opts.concurrency ?? 1), total));
+  await Promise.all(Array.from({ length: lanes }, lane));
 
+  const entries = finished();
+  const notRun = planned.filter((_, i) => !started[i]).map((p) => p.job);
+  const { cancelled, completed, failed, blocked } = state;
   const manifest = buildManifest({
     now: (opts.now ?? defaultNow)(),
     phaseCRoot: opts.phaseCRoot,
@@ -233,24 +273,40 @@ export async function runStudy(opts: RunStudyOptions): Promise<StudyRunResult> {
   return { manifest, manifestText, manifestPath: path, entries, cancelled, notRun };
 }
 
-async function runRealJob(
+interface PreparedJob {
+  config: TrainingConfig;
+  params: LegacyParams;
+}
+
+/** A job's directories, N, configs and bridge (CONFIG-001: exactly once per job, before the runner), and params.json. */
+async function prepareRealJob(
   job: TrainingJob,
   opts: RunStudyOptions,
   legacy: LegacyParams,
   bridge: BridgeFn,
   inferN: (files: FileSource, path: string) => Promise<number>,
+): Promise<PreparedJob> {
+  const { sink, files } = opts;
+  await prepareJobDirs(job, sink);
+  const N = await inferN(files, job.train_data_path);
+  const config = buildJobConfig(job, N, opts.configOverrides);
+  bridge(legacy, config);
+  const params: LegacyParams = { ...legacy };
+  await sink.writeText(pyPathJoin(job.artifact_dir, PARAMS_NAME), pyJsonDumps(params, { floatKeys: LEGACY_FLOAT_KEYS }));
+  return { config, params };
+}
+
+async function trainRealJob(
+  job: TrainingJob,
+  prepared: Promise<PreparedJob>,
+  opts: RunStudyOptions,
   index: number,
   emit: (e: StudyEvent) => void,
 ): Promise<Record<string, unknown>> {
   const { sink, files, signal } = opts;
   const runner = opts.runner!;
   try {
-    await prepareJobDirs(job, sink);
-    const N = await inferN(files, job.train_data_path);
-    const config = buildJobConfig(job, N, opts.configOverrides);
-    bridge(legacy, config); // CONFIG-001: exactly once per job, before the runner
-    const params: LegacyParams = { ...legacy };
-    await sink.writeText(pyPathJoin(job.artifact_dir, PARAMS_NAME), pyJsonDumps(params, { floatKeys: LEGACY_FLOAT_KEYS }));
+    const { config, params } = await prepared;
     signal?.throwIfAborted();
     const r: RunnerResult = await runner({
       job, config, params, files, sink, signal, phaseCRoot: opts.phaseCRoot,

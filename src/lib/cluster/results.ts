@@ -10,9 +10,9 @@
 import type { ParsedFilters, SkipEvent } from '../study/jobs';
 import type { ArtifactSink, TrainingJob } from '../study/runner';
 import { pyPathJoin, pyUtcIsoTimestamp } from '../study/pyformat';
-import { buildManifest, jobFields, MANIFEST_FLOAT_KEYS, serializeManifest } from './manifest';
-import type { ManifestJob, TrainingManifest } from './manifest';
-import { pyJsonDumps } from './pyjson';
+import { buildManifest, jobFields, MANIFEST_FLOAT_KEYS, serializeManifest } from '../report/manifest';
+import type { ManifestJob, TrainingManifest } from '../report/manifest';
+import { pyJsonDumps } from '../report/pyjson';
 
 export const JOB_RESULT_NAME = 'result.json';
 
