@@ -17,6 +17,10 @@
  *   --out DIR               where the artifacts zip, the JSON and the top dose's comparison pictures go
  *                           (default bench/results/demo-study-<timestamp>/)
  *   --timeout-min M         give up after M minutes of training (default 120)
+ *   --jobs K|compare        jobs at once (the page's "Jobs at once"; default: the app's, the cores);
+ *                           `compare` trains the study at k = 1 and then k = 2 in one run, prints
+ *                           both times and their ratio, and whether the two manifests are equal apart
+ *                           from timings (the table and last line are then the k = 2 run's)
  *   --screenshots DIR       also photograph the path into DIR (`npm run screenshots` writes
  *                           docs/screenshots/ this way): 1-empty, 2-loaded, 3-running, 4-finished,
  *                           5-study-results, 6-comparison (the top dose's dense job)
@@ -37,7 +41,7 @@ for (let i = 0; i < argv.length; i += 2) {
   if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new Error(`expected --flag value pairs, got '${argv[i]}'`);
   flags.set(argv[i].slice(2), argv[i + 1]);
 }
-const known = ['size', 'epochs', 'groups', 'batch', 'filter-scale', 'out', 'timeout-min', 'screenshots'];
+const known = ['size', 'epochs', 'groups', 'batch', 'filter-scale', 'out', 'timeout-min', 'screenshots', 'jobs'];
 for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((f) => '--' + f).join(' ')})`);
 const size = flags.get('size');
 if (size !== undefined && size !== 'small' && size !== 'standard') throw new Error(`--size is small or standard, got ${size}`);
@@ -72,75 +76,121 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--no-sandbox'],
 });
-const shots = flags.get('screenshots');
-if (shots) fs.mkdirSync(shots, { recursive: true });
-const page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } })).newPage();
-const shot = async (name: string) => {
-  if (shots) await page.screenshot({ path: path.join(shots, name), fullPage: true });
+const jobsFlag = flags.get('jobs');
+if (jobsFlag !== undefined && jobsFlag !== 'compare' && !/^[1-9]\d*$/.test(jobsFlag)) throw new Error(`--jobs is a whole number or compare, got ${jobsFlag}`);
+
+interface Run { minutes: number; zipPath: string; estimate: string | null; backendLine: string | null; preset: string }
+
+/** The newcomer's path once, in a fresh browser context (an empty IndexedDB), at `jobs` at once. */
+async function trainOnce(jobs: string | undefined, shots: string | undefined, zipName: string): Promise<Run> {
+  if (shots) fs.mkdirSync(shots, { recursive: true });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const shot = async (name: string) => {
+    if (shots) await page.screenshot({ path: path.join(shots, name), fullPage: true });
+  };
+  await page.goto(base);
+  await page.getByTestId('adapter').waitFor({ timeout: 60_000 });
+  await shot('1-empty.png');
+  if (size) await page.getByLabel('Demo size').selectOption(size);
+  await page.getByRole('button', { name: 'Load demo study' }).click();
+  await page.getByTestId('job-table').locator('tbody tr[data-job]').nth(8).waitFor({ timeout: 120_000 });
+  const fills: [string, string][] = [['epochs', 'Epochs'], ['groups', 'Groups'], ['batch', 'Batch size'], ['filter-scale', 'Filter scale']];
+  for (const [flag, label] of fills) {
+    const v = flags.get(flag);
+    if (v !== undefined) await page.getByLabel(label, { exact: true }).fill(v);
+  }
+  if (jobs !== undefined) await page.getByTestId('jobs-select').selectOption({ label: jobs });
+  const preset = await page.getByLabel('Preset').inputValue().catch(() => '?');
+  await page.getByTestId('estimate').filter({ hasText: /^Estimated time/ }).waitFor({ timeout: 180_000 }).catch(() => undefined);
+  await shot('2-loaded.png');
+  const estimate = (await page.getByTestId('estimate').textContent({ timeout: 60_000 }).catch(() => null))?.trim() ?? null;
+  console.log(`bench:demo-study  preset ${preset}${[...flags].filter(([k]) => fills.some(([f]) => f === k)).map(([k, v]) => `, --${k} ${v}`).join('')}` +
+    `, jobs at once: ${await page.getByTestId('jobs-select').locator('option:checked').textContent()}`);
+  if (estimate) console.log(`the page's estimate before start: ${estimate}`);
+
+  const t0 = performance.now();
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const backendLine = (await page.getByTestId('backend').textContent({ timeout: 300_000 }).catch(() => null))?.trim() ?? null;
+  if (backendLine) console.log(backendLine);
+  const deadline = t0 + timeoutMin * 60_000;
+  let lastStatus = '';
+  let runningShot = !shots;
+  for (;;) {
+    // the running picture: a minute in, once a live preview is on the page
+    if (!runningShot && (await page.getByRole('img', { name: /^Amplitude/ }).count()) > 0 && performance.now() - t0 > 60_000) {
+      await shot('3-running.png');
+      runningShot = true;
+    }
+    const status = (await page.getByTestId('status').textContent())?.trim() ?? '';
+    if (status !== lastStatus) {
+      console.log(`  [${((performance.now() - t0) / 60_000).toFixed(1)} min] ${status}`);
+      lastStatus = status;
+    }
+    if (/^Finished \d+ job|Training stopped/.test(status)) break;
+    if (performance.now() > deadline) throw new Error(`the study did not finish in ${timeoutMin} min (status: ${status})`);
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+  const minutes = (performance.now() - t0) / 60_000;
+  await shot('4-finished.png');
+  if (shots) {
+    const results = page.getByTestId('study-results');
+    await results.getByTestId('study-table').waitFor({ timeout: 60_000 });
+    await results.screenshot({ path: path.join(shots, '5-study-results.png') });
+  }
+
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download artifacts' }).click()]);
+  const zipPath = path.join(outDir, zipName);
+  await dl.saveAs(zipPath);
+  if (shots) {
+    const cells = page.getByTestId('study-results').locator('td[data-cell$="/dense"]');
+    const n = await cells.count();
+    if (n > 0) {
+      await cells.nth(n - 1).getByRole('button').click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByRole('img').first().waitFor({ timeout: 60_000 });
+      await dialog.screenshot({ path: path.join(shots, '6-comparison.png') });
+    }
+  }
+  await context.close();
+  return { minutes, zipPath, estimate, backendLine, preset };
+}
+
+const loadManifest = (zipPath: string) => JSON.parse(strFromU8(unzipSync(new Uint8Array(fs.readFileSync(zipPath)))['training_manifest.json'])) as Record<string, unknown>;
+/** Timings, and the bundle's hash and size (model.json records tfjs' dateSaved). */
+const TIMING_KEYS = new Set(['timestamp', 'started_at', 'finished_at', 'duration_seconds', 'samples_per_second', 'seconds', 'training_seconds',
+  'bundle_sha256', 'bundle_size_bytes']);
+const withoutTimings = (v: unknown): unknown => {
+  if (Array.isArray(v)) return v.map(withoutTimings);
+  if (typeof v !== 'object' || v === null) return v;
+  return Object.fromEntries(Object.entries(v).filter(([k]) => !TIMING_KEYS.has(k)).map(([k, x]) => [k, withoutTimings(x)]));
 };
-await page.goto(base);
-await page.getByTestId('adapter').waitFor({ timeout: 60_000 });
-await shot('1-empty.png');
-if (size) await page.getByLabel('Demo size').selectOption(size);
-await page.getByRole('button', { name: 'Load demo study' }).click();
-await page.getByTestId('job-table').locator('tbody tr[data-job]').nth(8).waitFor({ timeout: 120_000 });
-const fills: [string, string][] = [['epochs', 'Epochs'], ['groups', 'Groups'], ['batch', 'Batch size'], ['filter-scale', 'Filter scale']];
-for (const [flag, label] of fills) {
-  const v = flags.get(flag);
-  if (v !== undefined) await page.getByLabel(label, { exact: true }).fill(v);
-}
-const preset = await page.getByLabel('Preset').inputValue().catch(() => '?');
-await page.getByTestId('estimate').filter({ hasText: /^Estimated time/ }).waitFor({ timeout: 180_000 }).catch(() => undefined);
-await shot('2-loaded.png');
-const estimate = (await page.getByTestId('estimate').textContent({ timeout: 60_000 }).catch(() => null))?.trim() ?? null;
-console.log(`bench:demo-study  preset ${preset}${[...flags].filter(([k]) => fills.some(([f]) => f === k)).map(([k, v]) => `, --${k} ${v}`).join('')}`);
-if (estimate) console.log(`the page's estimate before start: ${estimate}`);
+/** Where two JSON values differ (paths), at most `max`. */
+const differences = (a: unknown, b: unknown, at = '', out: string[] = [], max = 12): string[] => {
+  if (out.length >= max) return out;
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}/${k}`, out, max);
+  } else if (a !== b) out.push(`${at}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  return out;
+};
 
-const t0 = performance.now();
-await page.getByRole('button', { name: 'Start training' }).click();
-const backendLine = (await page.getByTestId('backend').textContent({ timeout: 300_000 }).catch(() => null))?.trim() ?? null;
-if (backendLine) console.log(backendLine);
-const deadline = t0 + timeoutMin * 60_000;
-let lastStatus = '';
-let runningShot = !shots;
-for (;;) {
-  // the running picture: a minute in, once a live preview is on the page
-  if (!runningShot && (await page.getByRole('img', { name: /^Amplitude/ }).count()) > 0 && performance.now() - t0 > 60_000) {
-    await shot('3-running.png');
-    runningShot = true;
-  }
-  const status = (await page.getByTestId('status').textContent())?.trim() ?? '';
-  if (status !== lastStatus) {
-    console.log(`  [${((performance.now() - t0) / 60_000).toFixed(1)} min] ${status}`);
-    lastStatus = status;
-  }
-  if (/^Finished \d+ job|Training stopped/.test(status)) break;
-  if (performance.now() > deadline) throw new Error(`the study did not finish in ${timeoutMin} min (status: ${status})`);
-  await new Promise((r) => setTimeout(r, 5000));
-}
-const minutes = (performance.now() - t0) / 60_000;
-await shot('4-finished.png');
-if (shots) {
-  const results = page.getByTestId('study-results');
-  await results.getByTestId('study-table').waitFor({ timeout: 60_000 });
-  await results.screenshot({ path: path.join(shots, '5-study-results.png') });
-}
-
-const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download artifacts' }).click()]);
-const zipPath = path.join(outDir, 'ptychopinn-artifacts.zip');
-await dl.saveAs(zipPath);
-if (shots) {
-  const cells = page.getByTestId('study-results').locator('td[data-cell$="/dense"]');
-  const n = await cells.count();
-  if (n > 0) {
-    await cells.nth(n - 1).getByRole('button').click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByRole('img').first().waitFor({ timeout: 60_000 });
-    await dialog.screenshot({ path: path.join(shots, '6-comparison.png') });
-  }
+let run: Run;
+let compared: { k1: Run; k2: Run; equal: boolean; diffs: string[] } | null = null;
+if (jobsFlag === 'compare') {
+  const k1 = await trainOnce('1', undefined, 'ptychopinn-artifacts-k1.zip');
+  const k2 = await trainOnce('2', flags.get('screenshots'), 'ptychopinn-artifacts.zip');
+  const [m1, m2] = [loadManifest(k1.zipPath), loadManifest(k2.zipPath)];
+  // the backend record says how many WASM threads trained: side by side each job worker has one
+  const strip = (m: Record<string, unknown>) => withoutTimings({ ...m, backend: { ...(m.backend as object), threads: null, reason: null } });
+  const diffs = differences(strip(m1), strip(m2));
+  compared = { k1, k2, equal: diffs.length === 0, diffs };
+  run = k2;
+} else {
+  run = await trainOnce(jobsFlag, flags.get('screenshots'), 'ptychopinn-artifacts.zip');
 }
 await browser.close();
 stopServer();
+const { minutes, zipPath, estimate, backendLine, preset } = run;
 
 const files = unzipSync(new Uint8Array(fs.readFileSync(zipPath)));
 const manifest = JSON.parse(strFromU8(files['training_manifest.json'])) as { backend?: unknown; jobs: Job[] };
@@ -180,8 +230,17 @@ for (const j of manifest.jobs.filter((x) => x.dose === top)) {
   if (png) fs.writeFileSync(path.join(outDir, `comparison-dose${top}-${j.view}.png`), png);
 }
 const pick = (view: string) => rows.find((r) => r.dose === top && r.view === view)?.common_amp_ssim ?? null;
-const summary = { bench: 'demo-study', date: new Date().toISOString(), preset, flags: Object.fromEntries(flags), estimate, backend: manifest.backend ?? backendLine, minutes, rows };
+const sideBySide = compared && {
+  k1_minutes: compared.k1.minutes, k2_minutes: compared.k2.minutes, ratio: compared.k1.minutes / compared.k2.minutes,
+  manifests_equal_apart_from_timings: compared.equal, differences: compared.diffs,
+};
+const summary = { bench: 'demo-study', date: new Date().toISOString(), preset, flags: Object.fromEntries(flags), estimate, backend: manifest.backend ?? backendLine, minutes, rows, side_by_side: sideBySide };
 fs.writeFileSync(path.join(outDir, 'demo-study.json'), JSON.stringify(summary, null, 2));
 console.log(`\nwrote ${path.relative(ROOT, outDir)}/ (artifacts zip, demo-study.json, the top dose's comparison pictures)`);
+if (sideBySide) {
+  console.log(`jobs side by side: k = 1 ${sideBySide.k1_minutes.toFixed(1)} min, k = 2 ${sideBySide.k2_minutes.toFixed(1)} min, ` +
+    `ratio ${sideBySide.ratio.toFixed(2)}x; manifests equal apart from timings: ${sideBySide.manifests_equal_apart_from_timings ? 'yes' : 'NO'}`);
+  for (const d of sideBySide.differences) console.log(`  differs: ${d}`);
+}
 console.log(`demo study: ${minutes.toFixed(1)} min, dense top-dose SSIM ${f(pick('dense'))}, baseline top-dose SSIM ${f(pick('baseline'))}`);
 process.exit(0);

@@ -14,7 +14,7 @@ import { collect, type DroppedFile } from './intake';
 import { PlanClient } from './plan-client';
 import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from '../lib/pipeline/settings';
 import type { DemoEvent, DemoRequest, DemoSize } from '../workers/demo-protocol';
-import { parseFaults, runManifestText, runSummaryFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
+import { parseFaults, writeRunFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
 import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
 import { comparisonPath, studySummary, type StudySummary } from '../lib/report/summary';
 import { commonRegionPaths } from '../lib/study/jobs';
@@ -126,7 +126,17 @@ export class Studio {
   /** Which backend trains the current run and why, once the training worker has started it. */
   backendInUse = $state.raw<BackendInfo | null>(null);
   readonly backendLine = $derived(this.backendInUse ? `${describeBackend(this.backendInUse)}: ${this.backendInUse.reason ?? ''}` : null);
-  live = $state.raw<LiveView>(emptyLive());
+  /** Each running or finished job's live view (jobs train side by side on WASM and CPU). */
+  lives = $state.raw<Record<string, LiveView>>({});
+  /** The job the live panel shows: the earliest started of those running, or the last one that ran. */
+  liveKey = $state<string | null>(null);
+  get live(): LiveView {
+    return (this.liveKey !== null ? this.lives[this.liveKey] : undefined) ?? emptyLive();
+  }
+  /** Jobs to train at once on WASM/CPU (one job worker each); null: Auto, the cores. */
+  parallelJobs = $state<number | null>(null);
+  /** The cores the browser reports (navigator.hardwareConcurrency). */
+  readonly cores = typeof navigator !== 'undefined' ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
   jobs = $state.raw<Record<string, { code: JobCode; label: string }>>({});
   manifest = $state<string | null>(null);
   runId = $state<string | null>(null);
@@ -189,7 +199,9 @@ export class Studio {
     const need = this.timingNeed;
     const t = this.timing;
     if (!need || !t || !timingCovers(t.need, need)) return null;
-    return studyEstimate(this.estimateJobs, this.settings, t.result.shapes, t.result.startupSeconds);
+    const training = this.estimateJobs.filter((j) => !j.blocked).length;
+    const lanes = t.result.backendName === 'webgpu' ? 1 : Math.min(this.parallelJobs ?? this.cores, Math.max(1, training));
+    return studyEstimate(this.estimateJobs, this.settings, t.result.shapes, t.result.startupSeconds, lanes);
   });
 
   /** The sentence before a run: the estimate, or what the measurement is doing. */
@@ -549,6 +561,7 @@ export class Studio {
       dryRun: this.dryRun,
       settings: $state.snapshot(this.settings),
       backend: this.backendChoice,
+      parallelJobs: this.parallelJobs,
       jobs: plan.selected.map((pj) => ({ job: pj.job, key: this.jobKey(pj.job), blocked: pj.blocked ? pj.reasons : [] })),
       skipped: plan.skipped,
     };
@@ -594,7 +607,8 @@ export class Studio {
     this.stopTiming(); // the estimate's measurement never competes with training
     this.runId = runId;
     this.running = true;
-    this.live = emptyLive();
+    this.lives = {};
+    this.liveKey = null;
     for (const j of plan.jobs) if (!this.jobs[j.key] || !resume) this.setJob(j.key, 'queued', 'queued');
     this.startSession(plan, resume);
     this.status = plan.dryRun ? 'Dry run: writing train.log files and the manifest…' : 'Starting the training worker…';
@@ -610,12 +624,7 @@ export class Studio {
     w.onmessage = (m: MessageEvent<TrainEvent>) => {
       const ev = m.data;
       if (ev.type === 'fatal') crashed(ev.message);
-      else if (ev.type === 'restart') {
-        // The worker lost its GPU device (the job that hit it is recorded as failed): a new worker
-        // gets a new device and runs the jobs left.
-        this.launch(runId, plan, files, true);
-        this.status = `${ev.reason.replace(/\.$/, '')}. That job is marked failed; continuing on a new device.`;
-      } else {
+      else {
         this.onTrainEvent(ev, plan);
         this.trackTime(ev);
       }
@@ -682,21 +691,25 @@ export class Studio {
         // trained job's reconstruction) away.
         if (j.blocked.length > 0) break;
         this.setJob(ev.key, 'running', 'running');
-        this.live = {
+        const taken = this.liveKey !== null && this.jobs[this.liveKey]?.code === 'running' && this.liveKey !== ev.key;
+        if (!taken) this.liveKey = ev.key;
+        this.lives = { ...this.lives, [ev.key]: {
           ...emptyLive(), key: ev.key,
           title: `[${ev.index + 1}/${ev.total}] ${j.job.view} (dose=${j.job.dose}, gridsize=${j.job.gridsize})` +
             (ev.resumedFromEpoch ? `, resumed after epoch ${ev.resumedFromEpoch}` : ''),
           subtitle: '',
-        };
-        this.status = `Job ${ev.index + 1} of ${ev.total}: ${j.job.view} at dose ${j.job.dose}${plan.dryRun ? ' (dry run)' : ''}.`;
+        } };
+        if (!taken) this.status = `Job ${ev.index + 1} of ${ev.total}: ${j.job.view} at dose ${j.job.dose}${plan.dryRun ? ' (dry run)' : ''}.`;
         break;
       }
       case 'progress':
-        this.onProgress(ev.key, ev.progress, ev.gpuBytes);
+        this.onProgress(ev.key, ev.progress);
         break;
-      case 'preview':
-        if (ev.key === this.live.key) this.live = { ...this.live, preview: ev };
+      case 'preview': {
+        const l = this.lives[ev.key];
+        if (l) this.lives = { ...this.lives, [ev.key]: { ...l, preview: ev } };
         break;
+      }
       case 'job-end': {
         const st = String(ev.result.status ?? (ev.result.dry_run ? 'dry-run' : 'success'));
         const code: JobCode = ev.result.dry_run === true ? 'dry-run' : (st as JobCode);
@@ -704,6 +717,15 @@ export class Studio {
           ? `done, loss ${typeof ev.result.final_loss === 'number' ? ev.result.final_loss.toPrecision(5) : '–'}` : code;
         this.setJob(ev.key, code, label);
         this.manifest = ev.manifest;
+        if (this.liveKey === ev.key) {
+          // the live panel moves on to a job still running, if any
+          const next = plan.jobs.find((x) => this.jobs[x.key]?.code === 'running' && this.lives[x.key]);
+          if (next) {
+            this.liveKey = next.key;
+            const l = this.lives[next.key];
+            this.status = l.subtitle ? `${l.title}: ${l.subtitle}` : l.title;
+          }
+        }
         break;
       }
       case 'done':
@@ -717,16 +739,19 @@ export class Studio {
         this.trainWorker?.terminate();
         this.trainWorker = null;
         break;
-      case 'fatal': case 'restart':
-        break; // handled in launch (they need the run's files to go on)
+      case 'fatal':
+        break; // handled in launch (it needs the run's files to go on)
     }
   }
 
-  private onProgress(key: string, p: RunnerProgress, gpuBytes?: number): void {
-    const l = { ...this.live };
+  private onProgress(key: string, p: RunnerProgress): void {
+    const old = this.lives[key];
+    if (!old) return;
+    const l = { ...old };
+    const shown = key === this.liveKey;
     switch (p.status) {
       case 'loading': case 'compiling': case 'saving': case 'done':
-        this.status = p.message;
+        if (shown) this.status = p.message;
         l.subtitle = p.message;
         break;
       case 'step': {
@@ -734,7 +759,7 @@ export class Studio {
         l.subtitle = 'training';
         l.loss = p.loss; l.sps = p.samples_per_second; l.eta = p.eta_seconds;
         l.fraction = ((p.epoch - 1) + p.step / p.steps) / p.epochs;
-        l.gpuBytes = p.gpu_bytes ?? gpuBytes;
+        l.gpuBytes = p.gpu_bytes;
         l.stepX = [...l.stepX, (p.epoch - 1) + p.step / p.steps];
         l.stepLoss = [...l.stepLoss, p.loss];
         break;
@@ -746,7 +771,7 @@ export class Studio {
         l.lr = p.record.learning_rate;
         l.epochs = p.epochs;
         l.fraction = p.record.epoch / p.epochs;
-        this.status = `Epoch ${p.record.epoch} of ${p.epochs}: train loss ${p.record.train_loss.toPrecision(6)}` +
+        if (shown) this.status = `Epoch ${p.record.epoch} of ${p.epochs}: train loss ${p.record.train_loss.toPrecision(6)}` +
           (p.record.val_loss !== null ? `, validation ${p.record.val_loss.toPrecision(6)}` : '') + '.';
         break;
       case 'score':
@@ -754,7 +779,8 @@ export class Studio {
         l.scoreSsim = [...l.scoreSsim, p.amplitude_ssim];
         break;
     }
-    if (key === l.key || l.key === null) this.live = l;
+    this.lives = { ...this.lives, [key]: l };
+    if (p.status === 'epoch') this.setJob(key, 'running', `running, epoch ${p.record.epoch} of ${p.epochs}`);
   }
 
   cancel(): void {
@@ -788,11 +814,7 @@ export class Studio {
     const done = plan.jobs.filter((j) => results.has(j.key));
     const backend = done.map((j) => results.get(j.key)!.backend).find((b): b is string => typeof b === 'string') ?? null;
     const entries = done.map((j) => manifestJob(j.job, results.get(j.key)!));
-    const text = runManifestText(plan, entries, backend);
-    const sink = store.idbSink(runId);
-    await sink.writeText(manifestPath(plan.artifactRoot), text);
-    for (const f of runSummaryFiles(plan, entries)) await sink.writeText(f.path, f.text);
-    return text;
+    return writeRunFiles(store.idbSink(runId), plan, entries, backend);
   }
 
   /** A job's truth-vs-reconstruction picture (comparison.png) from the stored artifacts; null when absent. */

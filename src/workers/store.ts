@@ -92,6 +92,12 @@ export async function checkpointOf(runId: string, jobKey: string): Promise<Store
   return (await db()).get('checkpoints', `${runId}|${jobKey}`);
 }
 
+/** Every checkpoint of a run (the jobs a reload interrupted), by job key. */
+export async function checkpointsOf(runId: string): Promise<Map<string, StoredCheckpoint>> {
+  const rows = await (await db()).getAllFromIndex('checkpoints', 'runId', runId);
+  return new Map(rows.map((c) => [c.jobKey, c]));
+}
+
 export async function deleteCheckpoint(runId: string, jobKey: string): Promise<void> {
   await (await db()).delete('checkpoints', `${runId}|${jobKey}`);
 }

@@ -1,13 +1,14 @@
 /**
- * Messages between the page and the training worker. The worker owns tfjs, runs the selected jobs
- * one after another through the study run loop, persists everything to IndexedDB as it goes, and
- * reports progress as events. Large arrays (previews) are transferred, not copied.
+ * Messages between the page and the training worker. The worker runs the selected jobs through the
+ * study run loop, up to k at once on job workers that own tfjs (./job-protocol.ts), persists
+ * everything to IndexedDB as it goes, and reports progress as events. Large arrays (previews) are
+ * transferred, not copied.
  */
 import type { BackendChoice, BackendInfo, BackendRecord } from '../lib/runtime/backend';
-import type { RunnerProgress, TrainingJob } from '../lib/study/runner';
+import type { ArtifactSink, RunnerProgress, TrainingJob } from '../lib/study/runner';
 import type { ParsedFilters, SkipEvent } from '../lib/study/jobs';
 import type { TrainingSettings } from '../lib/pipeline/settings';
-import { buildManifest, serializeManifest, type ManifestJob } from '../lib/report/manifest';
+import { buildManifest, manifestPath, serializeManifest, type ManifestJob } from '../lib/report/manifest';
 import { studySummaryFiles } from '../lib/report/summary';
 import type { PreviewImages } from '../lib/preview/preview';
 
@@ -21,6 +22,11 @@ export interface RunPlan {
   settings: TrainingSettings;
   /** The backend the user picked, or 'auto': the fastest measured at the start of the run. */
   backend: BackendChoice;
+  /**
+   * Jobs trained at once where the backend is WASM or CPU (one job worker each); null or absent:
+   * the cores (navigator.hardwareConcurrency). WebGPU trains one job at a time.
+   */
+  parallelJobs?: number | null;
   /** The selected jobs in reference order; blocked jobs carry the validation errors that block them. */
   jobs: { job: TrainingJob; key: string; blocked: string[] }[];
   skipped: SkipEvent[];
@@ -38,7 +44,7 @@ export interface FaultPlan {
   nanLossAt?: { job: string; step: number };
   /** The WebGPU device is destroyed (GPUDevice.destroy()) after this step, as a driver reset would. */
   loseDeviceAt?: { job: string; step: number };
-  /** An uncaught exception is thrown in the training worker after this step (the worker dies). */
+  /** An uncaught exception is thrown in the job's worker after this step (that worker dies; the job fails). */
   crashWorkerAt?: { job: string; step: number };
   /**
    * While this job runs, the store has room for only `bytes` more bytes: a write of artifacts or a
@@ -94,7 +100,7 @@ export type TrainEvent =
   | { type: 'choosing' }
   | { type: 'backend'; info: BackendInfo }
   | { type: 'job-start'; key: string; index: number; total: number; resumedFromEpoch: number | null }
-  | { type: 'progress'; key: string; progress: RunnerProgress; gpuBytes?: number }
+  | { type: 'progress'; key: string; progress: RunnerProgress }
   /**
    * A stitched reconstruction already cropped to the scanned region and colour-mapped in the
    * worker (the page only blits it; src/lib/preview/preview.ts), with the truth on the same crop and colour
@@ -103,8 +109,6 @@ export type TrainEvent =
   | ({ type: 'preview'; key: string; epoch: number } & PreviewImages)
   | { type: 'job-end'; key: string; result: Record<string, unknown>; manifest: string }
   | { type: 'done'; state: 'finished' | 'cancelled'; manifest: string }
-  /** This worker cannot train again (its GPU device was lost): start a new one to run the jobs left. */
-  | { type: 'restart'; reason: string }
   | { type: 'fatal'; message: string };
 
 /**
@@ -128,4 +132,15 @@ export function runManifestText(plan: RunPlan, jobs: ManifestJob[], backend: Bac
  */
 export function runSummaryFiles(plan: RunPlan, jobs: ManifestJob[]): { path: string; text: string }[] {
   return plan.dryRun ? [] : studySummaryFiles(plan.artifactRoot, jobs);
+}
+
+/**
+ * Write a run's manifest and study summary to its store (the train worker after every job, the page
+ * when it rebuilds them from the stored results); the manifest's text.
+ */
+export async function writeRunFiles(sink: ArtifactSink, plan: RunPlan, jobs: ManifestJob[], backend: BackendRecord | string | null): Promise<string> {
+  const text = runManifestText(plan, jobs, backend);
+  await sink.writeText(manifestPath(plan.artifactRoot), text);
+  for (const f of runSummaryFiles(plan, jobs)) await sink.writeText(f.path, f.text);
+  return text;
 }

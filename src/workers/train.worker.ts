@@ -1,280 +1,101 @@
 /// <reference lib="webworker" />
 /**
- * The training worker: owns tfjs (the backend chosen for the run's shapes: WebGPU, WASM or CPU; see
- * src/lib/model/choose-backend.ts), runs the selected jobs one after another
- * through the study run loop (src/lib/report/run.ts) with the real PtychoPINN runner, and keeps
- * everything in IndexedDB as it goes: each job's result, its artifacts, per-epoch checkpoints,
- * and a manifest rewritten after every job so it always covers what finished.
- *
- * Faults fail only the job they hit: a NaN/Inf loss (the training loop's check), a lost WebGPU
- * device (the job fails with the reason and the next job gets a new backend on a new device), a full
- * store (the job fails with 'storage full'). A crash of this worker is handled by the page
- * (src/ui/studio.svelte.ts). `FaultPlan` (train-protocol.ts) injects each of them for the tests.
+ * The training worker: a shell over the study run loop (src/lib/pipeline/run.ts). It runs the
+ * selected jobs up to k at once on a pool of job workers (./job-slot.ts, ./job.worker.ts: one tfjs
+ * each; k = the cores on WASM/CPU, one job on WebGPU: src/lib/pipeline/pool.ts), skips the jobs a
+ * resumed run finished, stores each result and rewrites the manifest after every job, and reports
+ * the run as events (./train-protocol.ts). A crash of this worker is handled by the page
+ * (src/ui/studio.svelte.ts).
  */
-import { initBackend, deviceLost, currentDevice, memoryFigures, backendRecord, type BackendInfo } from '../lib/runtime/backend';
-import { chooseBackend } from '../lib/model/choose-backend';
-import { SUPPORTED_N } from '../lib/model/settings';
-import { inferJobPatchSize } from '../lib/study/inspect';
-import { useBundledWasm } from './wasm-assets';
 import { runStudy } from '../lib/pipeline/run';
-import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
-import { makeLegacyParams } from '../lib/config/config';
-import { memoryFileSource } from '../lib/study/plan';
-import type { ArtifactSink, JobRunner, RunnerArgs, RunnerResult } from '../lib/study/runner';
-import { createPtychoPinnRunner } from '../lib/model/runner';
+import { defaultConcurrency, slotPool } from '../lib/pipeline/pool';
 import { configOverrides } from '../lib/pipeline/settings';
-import { previewImages, previewTransfer } from '../lib/preview/preview';
+import type { ManifestJob } from '../lib/report/manifest';
+import { memoryFileSource } from '../lib/study/plan';
+import { inferJobPatchSize } from '../lib/study/inspect';
+import { SUPPORTED_N } from '../lib/model/settings';
+import type { BackendRecord } from '../lib/runtime/backend';
+import type { StepShape } from '../lib/model/choose-backend';
 import * as store from './store';
-import { runManifestText, runSummaryFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from './train-protocol';
+import { isQuotaError } from './storage-guard';
+import { jobWorkerSlot, type WebSlot } from './job-slot';
+import { runManifestText, writeRunFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from './train-protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
-useBundledWasm();
 const post = (ev: TrainEvent, transfer: Transferable[] = []) => scope.postMessage(ev, transfer);
-
 let controller: AbortController | null = null;
 
 scope.onmessage = (m: MessageEvent<TrainRequest>) => {
   const req = m.data;
   if (req.type === 'cancel') controller?.abort(new DOMException('Cancelled by the user', 'AbortError'));
-  else if (req.type === 'start') void run(req.runId, req.plan, req.files, req.resume, req.faults ?? {}).catch((err) =>
+  else void run(req.runId, req.plan, req.files, req.resume, req.faults ?? {}).catch((err) =>
     post({ type: 'fatal', message: err instanceof Error ? err.message : String(err) }));
 };
 
-const errText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
-
-function isQuotaError(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'QuotaExceededError';
-}
-
-/** Bytes a value takes in the store, roughly: binary buffers exactly, text by its length. */
-function approxBytes(v: unknown, depth = 0): number {
-  if (v instanceof ArrayBuffer) return v.byteLength;
-  if (ArrayBuffer.isView(v)) return v.byteLength;
-  if (typeof v === 'string') return v.length;
-  if (typeof v !== 'object' || v === null || depth > 16) return 8;
-  let n = 0;
-  for (const x of Array.isArray(v) ? v : Object.values(v)) n += approxBytes(x, depth + 1);
-  return n;
-}
-
-/**
- * Every write of a job (artifacts and checkpoints) goes through here, so a full store is noticed
- * and named: the first QuotaExceededError of a job is kept to give the job its reason. For the
- * fault tests `room` limits how many more bytes the store accepts while the faulted job runs.
- */
-class StorageGuard {
-  room: number | null = null;
-  full: { what: string; error: string } | null = null;
-
-  async write<T>(what: string, bytes: number, op: () => Promise<T>): Promise<T> {
-    try {
-      if (this.room !== null) {
-        if (bytes > this.room) {
-          throw new DOMException(
-            `(injected fault) the store has room for ${this.room} more bytes; writing ${what} needs ${bytes}`, 'QuotaExceededError');
-        }
-        this.room -= bytes;
-      }
-      return await op();
-    } catch (e) {
-      if (isQuotaError(e)) this.full ??= { what, error: errText(e) };
-      throw e;
-    }
-  }
-
-  sink(inner: ArtifactSink): ArtifactSink {
-    const enc = new TextEncoder();
-    return {
-      ...inner,
-      mkdir: (path) => inner.mkdir(path),
-      exists: (path) => inner.exists(path),
-      readBytes: (path) => inner.readBytes(path),
-      writeText: (path, text) => this.write(path, enc.encode(text).length, () => inner.writeText(path, text)),
-      writeBytes: (path, bytes) => this.write(path, bytes.length, () => inner.writeBytes(path, bytes)),
-      appendText: (path, text) => this.write(path, enc.encode(text).length, () => inner.appendText(path, text)),
-    };
-  }
-}
-
-const storageFullReason = (what: string, error: string): string =>
-  `storage full: the browser refused to store ${what} (${error}). Finished results are kept; free some space ` +
-  '(delete old runs or this site\'s data) and run this job again.';
-
-/**
- * Start the backend the run trains on: the one the user picked, or (Auto) the fastest measured on
- * the first job's shapes (its N read from its training file's header, the settings' filter scale and
- * batch size). Old stored plans (before Auto) name their backend and keep it.
- */
-async function startTraining(plan: RunPlan, source: ReturnType<typeof memoryFileSource>): Promise<BackendInfo> {
-  const choice = plan.backend ?? 'auto';
+/** Auto times the candidate backends on the first job's step shape (N from its training file's header). */
+async function stepShape(plan: RunPlan, files: ReturnType<typeof memoryFileSource>): Promise<StepShape | null> {
   const first = plan.jobs.find((j) => j.blocked.length === 0);
-  if (choice !== 'auto' || !first) return initBackend(choice);
-  const N = await inferJobPatchSize(source, first.job.train_data_path);
-  if (!(SUPPORTED_N as readonly number[]).includes(N)) return initBackend('auto');
-  const shape = { N, gridsize: first.job.gridsize, filterScale: plan.settings.filterScale, batch: plan.settings.batchSize };
-  return chooseBackend(shape, { onTiming: () => post({ type: 'choosing' }) });
+  if ((plan.backend ?? 'auto') !== 'auto' || !first) return null;
+  const N = await inferJobPatchSize(files, first.job.train_data_path);
+  if (!(SUPPORTED_N as readonly number[]).includes(N)) return null;
+  return { N, gridsize: first.job.gridsize, filterScale: plan.settings.filterScale, batch: plan.settings.batchSize };
 }
-
-/** Device loss during a job: how long the job may take to notice before it is given up on. */
-const DEVICE_LOSS_GRACE_MS = 15_000;
 
 async function run(runId: string, plan: RunPlan, files: { path: string; blob: Blob }[], resume: boolean, faults: FaultPlan): Promise<void> {
   controller = new AbortController();
-  const signal = controller.signal;
   const source = memoryFileSource(files);
-  let backend: BackendInfo | null = null;
-  if (!plan.dryRun) {
-    backend = await startTraining(plan, source);
-    post({ type: 'backend', info: backend });
+  const sink = store.idbSink(runId);
+  const prior = new Map(resume ? (await store.resultsOf(runId)).filter((r) => r.result.status !== 'cancelled').map((r) => [r.jobKey, r.result]) : []);
+  const toRun = plan.jobs.filter((j) => !prior.has(j.key) && j.blocked.length === 0);
+  const checkpoints = resume ? await store.checkpointsOf(runId) : new Map<string, store.StoredCheckpoint>();
+  const keys = new Map(plan.jobs.map((j) => [j.job.artifact_dir, j.key]));
+  let record: BackendRecord | null = null;
+  let pool: ReturnType<typeof slotPool> | null = null;
+  let k = 1;
+  if (!plan.dryRun && toRun.length > 0) {
+    // side by side only where there are cores for it: then every job worker uses WASM's single-threaded build
+    const wanted = Math.min(plan.parallelJobs ?? navigator.hardwareConcurrency ?? 1, toRun.length);
+    const slot = (choice: RunPlan['backend'], shape: StepShape | null) => jobWorkerSlot(
+      { type: 'init', runId, files, choice, shape, singleThread: wanted > 1, faults },
+      {
+        onPreview: (ev, transfer) => post(ev, transfer), onChoosing: () => post({ type: 'choosing' }),
+        resumeOf: (key) => checkpoints.get(key)?.state, keyOf: (a) => keys.get(a.job.artifact_dir)!,
+      });
+    const first: WebSlot = await slot(plan.backend ?? 'auto', await stepShape(plan, source));
+    post({ type: 'backend', info: first.info });
+    record = first.record;
+    k = defaultConcurrency(first.info.name, wanted, toRun.length);
+    pool = slotPool(k, async (n) => (n === 0 ? first : slot(first.info.name, null)));
   }
-  const storage = new StorageGuard();
-  const sink = storage.sink(store.idbSink(runId));
-  const legacy = makeLegacyParams();
-  const prior = new Map((await store.resultsOf(runId)).map((r) => [r.jobKey, r.result]));
-  const entries: ManifestJob[] = [];
-  const total = plan.jobs.length;
-  let cancelled = false;
-
-  const writeManifest = async (): Promise<string> => {
-    const text = runManifestText(plan, entries, backend ? backendRecord(backend) : null);
-    try {
-      await sink.writeText(manifestPath(plan.artifactRoot), text);
-      // The study's answer beside the manifest, so it is in the artifacts zip (docs/quality.md).
-      for (const f of runSummaryFiles(plan, entries)) await sink.writeText(f.path, f.text);
-    } catch (e) {
-      // The page holds the manifest from the events and rebuilds it from the stored results; a
-      // store too full for it must not stop the run.
-      if (!isQuotaError(e)) throw e;
-    }
-    return text;
-  };
-
-  const baseRunner = plan.dryRun ? undefined : createPtychoPinnRunner({ previewEveryEpochs: 1 });
-
-  /** Set when a job lost the GPU device: this worker's tfjs cannot train again (see below). */
-  let lostReason: string | null = null;
-
-  for (let i = 0; i < total; i++) {
-    const { job, key, blocked } = plan.jobs[i];
-    const done = resume ? prior.get(key) : undefined;
-    if (done && done.status !== 'cancelled') {
-      entries.push(manifestJob(job, done));
-      continue;
-    }
-    if (signal.aborted) { cancelled = true; break; }
-    const checkpoint = resume ? await store.checkpointOf(runId, key) : undefined;
-    post({ type: 'job-start', key, index: i, total, resumedFromEpoch: checkpoint?.epoch ?? null });
-
-    let runner: JobRunner | undefined;
-    if (baseRunner) {
-      const at = (f: { job: string; step: number } | undefined) => (f && f.job === key ? f.step : undefined);
-      const nanAt = at(faults.nanLossAt);
-      const loseDeviceAt = at(faults.loseDeviceAt);
-      const crashAt = at(faults.crashWorkerAt);
-      const holdAt = faults.holdAfterCheckpoint?.job === key ? faults.holdAfterCheckpoint.epoch : undefined;
-      const jobRunner = nanAt === undefined ? baseRunner : createPtychoPinnRunner({ previewEveryEpochs: 1, nanLossAtStep: nanAt });
-      runner = async (args: RunnerArgs): Promise<RunnerResult> => {
-        // Device loss fails this job with its reason; the loop goes on (a new device is made next job).
-        const lost = deviceLost();
-        const jobCtl = new AbortController();
-        const onAbort = () => jobCtl.abort(signal.reason);
-        signal.addEventListener('abort', onAbort);
-        let steps = 0;
-        const lostResult = (r: Partial<RunnerResult>): RunnerResult => ({
-          ...r, status: 'failed', error: lostReason!, bundle_path: null, bundle_sha256: null, bundle_size_bytes: null,
-        });
-        // A job that does not come back from the dead device in time is given up on.
-        const givenUp = lost?.then((reason) => {
-          lostReason = reason;
-          jobCtl.abort(new DOMException(reason, 'AbortError'));
-          return new Promise<RunnerResult>((resolve) => setTimeout(() => resolve(lostResult({})), DEVICE_LOSS_GRACE_MS));
-        });
-        try {
-          const training = jobRunner({
-            ...args,
-            signal: jobCtl.signal,
-            resume: checkpoint?.state,
-            onProgress: (p) => {
-              if (p.status === 'step') {
-                post({ type: 'progress', key, progress: p, gpuBytes: memoryFigures().gpuBytes });
-                steps += 1;
-                if (steps === loseDeviceAt) currentDevice()?.destroy();
-                if (steps === crashAt) {
-                  setTimeout(() => {
-                    throw new Error(`(injected fault) the training worker crashed during ${key}, step ${steps}`);
-                  }, 0);
-                }
-              } else if (p.status === 'preview') {
-                // Cropped and coloured here, off the main thread (with the truth and scan positions
-                // when the runner gives them).
-                const images = previewImages(p);
-                post({ type: 'preview', key, epoch: p.epoch, ...images }, previewTransfer(images));
-              }
-              else post({ type: 'progress', key, progress: p });
-              args.onProgress?.(p);
-            },
-            onCheckpoint: async (epoch, state) => {
-              await storage.write(`the checkpoint after epoch ${epoch}`, approxBytes(state), () => store.putCheckpoint(runId, key, epoch, state));
-              if (epoch === holdAt) {
-                post({ type: 'progress', key, progress: { status: 'saving', message: `Held after the checkpoint of epoch ${epoch} (injected fault)` } });
-                await new Promise<void>((resolve) => {
-                  if (jobCtl.signal.aborted) resolve();
-                  else jobCtl.signal.addEventListener('abort', () => resolve(), { once: true });
-                });
-              }
-            },
-          });
-          const r = await (givenUp ? Promise.race([training, givenUp]) : training);
-          if (lostReason) return lostResult(r);
-          return r;
-        } finally {
-          signal.removeEventListener('abort', onAbort);
-        }
-      };
-    }
-
-    const quota = faults.quotaBytes?.job === key ? faults.quotaBytes.bytes : null;
-    storage.room = quota;
-    storage.full = null;
-    const res = await runStudy({
-      jobs: [{ job, blocked: blocked.length > 0, reasons: blocked }],
-      dryRun: plan.dryRun,
-      runner,
-      files: source,
-      sink,
-      phaseCRoot: plan.phaseCRoot,
-      phaseDRoot: plan.phaseDRoot,
-      artifactRoot: plan.artifactRoot,
-      filters: plan.filters,
-      skipped: plan.skipped,
-      backend: backend?.name ?? null,
-      configOverrides: configOverrides(plan.settings),
-      legacy,
-      signal,
-      writeManifest: false, // this loop writes the whole run's manifest after every job
-    });
-    storage.room = null;
-    let entry = res.entries[0];
-    const full = storage.full as StorageGuard['full']; // set by the job's writes
-    if (full && entry.result.status === 'failed') {
-      entry = manifestJob(job, { ...entry.result, error: storageFullReason(full.what, full.error) });
-    }
-    entries.push(entry);
-    await store.putResult(runId, key, entry.result);
-    if (entry.result.status === 'success') await store.deleteCheckpoint(runId, key);
-    post({ type: 'job-end', key, result: entry.result, manifest: await writeManifest() });
-    if (res.cancelled || entry.result.status === 'cancelled') { cancelled = true; break; }
-    if (lostReason && i + 1 < total) {
-      // A new device in this worker is not enough: in Chromium a device requested after the first
-      // was lost was itself lost ('destroyed') a few seconds into the next job, with nothing
-      // destroying it. A new worker gets a new tfjs and a new device; the page starts one
-      // (resuming the run: finished and failed jobs are kept, the rest run).
-      post({ type: 'restart', reason: lostReason });
-      return;
-    }
-  }
-  const manifest = await writeManifest();
-  await store.setRunState(runId, cancelled ? 'cancelled' : 'finished');
-  post({ type: 'done', state: cancelled ? 'cancelled' : 'finished', manifest });
+  // The manifest and the study's answer beside it, so they are in the artifacts zip (docs/quality.md).
+  // A store too full for them must not stop the run: the page holds the manifest from the events
+  // and rebuilds it from the stored results.
+  const entriesText = (entries: ManifestJob[]): Promise<string> => writeRunFiles(sink, plan, entries, record).catch((e: unknown) => {
+    if (!isQuotaError(e)) throw e;
+    return runManifestText(plan, entries, record);
+  });
+  const res = await runStudy({
+    jobs: plan.jobs.map((j) => ({ job: j.job, blocked: j.blocked.length > 0, reasons: j.blocked })),
+    dryRun: plan.dryRun, runner: pool?.runner, files: source, sink,
+    phaseCRoot: plan.phaseCRoot, phaseDRoot: plan.phaseDRoot, artifactRoot: plan.artifactRoot,
+    filters: plan.filters, skipped: plan.skipped, backend: record, configOverrides: configOverrides(plan.settings),
+    signal: controller.signal, concurrency: k,
+    writeManifest: false, // written after every job, below
+    priorResult: (_job, i) => prior.get(plan.jobs[i].key),
+    onEvent: (e) => {
+      if (e.type === 'job-start') {
+        const key = plan.jobs[e.index - 1].key;
+        post({ type: 'job-start', key, index: e.index - 1, total: e.total, resumedFromEpoch: checkpoints.get(key)?.epoch ?? null });
+      } else if (e.type === 'job-progress') post({ type: 'progress', key: plan.jobs[e.index - 1].key, progress: e.progress });
+    },
+    onJobEnd: async (entry, i, finished) => {
+      const key = plan.jobs[i].key;
+      await store.putResult(runId, key, entry.result);
+      if (entry.result.status === 'success') await store.deleteCheckpoint(runId, key);
+      post({ type: 'job-end', key, result: entry.result, manifest: await entriesText(finished) });
+    },
+  }).finally(() => pool?.close());
+  const manifest = await entriesText(res.entries);
+  await store.setRunState(runId, res.cancelled ? 'cancelled' : 'finished');
+  post({ type: 'done', state: res.cancelled ? 'cancelled' : 'finished', manifest });
 }
-

@@ -59,3 +59,31 @@ describe('imports go one way: ui -> workers -> lib', () => {
     expect(wrongWay('src/workers', ['src/ui'])).toEqual([]);
   });
 });
+
+describe('the training path has one run loop (src/lib/pipeline/run.ts)', () => {
+  const worker = readFileSync(join(ROOT, 'src/workers/train.worker.ts'), 'utf8');
+
+  it('the train worker is a shell: under 120 lines, no loop over jobs, and it calls runStudy', () => {
+    expect(worker.split('\n').length).toBeLessThan(120);
+    // a loop statement over anything (the jobs are the run loop's to iterate)
+    const loops = worker.split('\n').map((l, i) => [i + 1, l] as const).filter(([, l]) => /^\s*(for|while)\s*\(/.test(l) || /\bfor\s*\(/.test(l.replace(/\/\/.*$/, '')));
+    expect(loops).toEqual([]);
+    expect(worker).toMatch(/\brunStudy\(/);
+  });
+
+  it('the app, the CLI and the browser bench import runStudy from the pipeline', () => {
+    for (const f of ['src/workers/train.worker.ts', 'src/cli/study.ts']) {
+      expect(readFileSync(join(ROOT, f), 'utf8'), f).toMatch(/import \{[^}]*\brunStudy\b[^}]*\} from '\.\.\/lib\/pipeline\/run'/);
+    }
+  });
+
+  it('no source cites documents the repo does not have', () => {
+    const bad: string[] = [];
+    for (const file of sources(join(ROOT, 'src'))) {
+      readFileSync(file, 'utf8').split('\n').forEach((l, i) => {
+        if (/model spec|study spec|product\.md/.test(l)) bad.push(`${relative(ROOT, file)}:${i + 1}`);
+      });
+    }
+    expect(bad).toEqual([]);
+  });
+});

@@ -19,8 +19,10 @@
  * A short last batch counts as a full step (an upper bound, as trainingBudget counts it). Not
  * modelled: reading the files, stitching and scoring on the CPU, checkpoints and artifacts written
  * to IndexedDB; early stopping (the estimate assumes every epoch runs). The study adds the backend
- * choice at the start of the run (`startupSeconds`). Jobs run one after another (one training
- * worker), so the study's time is the sum.
+ * choice at the start of the run (`startupSeconds`). Jobs run k at a time (one job worker each on
+ * WASM/CPU, one at a time on WebGPU): the study's time is the busiest lane's, taken in job order. A
+ * job side by side with another is assumed as fast as alone (one core each); the running estimate
+ * measures what sharing the machine really costs.
  *
  * While the run goes, `remainingEstimate` compares the wall time so far with the work done so far
  * counted in the same units (steps, epochs, finished jobs), and scales the work left by that ratio.
@@ -159,8 +161,13 @@ export function costsFor(job: Pick<EstimateJob, 'N' | 'gridsize'>, costs: readon
   return costs.find((c) => c.N === job.N && c.gridsize === job.gridsize);
 }
 
-/** How long the study takes: the backend choice plus every job's cost (they run one after another). */
-export function studyEstimate(jobs: readonly EstimateJob[], s: EstimateSettings, costs: readonly StepCosts[], startupSeconds = 0): StudyEstimate {
+/**
+ * How long the study takes: the backend choice plus the jobs' costs, run `lanes` at a time in job
+ * order as the run loop takes them (src/lib/pipeline/run.ts): each job starts on the lane free first.
+ */
+export function studyEstimate(
+  jobs: readonly EstimateJob[], s: EstimateSettings, costs: readonly StepCosts[], startupSeconds = 0, lanes = 1,
+): StudyEstimate {
   const out: JobCost[] = [];
   const unknown: string[] = [];
   for (const j of jobs) {
@@ -169,7 +176,12 @@ export function studyEstimate(jobs: readonly EstimateJob[], s: EstimateSettings,
     else unknown.push(j.key);
   }
   const training = jobs.filter((j) => !j.blocked).length - unknown.length;
-  const totalSeconds = (training > 0 ? startupSeconds : 0) + out.reduce((a, c) => a + c.totalSeconds, 0);
+  const free = new Array<number>(Math.max(1, Math.floor(lanes))).fill(0);
+  for (const c of out) {
+    const i = free.indexOf(Math.min(...free));
+    free[i] += c.totalSeconds;
+  }
+  const totalSeconds = (training > 0 ? startupSeconds : 0) + Math.max(...free);
   return { totalSeconds, startupSeconds: training > 0 ? startupSeconds : 0, jobs: out, unknown, training };
 }
 

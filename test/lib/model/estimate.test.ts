@@ -220,3 +220,18 @@ describe('backendChoiceSeconds', () => {
     expect(backendChoiceSeconds([], 4)).toBe(0);
   });
 });
+
+describe('studyEstimate with jobs side by side', () => {
+  it('takes the jobs in order onto the lane free first: the busiest lane is the time', () => {
+    const jobs = [1, 2, 3].map((i) => ({ key: `j${i}`, gridsize: 1 as const, N: 32, trainPositions: 16 * i, testPositions: 16 }));
+    const s = { epochs: 1, groups: 1_000_000, batchSize: 16 };
+    const costs = [{ N: 32, gridsize: 1 as const, stepSeconds: 1, forwardSeconds: 0, buildSeconds: 0 }];
+    const one = studyEstimate(jobs, s, costs, 5, 1);
+    const two = studyEstimate(jobs, s, costs, 5, 2);
+    const [a, b, c] = one.jobs.map((j) => j.totalSeconds);
+    expect(one.totalSeconds).toBeCloseTo(5 + a + b + c);
+    // lane 1: job 1 then job 3; lane 2: job 2
+    expect(two.totalSeconds).toBeCloseTo(5 + Math.max(a + c, b));
+    expect(studyEstimate(jobs, s, costs, 5, 9).totalSeconds).toBeCloseTo(5 + Math.max(a, b, c));
+  });
+});
