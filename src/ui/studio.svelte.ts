@@ -11,9 +11,9 @@ import { describeBackend, type BackendChoice, type BackendInfo } from '../lib/ru
 import type { StudyPlan } from '../lib/study/plan';
 import type { RunnerProgress, TrainingJob } from '../lib/study/runner';
 import { collect, type DroppedFile } from './intake';
-import { PlanClient } from './plan-client';
+import { DemoClient, PlanClient } from './clients';
 import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from '../lib/pipeline/settings';
-import type { DemoEvent, DemoRequest, DemoSize } from '../workers/demo-protocol';
+import type { DemoSize } from '../workers/demo-protocol';
 import { parseFaults, writeRunFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
 import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
 import { comparisonPath, studySummary, type StudySummary } from '../lib/report/summary';
@@ -156,8 +156,7 @@ export class Studio {
 
   private planClient = new PlanClient();
   private trainWorker: Worker | null = null;
-  private demoWorker: Worker | null = null;
-  private demoSeq = 0;
+  private demoClient = new DemoClient();
   private timingWorker: Worker | null = null;
   private timingTimer: ReturnType<typeof setTimeout> | null = null;
   private timingSeq = 0;
@@ -492,20 +491,7 @@ export class Studio {
     this.intakeError = null;
     this.status = `Simulating the ${size} demo study in a worker…`;
     try {
-      this.demoWorker ??= new Worker(new URL('../workers/demo.worker.ts', import.meta.url), { type: 'module' });
-      const id = ++this.demoSeq;
-      const w = this.demoWorker;
-      const files = await new Promise<{ path: string; bytes: Uint8Array }[]>((resolve, reject) => {
-        w.onmessage = (m: MessageEvent<DemoEvent>) => {
-          const ev = m.data;
-          if (ev.id !== id) return;
-          if (ev.type === 'progress') this.status = `Demo study: ${ev.message}`;
-          else if (ev.type === 'done') resolve(ev.files);
-          else reject(new Error(ev.message));
-        };
-        w.onerror = (e) => reject(new Error(`The demo worker crashed: ${e.message}`));
-        w.postMessage({ type: 'make', id, size } satisfies DemoRequest);
-      });
+      const files = await this.demoClient.make(size, (message) => { this.status = `Demo study: ${message}`; });
       this.demoFiles = files;
       this.busy = false;
       this.applyPreset('Demo'); // the demo's own preset, both sizes (src/lib/pipeline/settings.ts)
