@@ -21,9 +21,9 @@ import { commonRegionPaths } from '../lib/study/jobs';
 import * as store from '../workers/store';
 import type { StepShape } from '../lib/model/choose-backend';
 import {
-  formatDuration, jobCost, costsFor, remainingEstimate, studyEstimate, unitCosts,
-  type EstimateJob, type JobCost, type JobProgress, type RemainingEstimate, type StepCosts, type StudyEstimate,
+  formatDuration, studyEstimate, type EstimateJob, type RemainingEstimate, type StudyEstimate,
 } from '../lib/model/estimate';
+import { RunClock } from '../lib/pipeline/run-clock';
 import type { StudyTiming, TimingEvent, TimingRequest } from '../workers/estimate-protocol';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 
@@ -87,21 +87,6 @@ function timingCovers(had: TimingNeed, need: TimingNeed): boolean {
 /** How long to wait after the last change of data or settings before measuring (ms). */
 const TIMING_DEBOUNCE_MS = 800;
 
-/** The running study's time bookkeeping (src/lib/model/estimate.ts remainingEstimate). */
-interface RunSession {
-  /** performance.now() when the run (or its restart after a crash) was launched. */
-  t0: number;
-  settings: { epochs: number; groups: number; batchSize: number };
-  /** The jobs this run trains, as the estimate sees them. */
-  jobs: Map<string, EstimateJob>;
-  stepCosts: StepCosts[];
-  /** Whether stepCosts are measured seconds (else units of one step: unitCosts). */
-  calibrated: boolean;
-  startupSeconds: number;
-  costs: Map<string, JobCost | null>;
-  progress: Record<string, JobProgress>;
-  resumedFrom: Record<string, number>;
-}
 
 const fmtStep = (s: number) => (s >= 1 ? `${s.toFixed(1)} s` : `${Math.round(s * 1000)} ms`);
 const capital = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
@@ -162,7 +147,7 @@ export class Studio {
   private timingSeq = 0;
   /** JSON of the need being measured now (or waiting for its debounce). */
   private measuringKey: string | null = null;
-  private session: RunSession | null = null;
+  private clock: RunClock | null = null;
 
   readonly settingsErrors = $derived(settingsProblems(this.settings));
   readonly hasResults = $derived(this.manifest !== null);
@@ -326,7 +311,7 @@ export class Studio {
 
   /** Start the time bookkeeping of a run (launch): the jobs it trains, their prior costs. */
   private startSession(plan: RunPlan, resume: boolean): void {
-    this.session = null;
+    this.clock = null;
     this.remaining = null;
     this.remainingUnknown = 0;
     if (plan.dryRun) return;
@@ -349,62 +334,23 @@ export class Studio {
     // the runner's first step of each job).
     const sized = [...jobs.values()].every((j) => j.N !== undefined && j.trainPositions !== undefined);
     const t = sized && this.timing && timingCovers(this.timing.need, need) ? this.timing.result : null;
-    const session: RunSession = {
-      t0: performance.now(), settings: { epochs: s.epochs, groups: s.groups, batchSize: s.batchSize }, jobs,
-      stepCosts: t ? t.shapes : [], calibrated: t !== null, startupSeconds: t ? t.startupSeconds : 0,
-      costs: new Map(), progress: {}, resumedFrom: {},
-    };
-    for (const [key, j] of jobs) session.costs.set(key, this.sessionCost(session, j));
-    this.session = session;
+    this.clock = new RunClock({
+      jobs: [...jobs.values()], settings: { epochs: s.epochs, groups: s.groups, batchSize: s.batchSize },
+      measured: t ? { shapes: t.shapes, startupSeconds: t.startupSeconds } : null,
+    });
     this.updateRemaining();
   }
 
-  /** A job's cost in the session's units (measured seconds, or units of a step). */
-  private sessionCost(s: RunSession, j: EstimateJob): JobCost | null {
-    return jobCost(j, s.settings, s.calibrated ? costsFor(j, s.stepCosts) : unitCosts(j.gridsize));
-  }
-
   private updateRemaining(): void {
-    const s = this.session;
-    if (!s) return;
-    const costs = [...s.costs.values()].filter((c): c is JobCost => c !== null);
-    this.remainingUnknown = s.costs.size - costs.length;
-    this.remaining = remainingEstimate({
-      costs, progress: s.progress, elapsedSeconds: (performance.now() - s.t0) / 1000,
-      startupSeconds: s.startupSeconds, calibrated: s.calibrated,
-    });
+    if (!this.clock) return;
+    const { remaining, unknown } = this.clock.left();
+    this.remaining = remaining;
+    this.remainingUnknown = unknown;
   }
 
   /** The running study's bookkeeping from a training worker event. */
   private trackTime(ev: TrainEvent): void {
-    const s = this.session;
-    if (!s) return;
-    if (ev.type === 'job-start') {
-      const j = s.jobs.get(ev.key);
-      if (!j) return;
-      const from = ev.resumedFromEpoch ?? 0;
-      s.resumedFrom[ev.key] = from;
-      j.fromEpoch = from;
-      s.costs.set(ev.key, this.sessionCost(s, j));
-      s.progress[ev.key] = { stepsDone: 0, epochsDone: 0, started: true, finished: false };
-    } else if (ev.type === 'progress') {
-      const p = s.progress[ev.key];
-      if (!p) return;
-      const from = s.resumedFrom[ev.key] ?? 0;
-      const j = s.jobs.get(ev.key);
-      if (ev.progress.status === 'step' && j && s.costs.get(ev.key) === null) {
-        j.stepsPerEpoch = ev.progress.steps; // the size of a job the plan did not know
-        s.costs.set(ev.key, this.sessionCost(s, j));
-      }
-      if (ev.progress.status === 'step') p.stepsDone = (ev.progress.epoch - 1 - from) * ev.progress.steps + ev.progress.step;
-      else if (ev.progress.status === 'epoch') p.epochsDone = ev.progress.record.epoch - from;
-      else return;
-    } else if (ev.type === 'job-end') {
-      const p = s.progress[ev.key];
-      if (p) p.finished = true;
-      else if (s.costs.has(ev.key)) s.progress[ev.key] = { stepsDone: 0, epochsDone: 0, started: true, finished: true };
-    } else return;
-    this.updateRemaining();
+    if (this.clock?.track(ev)) this.updateRemaining();
   }
 
   jobKey(job: TrainingJob): string {
@@ -649,7 +595,7 @@ export class Studio {
       return;
     }
     this.running = false;
-    this.session = null;
+    this.clock = null;
     this.remaining = null;
     if (left.length > 0) {
       for (const j of left) this.setJob(j.key, 'interrupted', 'interrupted');
@@ -717,7 +663,7 @@ export class Studio {
       case 'done':
         this.manifest = ev.manifest;
         this.running = false;
-        this.session = null;
+        this.clock = null;
         this.remaining = null;
         this.status = ev.state === 'cancelled'
           ? 'Cancelled. The manifest records the cancelled job and everything that finished.'
