@@ -1,7 +1,8 @@
 /**
- * The real PtychoPINN job runner (docs/decisions.md, README.md): load and validate the job's train
- * and test NPZ, read the settings from the bridged legacy dict (CONFIG-001), group and normalise,
- * train, reconstruct the test split, and write the artifacts into the job's artifact dir:
+ * The real PtychoPINN job runner (docs/decisions.md, README.md), as named stages over one job
+ * context: backend, resolve (the settings from the bridged legacy dict, CONFIG-001), load (train
+ * and test NPZ through the data contract), group, build, train, reconstruct the test split, score
+ * it against the truth, and write the artifacts into the job's artifact dir:
  *
  *   train.log            progress lines (appended; the planner owns the file)
  *   history.json         per-epoch losses, learning rate, time, throughput
@@ -14,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { strToU8 } from 'fflate';
-import type { JobRunner, RunnerArgs, RunnerResult } from '../study/runner';
+import type { ArtifactSink, JobRunner, RunnerArgs, RunnerProgress, RunnerResult, TrainingJob } from '../study/runner';
 import { openNpz, writeNpz } from '../ingest';
 import { loadDataset, type Dataset } from '../contract';
 import { settingsFromParams, type PinnSettings } from './settings';
@@ -22,7 +23,7 @@ import { groupDataset, type GroupedData } from './data';
 import { PtychoPinn } from './pinn';
 import { trainPinn, type TrainOutcome } from './train';
 import { isTrainingCheckpoint, type TrainingCheckpoint } from './checkpoint';
-import { reconstruct, reconstructionNpz } from './infer';
+import { reconstruct, reconstructionNpz, type Reconstruction } from './infer';
 import { comparisonPng, reconstructionPreview } from './png';
 import { commonPair, placedAmplitudeSsim, placedPair, scoreReconstruction, type JobMetrics, type StitchedCanvas, type TruthObject } from './quality';
 import { loadCommonRegion } from './common-region';
@@ -114,25 +115,312 @@ async function loadSplit(args: RunnerArgs, path: string, gridsize: 1 | 2, stage:
   return result.dataset;
 }
 
+/** What every stage of a job sees: its arguments, where it writes, and how it reports. */
+interface JobContext {
+  readonly args: RunnerArgs;
+  readonly opts: PtychoPinnRunnerOptions;
+  readonly job: TrainingJob;
+  readonly sink: ArtifactSink;
+  readonly dir: string;
+  /** A stamped line appended to train.log (best effort). */
+  readonly log: (line: string) => Promise<void>;
+  /** The same, from a synchronous callback (the lines keep their order). */
+  readonly logLater: (line: string) => void;
+  readonly progress: (p: RunnerProgress) => void;
+}
+
+/** The resolve stage's answer: the model's settings, from the bridged legacy dict and nothing else. */
+interface Resolved {
+  settings: PinnSettings;
+  seed: number;
+}
+
+/** The load stage's answer: both splits, validated, and the dose they were simulated at. */
+interface Loaded {
+  train: Dataset;
+  test: Dataset;
+  nPhotons: number;
+}
+
+interface Grouped {
+  trainGroups: GroupedData;
+  testGroups: GroupedData;
+}
+
+/**
+ * The backend stage: make sure tfjs runs where the caller asked, and install that backend's
+ * training kernels (src/lib/model/*-kernels.ts).
+ */
+async function backendStage(ctx: JobContext): Promise<void> {
+  const want = ctx.opts.backend;
+  if (want && tf.getBackend() !== want) {
+    if (!(await tf.setBackend(want))) throw new StageError('backend', `tfjs could not start the '${want}' backend`);
+    await tf.ready();
+  }
+  if (tf.getBackend() === 'cpu') installFastCpuKernels();
+  if (tf.getBackend() === 'webgpu') installAccurateWebGpuTrig();
+  if (tf.getBackend() === 'wasm') installWasmTrainingKernels();
+  await ctx.log(`backend: ${tf.getBackend()}`);
+}
+
+/**
+ * The resolve stage (CONFIG-001): the model's settings from the bridged legacy dict, the one place
+ * the job's gridsize reaches the model from (the run loop put the job's gridsize there).
+ */
+async function resolveStage(ctx: JobContext): Promise<Resolved> {
+  const { opts } = ctx;
+  let settings: PinnSettings;
+  try {
+    settings = settingsFromParams({
+      ...ctx.args.params,
+      ...(opts.epochsOverride !== undefined ? { nepochs: opts.epochsOverride } : {}),
+      ...(opts.nGroupsOverride !== undefined ? { n_groups: opts.nGroupsOverride } : {}),
+      ...(opts.batchSizeOverride !== undefined ? { batch_size: opts.batchSizeOverride } : {}),
+    });
+  } catch (e) {
+    throw new StageError('config', errText(e));
+  }
+  if (settings.realspaceWeight !== 0) await ctx.log(`note: realspace_weight ${settings.realspaceWeight} is ignored (the realspace loss is not ported; its default weight is 0, config.py:132-133)`);
+  if (settings.intensityScaleTrainableRequested && !opts.trainableIntensityScale) {
+    await ctx.log("params 'intensity_scale.trainable' is True, but the intensity scale is kept constant (deviation (b): it never moved in the reference's runs)");
+  }
+  return { settings, seed: settings.subsampleSeed ?? opts.seed ?? 42 };
+}
+
+/**
+ * The load stage: both splits through the data contract at the settings' gridsize. nphotons is the
+ * training file's metadata value where it has one, else the settings' (the reference replaces the
+ * config value so, `scripts/training/train.py:379-398`).
+ */
+async function loadStage(ctx: JobContext, { settings }: Resolved): Promise<Loaded> {
+  const { job, progress } = ctx;
+  const gs = settings.gridsize;
+  if (gs !== 1 && gs !== 2) throw new StageError('config', `the study's data contract covers gridsize 1 and 2, params say ${gs}`);
+  progress({ status: 'loading', message: `Loading ${job.train_data_path}` });
+  const train = await loadSplit(ctx.args, job.train_data_path, gs, 'load train');
+  progress({ status: 'loading', message: `Loading ${job.test_data_path}` });
+  const test = await loadSplit(ctx.args, job.test_data_path, gs, 'load test');
+  if (train.N !== settings.N) throw new StageError('config', `the training data have N=${train.N} but params say N=${settings.N}`);
+  if (test.N !== train.N) throw new StageError('load test', `the test data have N=${test.N}, the training data N=${train.N}`);
+  const metaPhotons = metadataNphotons(train.metadata);
+  if (metaPhotons !== undefined && metaPhotons !== settings.nPhotons) {
+    await ctx.log(`nphotons ${metaPhotons} from the training file's metadata replaces ${settings.nPhotons} (as the reference does, scripts/training/train.py:379-398)`);
+  }
+  return { train, test, nPhotons: metaPhotons ?? settings.nPhotons };
+}
+
+/** The group stage: K-NN groups of the training and test positions (src/lib/model/data.ts). */
+async function groupStage(ctx: JobContext, { settings, seed }: Resolved, { train, test, nPhotons }: Loaded): Promise<Grouped> {
+  let trainGroups: GroupedData;
+  let testGroups: GroupedData;
+  try {
+    const g = { gridsize: settings.gridsize, nGroups: settings.nGroups, neighborCount: settings.neighborCount };
+    trainGroups = groupDataset(train, { ...g, seed });
+    testGroups = groupDataset(test, { ...g, seed: seed + 1 });
+  } catch (e) {
+    throw new StageError('grouping', errText(e));
+  }
+  await ctx.log(
+    `data: N=${settings.N}, ${train.n} train / ${test.n} test positions, ${trainGroups.B} train / ${testGroups.B} test groups of ${settings.C}` +
+      `${settings.C > 1 ? ' (channels in row-major order of position, not the reference\'s random order: README, Decisions)' : ''}, ` +
+      `alpha=${trainGroups.alpha.toPrecision(6)}, nphotons=${nPhotons}, seed=${seed}`,
+  );
+  return { trainGroups, testGroups };
+}
+
+/** The build stage: the generator and the physics around it (src/lib/model/pinn.ts). */
+async function buildStage(ctx: JobContext, { settings, seed }: Resolved, { train, nPhotons }: Loaded): Promise<PtychoPinn> {
+  ctx.progress({ status: 'compiling', message: 'Building the PtychoPINN model' });
+  let model: PtychoPinn;
+  try {
+    model = new PtychoPinn({ settings, probe: train.probe, seed, trainableScale: ctx.opts.trainableIntensityScale ?? false, nPhotons });
+  } catch (e) {
+    throw new StageError('model', errText(e));
+  }
+  await ctx.log(
+    `model: ${model.generator.countParams()} parameters, s=${model.scale.toPrecision(6)} (lambda=${model.lambda().toPrecision(6)}, ` +
+      `${model.trainableScale ? 'trainable' : 'constant'}), canvas P=${model.P}, probe from ${model.probeSource === 'data' ? 'the data' : 'the default recipe'}`,
+  );
+  return model;
+}
+
+/**
+ * The train stage: trainPinn with checkpoints, the live previews every `previewEveryEpochs` and the
+ * live amplitude SSIM on the whole test split (placed scores), every k epochs with k chosen so that
+ * scoring costs at most ~10 % of the training time (measured: k = ceil(cost / (0.1·epoch))).
+ */
+async function trainStage(
+  ctx: JobContext, { settings, seed }: Resolved, { test }: Loaded, { trainGroups, testGroups }: Grouped, model: PtychoPinn,
+): Promise<{ outcome: TrainOutcome; ssimHistory: { epoch: number; amplitude_ssim: number }[] }> {
+  const { args, opts, progress } = ctx;
+  const previewEvery = opts.previewEveryEpochs ?? 0;
+  const previewGroups = subsetGroups(testGroups, opts.previewGroups ?? 64);
+  const truth: TruthObject | undefined = test.object;
+  const ssimHistory: { epoch: number; amplitude_ssim: number }[] = [];
+  let scoreEvery = 1;
+  let lastEpochSeconds = 0;
+  const resume = isTrainingCheckpoint(args.resume) ? args.resume : undefined;
+  if (args.resume !== undefined && !resume) await ctx.log('resume state ignored: it is not a PtychoPINN checkpoint');
+  const outcome = await trainPinn(model, trainGroups, {
+    epochs: settings.nEpochs,
+    batchSize: settings.batchSize,
+    seed,
+    signal: args.signal,
+    onProgress: (p) => {
+      if (p.status === 'epoch') lastEpochSeconds = p.record.seconds;
+      progress(p);
+    },
+    resume,
+    log: ctx.logLater,
+    nanLossAtStep: opts.nanLossAtStep,
+    onCheckpoint: async (c) => {
+      await args.onCheckpoint?.(c.epoch, c);
+      await opts.onCheckpoint?.(c.epoch, c);
+    },
+    onEpochEnd: async (epoch) => {
+      if (previewEvery > 0 && args.onProgress && epoch % previewEvery === 0) {
+        const rec = await reconstruct(model, previewGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
+        const st = rec.stitched;
+        progress({ status: 'preview', epoch, width: st.width, height: st.height, ...previewImages(st, truth, rec.centres) });
+      }
+      if (truth && (opts.liveScores ?? true) && epoch % scoreEvery === 0) {
+        const t = performance.now();
+        const rec = await reconstruct(model, testGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
+        const ssim = placedAmplitudeSsim(rec.stitched, truth, rec.M);
+        const cost = (performance.now() - t) / 1000;
+        if (ssim !== null) {
+          ssimHistory.push({ epoch, amplitude_ssim: ssim });
+          progress({ status: 'score', epoch, amplitude_ssim: ssim });
+          ctx.logLater(`epoch ${epoch}: test amplitude SSIM ${ssim.toFixed(4)} (placed; scored in ${cost.toFixed(1)} s, every ${scoreEvery} epoch(s))`);
+        }
+        if (lastEpochSeconds > 0) scoreEvery = Math.max(1, Math.ceil(cost / (0.1 * lastEpochSeconds)));
+      }
+    },
+  });
+  return { outcome, ssimHistory };
+}
+
+/**
+ * The score stage: the test reconstruction against the true object on the dose's common region
+ * (its Phase C test scan, else this job's own with a note: src/lib/model/common-region.ts), written
+ * as metrics.json and comparison.png; undefined without a truth.
+ */
+async function scoreStage(
+  ctx: JobContext, { test }: Loaded, rec: Reconstruction, ssimHistory: { epoch: number; amplitude_ssim: number }[],
+): Promise<JobMetrics | undefined> {
+  const { args, job, sink, dir } = ctx;
+  const truth = test.object;
+  if (!truth) {
+    await ctx.log('scores: the test file has no objectGuess, so the reconstruction is not scored');
+    return undefined;
+  }
+  const st = rec.stitched;
+  ctx.progress({ status: 'saving', message: 'Scoring the reconstruction against the true object' });
+  const region = await loadCommonRegion({
+    files: args.files, phaseCRoot: args.phaseCRoot, dose: job.dose, truth,
+    own: { path: job.test_data_path, xs: test.xcoords, ys: test.ycoords },
+  });
+  const metrics = scoreReconstruction(st, truth, rec.centres, rec.M, region ?? undefined);
+  if (!region) metrics.note = [metrics.note, 'common: no scan position lies on the truth'].filter(Boolean).join('; ');
+  if (ssimHistory.length) metrics.ssim_history = ssimHistory;
+  await sink.writeText(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 2));
+  // comparison.png shows the pair the study table shows first: the common region (uncovered
+  // pixels blue-grey), or the placed pair when the job has no common scores.
+  const pair = metrics.common ? commonPair(st, truth, metrics.common.region) : placedPair(st, truth);
+  if (pair) {
+    const amp = (z: { re: ArrayLike<number>; im: ArrayLike<number> }) => Float64Array.from(z.re, (v, k) => Math.hypot(v, z.im[k]));
+    const ph = (z: { re: ArrayLike<number>; im: ArrayLike<number> }) => Float64Array.from(z.re, (v, k) => Math.atan2(z.im[k], v));
+    await sink.writeBytes(
+      join(dir, 'comparison.png'),
+      comparisonPng(pair.recon.width, pair.recon.height, { amplitude: amp(pair.truth), phase: ph(pair.truth) }, { amplitude: amp(pair.recon), phase: ph(pair.recon) }, pair.covered),
+    );
+  }
+  const r = metrics.reference;
+  const pl = metrics.placed;
+  const cm = metrics.common;
+  const f = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(4));
+  await ctx.log(
+    `scores vs objectGuess: reference amplitude SSIM ${f(r?.amplitude.ssim)} MS-SSIM ${f(r?.amplitude.ms_ssim)} FRC50 ${f(r?.amplitude.frc50)}; ` +
+      `placed amplitude SSIM ${f(pl?.amplitude.ssim)} MS-SSIM ${f(pl?.amplitude.ms_ssim)}; coverage ${(100 * metrics.coverage).toFixed(1)} % (metrics.json, comparison.png)`,
+  );
+  if (cm) {
+    const g = cm.region;
+    await ctx.log(
+      `common region x ${g.x0}..${g.x1}, y ${g.y0}..${g.y1} (${g.source}, ${g.path}): amplitude SSIM ${f(cm.amplitude.ssim)} MS-SSIM ${f(cm.amplitude.ms_ssim)} ` +
+        `FRC50 ${f(cm.amplitude.frc50)}; phase ${cm.phase ? `SSIM ${f(cm.phase.ssim)} MS-SSIM ${f(cm.phase.ms_ssim)}` : `- (${cm.phase_note})`}; ` +
+        `coverage ${(100 * cm.coverage).toFixed(1)} %${g.note ? `; note: ${g.note}` : ''}`,
+    );
+  } else if (metrics.note) {
+    await ctx.log(`common region: not scored (${metrics.note})`);
+  }
+  return metrics;
+}
+
+/** The write stage: reconstruction.npz / .png, the model bundle and history.json; the bundle's name, hash and size. */
+async function writeStage(
+  ctx: JobContext, { settings, seed }: Resolved, { nPhotons }: Loaded, { trainGroups, testGroups }: Grouped,
+  model: PtychoPinn, outcome: TrainOutcome, rec: Reconstruction,
+): Promise<{ bundle_path: string; bundle_sha256: string; bundle_size_bytes: number }> {
+  const { job, sink, dir } = ctx;
+  const st = rec.stitched;
+  const metadata = {
+    generator: 'PtychoPINN Studio (src/lib/model)',
+    job: { dose: job.dose, view: job.view, gridsize: job.gridsize, train_data_path: job.train_data_path, test_data_path: job.test_data_path },
+    N: settings.N,
+    gridsize: settings.gridsize,
+    n_groups_test: testGroups.B,
+    alpha_test: testGroups.alpha,
+    intensity_scale: model.scale,
+    log_intensity_scale: model.lambda(),
+    nphotons: nPhotons,
+    epochs: outcome.epochsCompleted,
+    final_loss: outcome.finalLoss,
+    seed,
+  };
+  await sink.writeBytes(join(dir, 'reconstruction.npz'), reconstructionNpz(rec, model.probeArrays, settings.N, metadata));
+  await sink.writeBytes(join(dir, 'reconstruction.png'), reconstructionPreview(st.width, st.height, st.amplitude, st.phase));
+  await ctx.log(`reconstruction: ${st.width}x${st.height} from ${testGroups.B} test groups (reconstruction.npz, reconstruction.png)`);
+
+  ctx.progress({ status: 'saving', message: 'Saving the model bundle' });
+  const bundleName = ctx.opts.bundleName ?? 'model.zip';
+  const files = await modelFiles(model, { ptychopinn: { ...metadata, settings, alpha_train: trainGroups.alpha, probe_source: model.probeSource } });
+  const zip = zipBundle({ ...files, 'probe.npz': reconstructionProbeNpz(model), 'history.json': strToU8(JSON.stringify(outcome.history)) });
+  await sink.writeBytes(join(dir, bundleName), zip);
+  const sha = await sha256Hex(zip);
+  await writeHistory(ctx, outcome);
+  await ctx.log(`saved ${bundleName} (${zip.length} bytes, sha256 ${sha})`);
+  return { bundle_path: bundleName, bundle_sha256: sha, bundle_size_bytes: zip.length };
+}
+
+async function writeHistory(ctx: JobContext, outcome: TrainOutcome): Promise<void> {
+  const h = outcome.history;
+  await ctx.sink.writeText(
+    join(ctx.dir, 'history.json'),
+    JSON.stringify({ train_loss: h.train_loss, val_loss: h.val_loss, learning_rate: h.learning_rate, epochs: h.epochs, stopped_early: outcome.stoppedEarly }, null, 2),
+  );
+}
+
+/**
+ * One job through the stages: backend, resolve, load, group, build, train, reconstruct, score,
+ * write. A stage's failure comes back as status 'failed' with '<stage>: <reason>'.
+ */
 export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobRunner {
   return async (args: RunnerArgs): Promise<RunnerResult> => {
     const { job, sink } = args;
     const t0 = Date.now();
-    const startedAt = new Date(t0).toISOString();
-    const dir = job.artifact_dir;
     const log = async (line: string) => {
-      const stamped = `[${new Date().toISOString()}] ${line}\n`;
       try {
-        await sink.appendText(job.log_path, stamped);
+        await sink.appendText(job.log_path, `[${new Date().toISOString()}] ${line}\n`);
       } catch {
         /* the log is best effort; artifacts and the result carry the facts */
       }
     };
     let pendingLog: Promise<void> = Promise.resolve();
-    const logSync = (line: string) => {
-      pendingLog = pendingLog.then(() => log(line));
+    const ctx: JobContext = {
+      args, opts, job, sink, dir: job.artifact_dir, log,
+      logLater: (line) => { pendingLog = pendingLog.then(() => log(line)); },
+      progress: args.onProgress ?? (() => {}),
     };
-    const progress = args.onProgress ?? (() => {});
     let outcome: TrainOutcome | undefined;
     let model: PtychoPinn | undefined;
     const base = (): Partial<RunnerResult> => {
@@ -143,248 +431,50 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
         history: outcome
           ? { train_loss: outcome.history.train_loss, val_loss: outcome.history.val_loss, learning_rate: outcome.history.learning_rate }
           : { train_loss: [], val_loss: [], learning_rate: [] },
-        started_at: startedAt,
+        started_at: new Date(t0).toISOString(),
         finished_at: new Date(finished).toISOString(),
         duration_seconds: (finished - t0) / 1000,
         samples_per_second: outcome?.samplesPerSecond ?? 0,
         backend: tf.getBackend(),
       };
     };
-    const writeHistory = async () => {
-      if (!outcome) return;
-      const h = outcome.history;
-      await sink.writeText(
-        join(dir, 'history.json'),
-        JSON.stringify({ train_loss: h.train_loss, val_loss: h.val_loss, learning_rate: h.learning_rate, epochs: h.epochs, stopped_early: outcome.stoppedEarly }, null, 2),
-      );
-    };
+    const noBundle = { bundle_path: null, bundle_sha256: null, bundle_size_bytes: null };
 
     try {
-      await sink.mkdir(dir);
+      await sink.mkdir(ctx.dir);
       await log(`PtychoPINN Studio training: view=${job.view} dose=${job.dose} gridsize=${job.gridsize}`);
       await log(`Train: ${job.train_data_path}`);
       await log(`Test: ${job.test_data_path}`);
-
-      // ---- backend
-      if (opts.backend && tf.getBackend() !== opts.backend) {
-        if (!(await tf.setBackend(opts.backend))) throw new StageError('backend', `tfjs could not start the '${opts.backend}' backend`);
-        await tf.ready();
-      }
-      if (tf.getBackend() === 'cpu') installFastCpuKernels();
-      if (tf.getBackend() === 'webgpu') installAccurateWebGpuTrig();
-      if (tf.getBackend() === 'wasm') installWasmTrainingKernels();
-      await log(`backend: ${tf.getBackend()}`);
-
-      // ---- settings (CONFIG-001: from the bridged legacy dict)
-      let settings: PinnSettings;
-      try {
-        settings = settingsFromParams({
-          ...args.params,
-          ...(opts.epochsOverride !== undefined ? { nepochs: opts.epochsOverride } : {}),
-          ...(opts.nGroupsOverride !== undefined ? { n_groups: opts.nGroupsOverride } : {}),
-          ...(opts.batchSizeOverride !== undefined ? { batch_size: opts.batchSizeOverride } : {}),
-        });
-      } catch (e) {
-        throw new StageError('config', errText(e));
-      }
-      if (settings.gridsize !== job.gridsize) {
-        throw new StageError('config', `params gridsize ${settings.gridsize} differs from the job's gridsize ${job.gridsize} (was the config bridged?)`);
-      }
-      if (settings.realspaceWeight !== 0) await log(`note: realspace_weight ${settings.realspaceWeight} is ignored (the realspace loss is not ported; its default weight is 0, config.py:132-133)`);
-      const seed = settings.subsampleSeed ?? opts.seed ?? 42;
-      if (settings.intensityScaleTrainableRequested && !opts.trainableIntensityScale) {
-        await log("params 'intensity_scale.trainable' is True, but the intensity scale is kept constant (deviation (b): it never moved in the reference's runs)");
-      }
-
-      // ---- data
-      progress({ status: 'loading', message: `Loading ${job.train_data_path}` });
-      const train = await loadSplit(args, job.train_data_path, job.gridsize, 'load train');
-      progress({ status: 'loading', message: `Loading ${job.test_data_path}` });
-      const test = await loadSplit(args, job.test_data_path, job.gridsize, 'load test');
-      if (train.N !== settings.N) {
-        throw new StageError('config', `the training data have N=${train.N} but params say N=${settings.N}`);
-      }
-      if (test.N !== train.N) throw new StageError('load test', `the test data have N=${test.N}, the training data N=${train.N}`);
-      const metaPhotons = metadataNphotons(train.metadata);
-      const nPhotons = metaPhotons ?? settings.nPhotons;
-      if (metaPhotons !== undefined && metaPhotons !== settings.nPhotons) {
-        await log(`nphotons ${metaPhotons} from the training file's metadata replaces ${settings.nPhotons} (as the reference does, scripts/training/train.py:379-398)`);
-      }
-      let trainGroups: GroupedData;
-      let testGroups: GroupedData;
-      try {
-        const g = { gridsize: settings.gridsize, nGroups: settings.nGroups, neighborCount: settings.neighborCount };
-        trainGroups = groupDataset(train, { ...g, seed });
-        testGroups = groupDataset(test, { ...g, seed: seed + 1 });
-      } catch (e) {
-        throw new StageError('grouping', errText(e));
-      }
-      await log(
-        `data: N=${settings.N}, ${train.n} train / ${test.n} test positions, ${trainGroups.B} train / ${testGroups.B} test groups of ${settings.C}` +
-          `${settings.C > 1 ? ' (channels in row-major order of position, not the reference\'s random order: README, Decisions)' : ''}, ` +
-          `alpha=${trainGroups.alpha.toPrecision(6)}, nphotons=${nPhotons}, seed=${seed}`,
-      );
-
-      // ---- model
-      progress({ status: 'compiling', message: 'Building the PtychoPINN model' });
-      try {
-        model = new PtychoPinn({ settings, probe: train.probe, seed, trainableScale: opts.trainableIntensityScale ?? false, nPhotons });
-      } catch (e) {
-        throw new StageError('model', errText(e));
-      }
-      await log(
-        `model: ${model.generator.countParams()} parameters, s=${model.scale.toPrecision(6)} (lambda=${model.lambda().toPrecision(6)}, ` +
-          `${model.trainableScale ? 'trainable' : 'constant'}), canvas P=${model.P}, probe from ${model.probeSource === 'data' ? 'the data' : 'the default recipe'}`,
-      );
-
-      // ---- train
-      const previewEvery = opts.previewEveryEpochs ?? 0;
-      const previewGroups = subsetGroups(testGroups, opts.previewGroups ?? 64);
-      const truth: TruthObject | undefined = test.object;
-      // Live amplitude SSIM on the whole test split (placed scores), every k epochs with k chosen so
-      // that scoring costs at most ~10 % of the training time (measured: k = ceil(cost / (0.1·epoch))).
-      const ssimHistory: { epoch: number; amplitude_ssim: number }[] = [];
-      let scoreEvery = 1;
-      let lastEpochSeconds = 0;
-      const resume = isTrainingCheckpoint(args.resume) ? args.resume : undefined;
-      if (args.resume !== undefined && !resume) await log('resume state ignored: it is not a PtychoPINN checkpoint');
-      outcome = await trainPinn(model, trainGroups, {
-        epochs: settings.nEpochs,
-        batchSize: settings.batchSize,
-        seed,
-        signal: args.signal,
-        onProgress: (p) => {
-          if (p.status === 'epoch') lastEpochSeconds = p.record.seconds;
-          progress(p);
-        },
-        resume,
-        log: logSync,
-        nanLossAtStep: opts.nanLossAtStep,
-        onCheckpoint: async (c) => {
-          await args.onCheckpoint?.(c.epoch, c);
-          await opts.onCheckpoint?.(c.epoch, c);
-        },
-        onEpochEnd: async (epoch) => {
-          if (previewEvery > 0 && args.onProgress && epoch % previewEvery === 0) {
-            const rec = await reconstruct(model!, previewGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
-            const st = rec.stitched;
-            progress({ status: 'preview', epoch, width: st.width, height: st.height, ...previewImages(st, truth, rec.centres) });
-          }
-          if (truth && (opts.liveScores ?? true) && epoch % scoreEvery === 0) {
-            const t = performance.now();
-            const rec = await reconstruct(model!, testGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
-            const ssim = placedAmplitudeSsim(rec.stitched, truth, rec.M);
-            const cost = (performance.now() - t) / 1000;
-            if (ssim !== null) {
-              ssimHistory.push({ epoch, amplitude_ssim: ssim });
-              progress({ status: 'score', epoch, amplitude_ssim: ssim });
-              logSync(`epoch ${epoch}: test amplitude SSIM ${ssim.toFixed(4)} (placed; scored in ${cost.toFixed(1)} s, every ${scoreEvery} epoch(s))`);
-            }
-            if (lastEpochSeconds > 0) scoreEvery = Math.max(1, Math.ceil(cost / (0.1 * lastEpochSeconds)));
-          }
-        },
-      });
+      await backendStage(ctx);
+      const resolved = await resolveStage(ctx);
+      const loaded = await loadStage(ctx, resolved);
+      const grouped = await groupStage(ctx, resolved, loaded);
+      model = await buildStage(ctx, resolved, loaded);
+      const trained = await trainStage(ctx, resolved, loaded, grouped, model);
+      outcome = trained.outcome;
       await pendingLog;
       if (outcome.status !== 'success') {
-        await writeHistory();
-        if (outcome.status === 'cancelled') return { ...base(), status: 'cancelled', bundle_path: null, bundle_sha256: null, bundle_size_bytes: null };
+        await writeHistory(ctx, outcome);
+        if (outcome.status === 'cancelled') return { ...base(), status: 'cancelled', ...noBundle };
         throw new StageError('training', outcome.error?.replace(/^training: /, '') ?? 'training failed');
       }
 
-      // ---- inference + artifacts
-      progress({ status: 'saving', message: 'Reconstructing the test split' });
-      const rec = await reconstruct(model, testGroups, { batchSize: settings.batchSize, M: opts.stitchM, signal: args.signal });
+      // reconstruct the test split
+      ctx.progress({ status: 'saving', message: 'Reconstructing the test split' });
+      const rec = await reconstruct(model, grouped.testGroups, { batchSize: resolved.settings.batchSize, M: opts.stitchM, signal: args.signal });
       const st = rec.stitched;
-      progress({ status: 'preview', epoch: outcome.epochsCompleted, width: st.width, height: st.height, ...previewImages(st, truth, rec.centres) });
-      let metrics: JobMetrics | undefined;
-      if (truth) {
-        progress({ status: 'saving', message: 'Scoring the reconstruction against the true object' });
-        // The dose's common region: its Phase C test scan (the same truth pixels for every view),
-        // else this job's own test scan with a note (src/lib/model/common-region.ts).
-        const region = await loadCommonRegion({
-          files: args.files, phaseCRoot: args.phaseCRoot, dose: job.dose, truth,
-          own: { path: job.test_data_path, xs: test.xcoords, ys: test.ycoords },
-        });
-        metrics = scoreReconstruction(st, truth, rec.centres, rec.M, region ?? undefined);
-        if (!region) metrics.note = [metrics.note, 'common: no scan position lies on the truth'].filter(Boolean).join('; ');
-        if (ssimHistory.length) metrics.ssim_history = ssimHistory;
-        await sink.writeText(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 2));
-        // comparison.png shows the pair the study table shows first: the common region (uncovered
-        // pixels blue-grey), or the placed pair when the job has no common scores.
-        const pair = metrics.common ? commonPair(st, truth, metrics.common.region) : placedPair(st, truth);
-        if (pair) {
-          const amp = (z: { re: ArrayLike<number>; im: ArrayLike<number> }) => Float64Array.from(z.re, (v, k) => Math.hypot(v, z.im[k]));
-          const ph = (z: { re: ArrayLike<number>; im: ArrayLike<number> }) => Float64Array.from(z.re, (v, k) => Math.atan2(z.im[k], v));
-          await sink.writeBytes(
-            join(dir, 'comparison.png'),
-            comparisonPng(pair.recon.width, pair.recon.height, { amplitude: amp(pair.truth), phase: ph(pair.truth) }, { amplitude: amp(pair.recon), phase: ph(pair.recon) }, pair.covered),
-          );
-        }
-        const r = metrics.reference;
-        const pl = metrics.placed;
-        const cm = metrics.common;
-        const f = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(4));
-        await log(
-          `scores vs objectGuess: reference amplitude SSIM ${f(r?.amplitude.ssim)} MS-SSIM ${f(r?.amplitude.ms_ssim)} FRC50 ${f(r?.amplitude.frc50)}; ` +
-            `placed amplitude SSIM ${f(pl?.amplitude.ssim)} MS-SSIM ${f(pl?.amplitude.ms_ssim)}; coverage ${(100 * metrics.coverage).toFixed(1)} % (metrics.json, comparison.png)`,
-        );
-        if (cm) {
-          const g = cm.region;
-          await log(
-            `common region x ${g.x0}..${g.x1}, y ${g.y0}..${g.y1} (${g.source}, ${g.path}): amplitude SSIM ${f(cm.amplitude.ssim)} MS-SSIM ${f(cm.amplitude.ms_ssim)} ` +
-              `FRC50 ${f(cm.amplitude.frc50)}; phase ${cm.phase ? `SSIM ${f(cm.phase.ssim)} MS-SSIM ${f(cm.phase.ms_ssim)}` : `- (${cm.phase_note})`}; ` +
-              `coverage ${(100 * cm.coverage).toFixed(1)} %${g.note ? `; note: ${g.note}` : ''}`,
-          );
-        } else if (metrics.note) {
-          await log(`common region: not scored (${metrics.note})`);
-        }
-      } else {
-        await log('scores: the test file has no objectGuess, so the reconstruction is not scored');
-      }
-      const metadata = {
-        generator: 'PtychoPINN Studio (src/lib/model)',
-        job: { dose: job.dose, view: job.view, gridsize: job.gridsize, train_data_path: job.train_data_path, test_data_path: job.test_data_path },
-        N: settings.N,
-        gridsize: settings.gridsize,
-        n_groups_test: testGroups.B,
-        alpha_test: testGroups.alpha,
-        intensity_scale: model.scale,
-        log_intensity_scale: model.lambda(),
-        nphotons: nPhotons,
-        epochs: outcome.epochsCompleted,
-        final_loss: outcome.finalLoss,
-        seed,
-      };
-      await sink.writeBytes(join(dir, 'reconstruction.npz'), reconstructionNpz(rec, model.probeArrays, settings.N, metadata));
-      await sink.writeBytes(join(dir, 'reconstruction.png'), reconstructionPreview(st.width, st.height, st.amplitude, st.phase));
-      await log(`reconstruction: ${st.width}x${st.height} from ${testGroups.B} test groups (reconstruction.npz, reconstruction.png)`);
-
-      progress({ status: 'saving', message: 'Saving the model bundle' });
-      const bundleName = opts.bundleName ?? 'model.zip';
-      const files = await modelFiles(model, { ptychopinn: { ...metadata, settings, alpha_train: trainGroups.alpha, probe_source: model.probeSource } });
-      const probeNpz = reconstructionProbeNpz(model);
-      const zip = zipBundle({ ...files, 'probe.npz': probeNpz, 'history.json': strToU8(JSON.stringify(outcome.history)) });
-      await sink.writeBytes(join(dir, bundleName), zip);
-      const sha = await sha256Hex(zip);
-      await writeHistory();
-      await log(`saved ${bundleName} (${zip.length} bytes, sha256 ${sha})`);
-      progress({ status: 'done', message: `Trained ${outcome.epochsCompleted} epochs; final loss ${outcome.finalLoss === null ? "n/a" : outcome.finalLoss.toPrecision(6)}` });
-      return {
-        ...base(),
-        status: 'success',
-        stopped_early: outcome.stoppedEarly,
-        ...(metrics ? { metrics } : {}),
-        bundle_path: bundleName,
-        bundle_sha256: sha,
-        bundle_size_bytes: zip.length,
-      };
+      ctx.progress({ status: 'preview', epoch: outcome.epochsCompleted, width: st.width, height: st.height, ...previewImages(st, loaded.test.object, rec.centres) });
+      const metrics = await scoreStage(ctx, loaded, rec, trained.ssimHistory);
+      const bundle = await writeStage(ctx, resolved, loaded, grouped, model, outcome, rec);
+      ctx.progress({ status: 'done', message: `Trained ${outcome.epochsCompleted} epochs; final loss ${outcome.finalLoss === null ? 'n/a' : outcome.finalLoss.toPrecision(6)}` });
+      return { ...base(), status: 'success', stopped_early: outcome.stoppedEarly, ...(metrics ? { metrics } : {}), ...bundle };
     } catch (e) {
       await pendingLog;
       const aborted = args.signal?.aborted && (e as Error)?.name === 'AbortError';
-      if (aborted) return { ...base(), status: 'cancelled', bundle_path: null, bundle_sha256: null, bundle_size_bytes: null };
+      if (aborted) return { ...base(), status: 'cancelled', ...noBundle };
       const error = e instanceof StageError ? e.message : `runner: ${errText(e)}`;
       await log(`FAILED: ${error}`);
-      return { ...base(), status: 'failed', error, bundle_path: null, bundle_sha256: null, bundle_size_bytes: null };
+      return { ...base(), status: 'failed', error, ...noBundle };
     } finally {
       model?.dispose();
       // WebGPU: give back the buffers tfjs pooled for this job (its shapes may not recur).
@@ -392,7 +482,6 @@ export function createPtychoPinnRunner(opts: PtychoPinnRunnerOptions = {}): JobR
     }
   };
 }
-
 
 /** The normalised probe the model used, as probe.npz (complex64 N×N) inside the bundle. */
 function reconstructionProbeNpz(model: PtychoPinn): Uint8Array {

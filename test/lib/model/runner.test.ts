@@ -242,14 +242,15 @@ describe('createPtychoPinnRunner on the demo study (N=32)', () => {
     expect(r.epochs_completed).toBe(0);
   });
 
-  it('fails clearly on a missing file and on a gridsize that was not bridged', async () => {
+  it('fails clearly on a missing file and on a gridsize the data contract does not cover', async () => {
     const sink = new MemSink();
     const r1 = await createPtychoPinnRunner()(args(job('baseline', { test_data_path: 'nope/test.npz' }), sink, { n_filters_scale: 0.25 }));
     expect(r1.status).toBe('failed');
     expect(r1.error).toMatch(/load test: the file nope\/test\.npz is not among the dropped files/);
-    const r2 = await createPtychoPinnRunner()(args(job('dense'), sink, { gridsize: 1 }));
+    // the gridsize reaches the runner only through the bridged params (the run loop bridges the job's)
+    const r2 = await createPtychoPinnRunner()(args(job('dense'), sink, { gridsize: 3, neighbor_count: 9 }));
     expect(r2.status).toBe('failed');
-    expect(r2.error).toMatch(/^config: params gridsize 1 differs from the job's gridsize 2/);
+    expect(r2.error).toMatch(/^config: the study's data contract covers gridsize 1 and 2, params say 3/);
   });
 
   it('is cancelled by an abort signal', async () => {
@@ -265,7 +266,7 @@ describe('createPtychoPinnRunner on the demo study (N=32)', () => {
   });
 });
 
-describe('metadataNphotons (model spec 2.10)', () => {
+describe('metadataNphotons (the reference scripts/training/train.py:379-398)', () => {
   it('reads top-level or physics_parameters.nphotons, ignores anything else', async () => {
     const { metadataNphotons } = await import('../../../src/lib/model/runner');
     expect(metadataNphotons({ physics_parameters: { nphotons: 1000 } })).toBe(1000);
