@@ -31,7 +31,7 @@ import { planStudy, memoryFileSource } from '../../src/lib/study/plan';
 import { inspectNpz } from '../../src/lib/study/inspect';
 import { runStudy } from '../../src/lib/pipeline/run';
 import { MemorySink } from '../../src/lib/report/sinks';
-import { createPtychoPinnRunner } from '../../src/lib/model/runner';
+import { createPtychoPinnRunner } from '../../src/lib/pipeline/runner';
 
 const now = () => performance.now();
 const sortNum = (a: number[]) => [...a].sort((x, y) => x - y);

@@ -16,7 +16,7 @@ const { backend } = workerData as { backend: CliBackend };
 async function start() {
   const { startNodeBackend } = await import('../lib/model/node-backend');
   await startNodeBackend(backend);
-  const { createPtychoPinnRunner } = await import('../lib/model/runner');
+  const { createPtychoPinnRunner } = await import('../lib/pipeline/runner');
   return createPtychoPinnRunner({ backend });
 }
 

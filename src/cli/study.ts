@@ -9,8 +9,7 @@
  * Same src/lib code as the app: planStudy (tree, matrix, validation through ingest + contract,
  * filters) and runStudy (run loop, bridge, manifest), with files read from disk as lazily sliced
  * Blobs and artifacts written to disk. Console lines follow the reference (E4 main, E5 skip lines).
- * Without --dry-run it trains with the PtychoPINN runner (src/lib/model/runner.ts) when that module
- * is present, and otherwise refuses clearly: it never pretends to train.
+ * Without --dry-run it trains with the PtychoPINN runner (src/lib/pipeline/runner.ts).
  *
  * Past one machine (docs/cluster.md): `--job-index K` runs only the K-th selected job and writes its
  * manifest entry to `<job artifact dir>/result.json`; `--merge` builds training_manifest.json from
@@ -82,8 +81,8 @@ export interface CliIO {
   stderr: (text: string) => void;
   /** Epoch ms for the manifest timestamp. */
   now?: () => number;
-  /** The real runner (default: src/lib/model/runner.ts when present), or null when unavailable. */
-  loadRunner?: (backend: CliBackend | null) => Promise<{ runner: JobRunner; backend: string } | null>;
+  /** The real runner (default: src/lib/pipeline/runner.ts when present), or null when unavailable. */
+  loadRunner?: (backend: CliBackend | null) => Promise<{ runner: JobRunner; backend: string }>;
   signal?: AbortSignal;
   /** Environment for finding and running sbatch (default process.env). */
   env?: NodeJS.ProcessEnv;
@@ -96,7 +95,6 @@ export class CliError extends Error {
   }
 }
 
-const RUNNER_MODULE = '../lib/model/runner.ts';
 /** The project checkout the CLI runs from (the generated sbatch scripts run the CLI from here). */
 export const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 
@@ -117,17 +115,11 @@ export async function startBackend(name: CliBackend): Promise<string | null> {
 }
 
 /**
- * Import the PtychoPINN runner if this build has it (it is written in another part of the project)
- * and start the backend: the one asked for (an error if it cannot start), else WASM with the CPU
- * backend as the fallback where WebAssembly does not start.
+ * Start the backend (the one asked for, an error if it cannot start; else WASM with the CPU backend
+ * as the fallback where WebAssembly does not start) and make the PtychoPINN runner
+ * (src/lib/pipeline/runner.ts) on it.
  */
-export async function loadPtychoPinnRunner(want: CliBackend | null = null): Promise<{ runner: JobRunner; backend: string } | null> {
-  const url = new URL(RUNNER_MODULE, import.meta.url);
-  if (!existsSync(url)) return null;
-  const mod = (await import(/* @vite-ignore */ url.href)) as {
-    createPtychoPinnRunner?: (opts: { backend: CliBackend }) => JobRunner | Promise<JobRunner>;
-  };
-  if (typeof mod.createPtychoPinnRunner !== 'function') return null;
+export async function loadPtychoPinnRunner(want: CliBackend | null = null): Promise<{ runner: JobRunner; backend: string }> {
   let backend: CliBackend;
   if (want) {
     const why = await startBackend(want);
@@ -139,7 +131,8 @@ export async function loadPtychoPinnRunner(want: CliBackend | null = null): Prom
     backend = why ? 'cpu' : 'wasm';
     if (why) await startBackend('cpu');
   }
-  return { runner: await mod.createPtychoPinnRunner({ backend }), backend };
+  const { createPtychoPinnRunner } = await import('../lib/pipeline/runner');
+  return { runner: createPtychoPinnRunner({ backend }), backend };
 }
 
 function pyStrValue(v: number | string): string {
@@ -313,11 +306,6 @@ async function study(args: Args, io: CliIO): Promise<number> {
   let backend: string | null = null;
   if (!dryRun) {
     const loaded = await (io.loadRunner ?? loadPtychoPinnRunner)(args.backend);
-    if (!loaded) {
-      io.stderr(`${PROG}: error: real training needs the PtychoPINN runner (src/lib/model/runner.ts, ` +
-        'createPtychoPinnRunner), which this build does not have. Use --dry-run to plan without training.\n');
-      return 1;
-    }
     runner = loaded.runner;
     backend = loaded.backend;
   }

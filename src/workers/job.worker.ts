@@ -13,7 +13,7 @@
  */
 import { initBackend, deviceLost, currentDevice, memoryFigures, backendRecord, type BackendInfo } from '../lib/runtime/backend';
 import { chooseBackend } from '../lib/model/choose-backend';
-import { createPtychoPinnRunner } from '../lib/model/runner';
+import { createPtychoPinnRunner } from '../lib/pipeline/runner';
 import { memoryFileSource } from '../lib/study/plan';
 import type { FileSource, RunnerArgs, RunnerResult } from '../lib/study/runner';
 import { previewImages, previewTransfer } from '../lib/preview/preview';

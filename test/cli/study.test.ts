@@ -27,7 +27,7 @@ function cli(args: string[], cwd = REPO) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function run(args: string[], loadRunner?: () => Promise<{ runner: JobRunner; backend: string } | null>) {
+async function run(args: string[], loadRunner?: () => Promise<{ runner: JobRunner; backend: string }>) {
   let stdout = '';
   let stderr = '';
   const code = await main(args, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, now: () => FIXED_NOW, loadRunner });
@@ -153,15 +153,6 @@ describe('study CLI main() against the fixture trees (the reference scenarios, s
     for (const s of m.skipped_views) expect(s.reason).toContain('not found');
   });
 
-  it('without --dry-run and without the PtychoPINN runner it refuses clearly and writes nothing', async () => {
-    const dir = freshDir();
-    const r = await run([...roots('full'), '--artifact-root', dir, '--dose', '1e5'], async () => null);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/real training needs the PtychoPINN runner/);
-    expect(existsSync(`${dir}/training_manifest.json`)).toBe(false);
-    expect(existsSync(`${dir}/dose_100000`)).toBe(false);
-  });
-
   it('with a runner: bridged params.json per job, results in the manifest, failures recorded and the loop goes on', async () => {
     const dir = freshDir();
     const runner: JobRunner = async ({ job, params, onProgress }) => {
@@ -200,7 +191,7 @@ describe('study CLI main() against the fixture trees (the reference scenarios, s
 });
 
 describe('the CLI\'s runner', () => {
-  it('is the PtychoPINN runner on the WASM backend (trained there in test/lib/model/runner.test.ts)', async () => {
+  it('is the PtychoPINN runner on the WASM backend (trained there in test/lib/pipeline/runner.test.ts)', async () => {
     try {
       const loaded = await loadPtychoPinnRunner();
       expect(loaded?.backend).toBe('wasm');
@@ -236,7 +227,7 @@ describe('argparse semantics', () => {
       values: {
         phase_c_root: 'c', phase_d_root: 'd', artifact_root: 'a', dose: null, view: null, gridsize: 1, dry_run: true,
         nepochs: null, n_groups: null, batch_size: null, n_filters_scale: null, object_big: null, backend: null,
-        job_index: null, merge: false, slurm: false, submit: false, only_missing: false, sbatch_arg: [],
+        jobs: null, job_index: null, merge: false, slurm: false, submit: false, only_missing: false, sbatch_arg: [],
       },
     });
     const amb = p([...req, '--d', '1']);

@@ -3,7 +3,7 @@
  * tfjs: the page (src/ui/studio.svelte.ts) feeds it the plan, the settings and the step costs
  * measured for the settings' shapes (src/lib/model/step-timing.ts, run in src/workers/estimate.worker.ts).
  *
- * Before the run, each job costs what the app's runner does with it (src/lib/model/runner.ts with
+ * Before the run, each job costs what the app's runner does with it (src/lib/pipeline/runner.ts with
  * the options src/workers/train.worker.ts gives it), with t_step one training step and t_fwd one
  * forward pass of a batch, both measured at the job's N and gridsize and the settings' batch and
  * filter scale:
@@ -94,7 +94,7 @@ export interface JobCost {
 }
 
 /**
- * Epochs the runner scores live (src/lib/model/runner.ts, onEpochEnd): every epoch e with
+ * Epochs the runner scores live (src/lib/pipeline/runner.ts, onEpochEnd): every epoch e with
  * e % k === 0, k starting at 1 and set after each score to max(1, ceil(cost / (0.1 · epoch seconds))),
  * the epoch's seconds being its steps and validation (the epoch record's).
  */

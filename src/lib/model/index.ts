@@ -1,5 +1,4 @@
 /** The model stage: PtychoPINN network, loss, data path, training loop, inference and the job runner. */
-export { createPtychoPinnRunner, metadataNphotons, type PtychoPinnRunnerOptions } from './runner';
 export { buildGenerator, expectedParameterCount, filterPlan, borderMask, type NetworkConfig, type FilterPlan } from './network';
 export { PtychoPinn, type PinnOptions } from './pinn';
 export { settingsFromParams, SettingsError, SUPPORTED_N, type PinnSettings, type AmpActivation } from './settings';

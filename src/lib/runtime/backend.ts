@@ -69,7 +69,7 @@ interface WebGPUBackendLike {
 
 /**
  * Start tfjs on exactly `name`; the backend's details on success, the reason in words on failure.
- * The backend's own training kernels are installed by the runner (src/lib/model/runner.ts).
+ * The backend's own training kernels are installed by the runner (src/lib/pipeline/runner.ts).
  */
 export async function startBackend(name: BackendName, adapter?: AdapterReport): Promise<BackendInfo | string> {
   const a = adapter ?? (name === 'webgpu' ? await probeWebGPU() : undefined);

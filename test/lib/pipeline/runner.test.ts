@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { makeDemoStudy } from '../../../src/lib/sim';
 import { openNpz, writeNpz } from '../../../src/lib/ingest';
 import { makeLegacyParams, makeModelConfig, makeTrainingConfig, updateLegacyDict } from '../../../src/lib/config/config';
-import { createPtychoPinnRunner } from '../../../src/lib/model/runner';
+import { createPtychoPinnRunner } from '../../../src/lib/pipeline/runner';
 import { loadGeneratorFromBundle } from '../../../src/lib/model/bundle';
 import type { ArtifactSink, FileSource, RunnerArgs, RunnerProgress, TrainingJob } from '../../../src/lib/study/runner';
 import type { CommonScoreSet } from '../../../src/lib/eval/types';
@@ -268,7 +268,7 @@ describe('createPtychoPinnRunner on the demo study (N=32)', () => {
 
 describe('metadataNphotons (the reference scripts/training/train.py:379-398)', () => {
   it('reads top-level or physics_parameters.nphotons, ignores anything else', async () => {
-    const { metadataNphotons } = await import('../../../src/lib/model/runner');
+    const { metadataNphotons } = await import('../../../src/lib/pipeline/runner');
     expect(metadataNphotons({ physics_parameters: { nphotons: 1000 } })).toBe(1000);
     expect(metadataNphotons({ nphotons: '1e5' })).toBe(1e5);
     expect(metadataNphotons({ nphotons: -1 })).toBeUndefined();
