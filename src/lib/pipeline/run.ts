@@ -28,17 +28,8 @@ import { studySummaryFiles } from '../report/summary';
 import type { ManifestBackend, ManifestJob, TrainingManifest } from '../report/manifest';
 import { pyJsonDumps } from '../report/pyjson';
 
-/** The dry-run summary, in the reference's key order (E4 training.py:248-264). */
-export interface DryRunSummary {
-  dose: number;
-  view: string;
-  gridsize: number;
-  train_data_path: string;
-  test_data_path: string;
-  log_path: string;
-  artifact_dir: string;
-  dry_run: true;
-}
+/** The dry-run summary, in the reference's key order (E4 training.py:248-264): the job's fields, then dry_run. */
+export type DryRunSummary = Omit<ManifestJob, 'result'> & { dry_run: true };
 
 /** The reference's three-line dry-run train.log (dose printed with Python str: 1000.0). */
 export function dryRunLog(job: TrainingJob): string {
