@@ -4,14 +4,21 @@
  * dist-gpu-bench/) gets:
  *
  *   payload.tar.gz   bench-train.mjs (bench/train.ts and everything it imports, one esbuild bundle),
- *                    dist/linux-x64/dawn.node (Dawn, from the `webgpu` package, where its loader looks
- *                    for it next to the bundle), and node (a copy of the node binary this ran on)
+ *                    bench-torch.mjs (bench/torch.ts, likewise) with torch/twin.py (its PyTorch
+ *                    twin, bench/torch/twin.py), dist/linux-x64/dawn.node (Dawn, from the `webgpu`
+ *                    package, where its loader looks for it next to the bundle), and node (a copy of
+ *                    the node binary this ran on)
  *   run.sh           unpacks the payload into a temporary folder and runs the reference preset (N=64,
  *                    filter scale 2, batch 16) at gridsize 1 and 2 on WebGPU, printing the adapter,
  *                    samples/s and the achieved FLOP/s against the adapter's measured matMul rate;
- *                    the JSON of each run goes to ./results/ next to run.sh. Arguments after run.sh
- *                    replace the preset's (e.g. `./run.sh --N 32 --filter-scale 0.25 --groups 16`).
- *   README.txt       what the machine needs (the Vulkan loader, libvulkan.so.1, and a driver).
+ *                    then, where `python3` (or $PYTHON) has PyTorch with CUDA, bench:torch's side by
+ *                    side of our WebGPU step against the PyTorch twin on CUDA and on every CPU core
+ *                    (skipped with a line saying why otherwise). The JSON of each run goes to
+ *                    ./results/ next to run.sh. Arguments after run.sh replace the preset's (e.g.
+ *                    `./run.sh --N 32 --filter-scale 0.25 --groups 16`); `./run.sh torch [flags]`
+ *                    runs only the comparison (flags: bench/torch.ts's, after the pack's defaults).
+ *   README.txt       what the machine needs (the Vulkan loader, libvulkan.so.1, and a driver; PyTorch
+ *                    with CUDA for the comparison).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,18 +40,29 @@ const stage = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/t
 try {
   // 1. The bench as one ESM file. CommonJS dependencies (tfjs' Node builds) call require(): give the
   //    bundle a real one. webgpu's loader finds dawn.node at <bundle dir>/dist/linux-x64/dawn.node.
-  await build({
-    entryPoints: [path.join(ROOT, 'bench/train.ts')],
-    outfile: path.join(stage, 'bench-train.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
+  //    tfjs-backend-wasm's loader looks for its .wasm in __dirname: give the bundle that too, and the
+  //    two builds Node runs (SIMD and plain; Node has no WASM threads) next to it, so that
+  //    `--backend wasm` works in the pack as in the repo.
+  //    bench-torch.mjs finds its twin at <bundle dir>/torch/twin.py, as bench/torch.ts does in the repo.
+  for (const [entry, out] of [['bench/train.ts', 'bench-train.mjs'], ['bench/torch.ts', 'bench-torch.mjs']]) {
+    await build({
+      entryPoints: [path.join(ROOT, entry)],
+      outfile: path.join(stage, out),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'warning',
+      banner: { js: BANNER },
+    });
+  }
+  for (const wasm of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) {
+    fs.copyFileSync(path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', wasm), path.join(stage, wasm));
+  }
+  fs.mkdirSync(path.join(stage, 'torch'));
+  fs.copyFileSync(path.join(ROOT, 'bench/torch/twin.py'), path.join(stage, 'torch/twin.py'));
   const dawn = path.join(ROOT, 'node_modules/webgpu/dist/linux-x64/dawn.node');
   fs.mkdirSync(path.join(stage, 'dist/linux-x64'), { recursive: true });
   fs.copyFileSync(dawn, path.join(stage, 'dist/linux-x64/dawn.node'));
@@ -54,7 +72,7 @@ try {
   // 2. The folder.
   fs.rmSync(OUT, { recursive: true, force: true });
   fs.mkdirSync(OUT, { recursive: true });
-  execFileSync('tar', ['-I', 'gzip -9', '-cf', path.join(OUT, 'payload.tar.gz'), '-C', stage, 'bench-train.mjs', 'dist', 'node']);
+  execFileSync('tar', ['-I', 'gzip -9', '-cf', path.join(OUT, 'payload.tar.gz'), '-C', stage, 'bench-train.mjs', 'bench-torch.mjs', 'torch', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm', 'dist', 'node']);
   fs.writeFileSync(path.join(OUT, 'run.sh'), RUN_SH, { mode: 0o755 });
   fs.writeFileSync(path.join(OUT, 'README.txt'), README_TXT);
   const mb = fs.readdirSync(OUT).reduce((n, f) => n + fs.statSync(path.join(OUT, f)).size, 0) / 1e6;
@@ -65,13 +83,23 @@ try {
 }
 }
 
+const BANNER = [
+  "import { createRequire as __cr } from 'node:module';",
+  "import { fileURLToPath as __fu } from 'node:url';",
+  "import { dirname as __dn } from 'node:path';",
+  'const require = __cr(import.meta.url);',
+  'const __filename = __fu(import.meta.url);',
+  'const __dirname = __dn(__filename);',
+].join(' ');
+
 function pkgVersion(name: string): string {
   return (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 const RUN_SH = `#!/bin/sh
 # PtychoPINN Studio GPU benchmark (made by npm run bench:gpu:pack). Needs only sh, tar and gzip here;
-# see README.txt for the Vulkan driver. Results: ./results/train-<date>.json next to this script.
+# see README.txt for the Vulkan driver and PyTorch. Results: ./results/train-<date>.json and
+# ./results/torch-<date>.json next to this script.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d "\${TMPDIR:-/tmp}/ptychopinn-gpu-bench.XXXXXX")
@@ -79,12 +107,41 @@ trap 'rm -rf "$WORK"' EXIT INT TERM
 tar -xzf "$HERE/payload.tar.gz" -C "$WORK"
 mkdir -p "$HERE/results"
 ln -s "$HERE/results" "$WORK/results"
-if [ "$#" -gt 0 ]; then
+PY=\${PYTHON:-python3}
+
+# Our WebGPU step against the PyTorch twin on CUDA and on every CPU core (bench/torch.ts), where
+# $PY has PyTorch with CUDA; skipped with the reason otherwise. Flags given here come after the
+# defaults and win (e.g. --backend wasm --torch cpu1 --only demo-gs1 runs it without a GPU).
+torch_comparison() {
+  if ! command -v "$PY" >/dev/null 2>&1; then
+    echo "torch comparison skipped: no $PY here (PYTHON=/path/to/python selects one)"
+    return 0
+  fi
+  if ! "$PY" -c 'import torch' >/dev/null 2>&1; then
+    echo "torch comparison skipped: $PY cannot import torch (pip install torch, or PYTHON=/path/to/python)"
+    return 0
+  fi
+  if "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; then
+    devices=cuda,cpu
+  elif [ "$#" -eq 0 ]; then
+    echo "torch comparison skipped: torch.cuda.is_available() is False for $PY (torch $("$PY" -c 'import torch; print(torch.__version__)'))"
+    return 0
+  else
+    devices=cpu
+  fi
+  "$WORK/node" "$WORK/bench-torch.mjs" --backend webgpu --python "$PY" --torch "$devices" "$@"
+}
+
+if [ "\${1:-}" = torch ]; then
+  shift
+  torch_comparison "$@"
+elif [ "$#" -gt 0 ]; then
   "$WORK/node" "$WORK/bench-train.mjs" --backend webgpu "$@"
 else
   for gs in 1 2; do
     "$WORK/node" "$WORK/bench-train.mjs" --backend webgpu --N 64 --filter-scale 2 --batch 16 --gridsize "$gs"
   done
+  torch_comparison
 fi
 `;
 
@@ -94,6 +151,16 @@ const README_TXT = `PtychoPINN Studio: portable GPU benchmark
   ./run.sh                 the reference preset (N=64, filter scale 2, batch 16, 512 groups, 3 epochs)
                            at gridsize 1, then 2, on tfjs' WebGPU backend through Dawn
   ./run.sh --N 32 --filter-scale 0.25 --batch 8 --groups 16 --epochs 1     a quick check
+  ./run.sh torch           only the PyTorch comparison (below)
+
+After the two training runs, ./run.sh compares our WebGPU training step with a PyTorch twin of the
+same network, physics, loss and batch (npm run bench:torch in the repository) on CUDA and on every
+CPU core, for the Reference preset's shapes and the Demo preset's, and prints samples/s for both and
+their ratio (./results/torch-<date>.json). It needs a Python with PyTorch built for CUDA: python3 on
+the PATH, or PYTHON=/path/to/python ./run.sh. Where there is none, or torch.cuda.is_available() is
+False, it says so and skips the comparison. \`./run.sh torch FLAGS\` runs the comparison alone with
+bench/torch.ts's flags after the defaults (--backend webgpu --torch cuda,cpu), also without CUDA,
+e.g. \`./run.sh torch --backend wasm --torch cpu1,cpu --only demo-gs1\`.
 
 Each run prints the WebGPU adapter, the loss per epoch, samples/s, and the achieved FLOP/s of a
 training step against the adapter's measured matMul rate, and writes the same as JSON to
