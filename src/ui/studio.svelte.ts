@@ -353,6 +353,14 @@ export class Studio {
     if (this.clock?.track(ev)) this.updateRemaining();
   }
 
+  /** Show this job's live view (its curves, preview and status) in the training panel. */
+  watch(key: string): void {
+    if (!this.lives[key]) return;
+    this.liveKey = key;
+    const l = this.lives[key];
+    this.status = l.subtitle ? `${l.title}: ${l.subtitle}` : l.title;
+  }
+
   jobKey(job: TrainingJob): string {
     return `dose_${job.dose}/${job.view}/gs${job.gridsize}`;
   }
@@ -652,11 +660,7 @@ export class Studio {
         if (this.liveKey === ev.key) {
           // the live panel moves on to a job still running, if any
           const next = plan.jobs.find((x) => this.jobs[x.key]?.code === 'running' && this.lives[x.key]);
-          if (next) {
-            this.liveKey = next.key;
-            const l = this.lives[next.key];
-            this.status = l.subtitle ? `${l.title}: ${l.subtitle}` : l.title;
-          }
+          if (next) this.watch(next.key);
         }
         break;
       }

@@ -46,6 +46,12 @@ test('the app and the CLI train one small study through the same loop: equal man
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByRole('status')).toContainText('Finished 3 job(s)', { timeout: 300_000 });
   const app = JSON.parse((await downloadText(page, () => page.getByRole('button', { name: 'Download manifest' }).click())).text) as Record<string, unknown>;
+  // each job kept its live view: 'watch' on another job's row shows its curves and title
+  const row = page.locator('tr[data-job]:has([data-testid="watch"])').first();
+  const key = await row.getAttribute('data-job');
+  await row.getByTestId('watch').click();
+  await expect(page.getByTestId('live').locator('strong').first()).toContainText(`${key!.split('/')[1]} (dose=100000`);
+  expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThan(0);
 
   const tmp = mkdtempSync(join(tmpdir(), 'one-loop-'));
   try {
