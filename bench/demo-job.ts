@@ -96,7 +96,7 @@ const geometry = { lattice: opt('lattice'), spacing: opt('spacing'), probeRadius
 const started = await startNodeBackend(backend);
 const demo = await makeDemoStudy(size, { timestamp: '2026-01-01T00:00:00Z', geometry });
 const geo = demoGeometry(size, geometry);
-// the demo writes the primary paths of the study's layout (phase_c/..., phase_d/...; study spec 3.3)
+// the demo writes the primary paths of the study's layout (phase_c/..., phase_d/...; E4 training.py:156-157 and LATEST training.py:195-196 build_training_jobs)
 const file = (part: 'train' | 'test') => (view === 'baseline' ? phaseCPath('phase_c', dose, part) : phaseDCandidates('phase_d', dose, view, part)[0]);
 async function load(part: 'train' | 'test'): Promise<Dataset> {
   const f = demo.files.find((x) => x.path === file(part));

@@ -2,7 +2,8 @@
  * `npm run bench:train`: train PtychoPINN on simulated data in Node and report what it learns and how
  * fast it goes.
  *
- * Data: the simulator's reference recipe (model spec 5.7): a 'lines' object of side int(3.5·N), the
+ * Data: the simulator's reference recipe (the reference's scripts/simulation/run_with_synthetic_lines.py
+ * -> simulate_and_save.py -> ptycho/nongrid_simulation.py): a 'lines' object of side int(3.5·N), the
  * default (raw) probe, uniform random positions with buffer N/2, Poisson counts at `--dose` photons per
  * pattern; the y-split of Phase C (train: lower half, test: upper half). Model and loop: the app's
  * PtychoPinn + trainPinn (Adam 1e-3, last 5% of the training groups as validation), nphotons = dose as
@@ -130,7 +131,7 @@ function forwardFlopsPerSample(model: PtychoPinn): { conv: number; physics: numb
   }
   const { N, C } = model.settings;
   const P = model.P;
-  // DFT: 8 real N×N×N matMuls per field (model spec 6), C fields per group.
+  // DFT: 8 real N×N×N matMuls per field (src/lib/physics/dft.ts; the reference's FFT is tf_helper.py:346-367), C fields per group.
   let physics = C * 8 * 2 * N ** 3;
   if (C > 1) {
     // merge (re and im): R_y·O (P×N·N×N) and ·R_xᵀ (P×N·N×P) per field; extract: E_y·canvas (C·N×P·P×P)
@@ -145,11 +146,11 @@ async function main(): Promise<void> {
   // Exactly the backend asked for, with the training kernels the runner installs (webgpu: Dawn).
   const backendInfo = await startNodeBackend(args.backend as 'wasm' | 'cpu' | 'webgpu');
   const { N } = args;
-  const S = Math.floor(3.5 * N); // object side int(3.5·N), model spec 5.2
+  const S = Math.floor(3.5 * N); // object side int(3.5·N), the reference's run_with_synthetic_lines.py:63-74
   console.log(`bench:train  backend ${describeNodeBackend(backendInfo)}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`);
   console.log(`config: N=${N} gridsize=${args.gridsize} n_filters_scale=${args.filterScale} batch=${args.batch} n_groups=${args.groups} epochs=${args.epochs} positions=${args.positions} dose=${args.dose} lr=${args.lr} seed=${args.seed}`);
 
-  // --- simulate (model spec 5.7)
+  // --- simulate (run_with_synthetic_lines.py -> simulate_and_save.py -> nongrid_simulation.py)
   let t = performance.now();
   const amp = linesObject(S, new Rng(args.seed, 1));
   const object = { re: amp, im: new Float64Array(S * S), H: S, W: S };
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
   const testGroups: GroupedData = groupDataset(test, { ...g, seed: args.seed + 1 });
   const model = new PtychoPinn({ settings, probe, seed: args.seed, nPhotons: args.dose });
   const params = model.generator.countParams();
-  const nVal = trainGroups.B - Math.floor(trainGroups.B * 0.95); // Keras tail split (model spec 4.5)
+  const nVal = trainGroups.B - Math.floor(trainGroups.B * 0.95); // Keras tail split (validation_split=0.05, the reference's ptycho/model.py:681)
   const valIdx = Int32Array.from({ length: nVal }, (_, i) => trainGroups.B - nVal + i);
   const truth = { values: amp, H: S, W: S };
   const correlation = async () => {

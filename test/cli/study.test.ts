@@ -92,7 +92,7 @@ describe('study CLI as a subprocess (exit statuses)', () => {
   });
 });
 
-describe('study CLI main() against the fixture trees (the reference scenarios, study spec 5.2)', () => {
+describe('study CLI main() against the fixture trees (the reference scenarios, E4 training.py:389-476)', () => {
   it('prints the reference transcript for --dose 1000 --view baseline --dry-run', async () => {
     const dir = freshDir();
     const r = await run([...roots('full'), '--artifact-root', dir, '--dose', '1000', '--view', 'baseline', '--dry-run']);

@@ -18,8 +18,8 @@ function jobConfig(dose: number, gridsize: number, train: string, test: string, 
   });
 }
 
-describe('ModelConfig / TrainingConfig defaults (study spec 6.1)', () => {
-  it('has the reference defaults and differs from DEFAULT_CFG where the spec says', () => {
+describe('ModelConfig / TrainingConfig defaults (config.py:93-180)', () => {
+  it('has the reference defaults and differs from DEFAULT_CFG where config.py and params.py differ', () => {
     const m = makeModelConfig();
     expect(m.N).toBe(64);
     expect(m.gridsize).toBe(1);
@@ -64,13 +64,13 @@ describe('ModelConfig / TrainingConfig defaults (study spec 6.1)', () => {
   });
 });
 
-describe('updateLegacyDict (study spec 4.2, 6.3)', () => {
+describe('updateLegacyDict (config.py:560-633, as E4 run_training_job calls it)', () => {
   it('one dense dose-1000 bridge gives exactly what the Python reference gives (keys, order, values, float text)', () => {
     const cfg = makeLegacyParams();
     updateLegacyDict(cfg, jobConfig(1000, 2, 'phase_d/dose_1000/dense/dense_train.npz',
       'phase_d/dose_1000/dense/dense_test.npz', 'artifacts/dose_1000/dense/gs2'));
     expect(pyJsonDumps(cfg, { floatKeys: LEGACY_FLOAT_KEYS })).toBe(expected.after_dense_1000);
-    // The documented effect (4.2), spelled out.
+    // The effect on an E4 dense job (E4 training.py:268-281), spelled out.
     expect(cfg).toMatchObject({
       N: 64, gridsize: 2, nphotons: 1000, nepochs: 50, output_prefix: 'artifacts/dose_1000/dense/gs2',
       train_data_file_path: 'phase_d/dose_1000/dense/dense_train.npz', n_groups: 512, neighbor_count: 4,
@@ -130,7 +130,7 @@ describe('updateLegacyDict (study spec 4.2, 6.3)', () => {
     updateLegacyDict(cfg, makeTrainingConfig({ model: makeModelConfig({ N: 64, gridsize: 2 }) }));
     expect(getBigN(cfg)).toBe(68);
     expect(getPaddingSize(cfg)).toBe(14);
-    expect(getPaddedSize(cfg)).toBe(78); // model spec: P = 78 for N=64, g=2
+    expect(getPaddedSize(cfg)).toBe(78); // params.py:106-122: P = 64 + 4 + 10 = 78 for N=64, g=2
     updateLegacyDict(cfg, makeTrainingConfig({ model: makeModelConfig({ N: 64, gridsize: 1 }) }));
     expect(getPaddedSize(cfg)).toBe(74);
   });

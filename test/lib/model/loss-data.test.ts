@@ -21,7 +21,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-describe('Poisson NLL and MAE vs numpy (model spec 3)', () => {
+describe('Poisson NLL and MAE vs numpy (model.py:485-498, 869-886)', () => {
   it('matches numpy on fixed tensors, including Î = 0 (ε inside the log)', () => {
     const L = fx.loss;
     const I = tf.tensor(L.I, L.shape);
@@ -45,7 +45,7 @@ describe('Poisson NLL and MAE vs numpy (model spec 3)', () => {
   });
 });
 
-describe('normalisation and intensity scale (model spec 4.3, 2.10)', () => {
+describe('normalisation and intensity scale (raw_data.py:972-992, train_pinn.py:165-180)', () => {
   it('α matches numpy, counting a duplicated pattern once per occurrence', () => {
     const n = fx.norm;
     const alpha = normalisationFactor(Float32Array.from(n.d), n.N, Int32Array.from(n.indices));
@@ -70,7 +70,7 @@ describe('normalisation and intensity scale (model spec 4.3, 2.10)', () => {
   });
 });
 
-describe('subsampling, K-NN grouping and offsets (model spec 4.2, 2.2)', () => {
+describe('subsampling, K-NN grouping and offsets (scripts/training/train.py:60-114, raw_data.py:372-606)', () => {
   const k = fx.knn;
   const x = Float64Array.from(k.x), y = Float64Array.from(k.y);
   const xs = Float64Array.from(k.xs), ys = Float64Array.from(k.ys);
@@ -178,7 +178,7 @@ describe('subsampling, K-NN grouping and offsets (model spec 4.2, 2.2)', () => {
     expect(() => groupIndices(x.subarray(0, 4), y.subarray(0, 4), 4, 10, 4, new Rng(1))).toThrow(/at least 5 positions/);
   });
 
-  it('validation split is the Keras tail: 512 -> 486 / 26 (model spec 4.5)', () => {
+  it('validation split is the Keras tail: 512 -> 486 / 26 (validation_split=0.05, model.py:681)', () => {
     expect(validationSplit(512, 0.05)).toEqual({ train: 486, val: 26 });
     expect(validationSplit(20, 0.05)).toEqual({ train: 19, val: 1 });
     expect(validationSplit(10, 0.05)).toEqual({ train: 9, val: 1 });

@@ -17,7 +17,7 @@ function countAndDispose(cfg: NetworkConfig): number {
   return n;
 }
 
-describe('generator parameter counts (model spec 1.7)', () => {
+describe('generator parameter counts (the Keras layers of model.py:300-473)', () => {
   it('N=64 gridsize 1 default ModelConfig: 2,331,772', () => {
     expect(countAndDispose(defaults(64, 1))).toBe(2_331_772);
   });

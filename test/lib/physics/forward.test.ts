@@ -27,7 +27,7 @@ const f32 = (a: ArrayLike<number>) => Float32Array.from(a);
 /** live tensors, not counting the DFT matrices the physics cache keeps on purpose */
 const live = () => tf.memory().numTensors - physicsCacheTensorCount();
 
-describe('forward chain, gridsize 2, random sub-pixel offsets, vs numpy (model spec 2.4-2.8)', () => {
+describe('forward chain, gridsize 2, random sub-pixel offsets, vs numpy (custom_layers.py:82-234, model.py:176-229, tf_helper.py:346-367)', () => {
   const { N, B, C, P } = loadIndex().forward as { N: number; B: number; C: number; P: number };
   const objRe = loadNpy('fw_obj_re');
   const objIm = loadNpy('fw_obj_im');
@@ -126,7 +126,7 @@ describe('forward chain, gridsize 2, random sub-pixel offsets, vs numpy (model s
   });
 });
 
-describe('gridsize 1 with zero offsets: chain == O ⊙ W, W = 1/1.001 inside [N/4,3N/4)², 1 outside (deviation (c); the reference: 1000, model spec 2.4)', () => {
+describe('gridsize 1 with zero offsets: chain == O ⊙ W, W = 1/1.001 inside [N/4,3N/4)², 1 outside (deviation (c), docs/decisions.md; the reference: 1000, tf_helper.py:1092-1101)', () => {
   const N = 16;
   const B = 2;
   const P = canvasSize(N, 1);
@@ -201,7 +201,7 @@ describe('gridsize 1 with zero offsets: chain == O ⊙ W, W = 1/1.001 inside [N/
   });
 });
 
-describe('object.big = False: one object patch per group, padded and viewed at +r_c (model spec 2.4 last paragraph, 2.6)', () => {
+describe('object.big = False: one object patch per group, padded and viewed at +r_c (custom_layers.py:133-149, tf_helper.py:884-887; extract tf_helper.py:623-658)', () => {
   it('each channel sees the padded patch translated by +r_c: matches a float64 CPU computation, and trimmed_obj is the patch', async () => {
     const N = 16;
     const B = 2;

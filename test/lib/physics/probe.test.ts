@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { defaultProbe, defocusedProbe, probeMask, normalizeProbe, gaussianFilter2d, farFieldIntensityCpu } from '../../../src/lib/physics';
 import { loadNpy, loadIndex, maxAbsErr } from './fixtures';
 
-describe('default probe (model spec 5.1) vs numpy/scipy', () => {
+describe('default probe (probe.py:15-27) vs numpy/scipy', () => {
   const idx = loadIndex().probe;
   for (const N of [32, 64, 128]) {
     it(`N = ${N}: probe, mask and probe_scale-4 normalisation`, () => {
@@ -18,7 +18,7 @@ describe('default probe (model spec 5.1) vs numpy/scipy', () => {
     });
   }
 
-  it('reproduces the spec numbers at N = 64: 376-pixel disk, peak |P̂| ≈ 2.72, Σ|P̂|² ≈ 2505', () => {
+  it('reproduces get_default_probe and set_probe (scipy) at N = 64: 376-pixel disk, peak |P̂| ≈ 2.72, Σ|P̂|² ≈ 2505', () => {
     const p = defaultProbe(64);
     // the σ=1 blur of a binary disk keeps the disk's pixel count as the total mass
     const mass = p.re.reduce((a, b) => a + b, 0);

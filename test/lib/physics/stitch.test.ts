@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { stitchPatches } from '../../../src/lib/physics';
 import { loadNpy, loadIndex, maxAbsErr } from './fixtures';
 
-describe('stitchPatches (model spec 4.6) vs numpy', () => {
+describe('stitchPatches (tf_helper.py:1190-1277) vs numpy', () => {
   it('matches crop, pad d, translate by +(p̄ − mean), sum / (ones + 1e-9)', () => {
     const { B, N, M, d, originX, originY } = loadIndex().stitch;
     const re = Float32Array.from(loadNpy('st_re').data);

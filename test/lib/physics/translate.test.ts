@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { shiftMatrix, shiftMatrix64, translateImage, canvasSize } from '../../../src/lib/physics';
 import { loadNpy, loadIndex, maxAbsErr } from './fixtures';
 
-describe('translation operator (model spec 2.3) vs numpy', () => {
+describe('translation operator (projective_warp_xla.py:242-317) vs numpy', () => {
   const img = loadNpy('tr_img');
   const shifts = loadNpy('tr_shifts');
   const out = loadNpy('tr_out');
@@ -53,7 +53,7 @@ describe('translation operator (model spec 2.3) vs numpy', () => {
   });
 });
 
-describe('canvasSize (model spec 2.4)', () => {
+describe('canvasSize (params.py:106-122)', () => {
   it('gives P = 74 (g=1) and 78 (g=2) at N = 64 with the legacy offset 4 and jitter 10', () => {
     expect(canvasSize(64, 1)).toBe(74);
     expect(canvasSize(64, 2)).toBe(78);

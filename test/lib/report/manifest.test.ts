@@ -8,7 +8,7 @@ const job = {
   artifact_dir: 'artifacts/dose_1000/baseline/gs1', log_path: 'artifacts/dose_1000/baseline/gs1/train.log',
 };
 
-describe('training_manifest.json (study spec 5.3, product.md 6)', () => {
+describe('training_manifest.json (E4 training.py:445-469; docs/decisions.md, Manifest)', () => {
   const m = buildManifest({
     now: Date.UTC(2025, 10, 4, 6, 0, 41) + 71.179,
     phaseCRoot: 'phase_c', phaseDRoot: 'phase_d', artifactRoot: 'artifacts',

@@ -3,7 +3,7 @@ import { bresenhamLine, linesObjectFromEndpoints, linesObject, extractPatch, sim
 import { defaultProbe } from '../../../src/lib/physics';
 import { loadNpy, loadIndex, maxAbsErr, relMaxErr } from '../physics/fixtures';
 
-describe("'lines' object (model spec 5.2) vs skimage-style Bresenham and scipy blurs", () => {
+describe("'lines' object (diffsim.py:157-170) vs skimage-style Bresenham and scipy blurs", () => {
   const { S, pixels_per_line } = loadIndex().lines as { S: number; pixels_per_line: number[] };
   const ends = loadNpy('ln_ends').data;
 
@@ -33,7 +33,7 @@ describe("'lines' object (model spec 5.2) vs skimage-style Bresenham and scipy b
   });
 });
 
-describe('patch extraction and diffraction (model spec 5.4, 5.5) vs numpy', () => {
+describe('patch extraction and diffraction (raw_data.py:892-930, diffsim.py:59-155) vs numpy', () => {
   const { N, H, W, nphotons, s_sim } = loadIndex().sim as { N: number; H: number; W: number; nphotons: number; s_sim: number };
   const obj = { re: loadNpy('sim_obj_re').data, im: loadNpy('sim_obj_im').data, H, W };
   const px = loadNpy('sim_px').data;
@@ -68,7 +68,7 @@ describe('patch extraction and diffraction (model spec 5.4, 5.5) vs numpy', () =
   });
 });
 
-describe('simulated counts equal the dose within Poisson error (model spec 5.5)', () => {
+describe('simulated counts equal the dose within Poisson error (diffsim.py:59-155)', () => {
   for (const dose of [1e3, 1e5]) {
     it(`dose ${dose.toExponential(0)}: mean total counts per pattern`, () => {
       const N = 32;

@@ -45,7 +45,7 @@ function fixtureArrays(): Record<string, NdArray> {
 
 const ids = (a: NdArray) => Array.from(a.data as Float32Array).filter((_, k) => k % 4 === 0);
 
-describe('Phase C y-split (study spec 2.1 stage 4) vs numpy', () => {
+describe('Phase C y-split (split_dataset_tool.py:63-72) vs numpy', () => {
   it('train = y < min + 0.5 (max − min), strict; per-position arrays split, others copied', () => {
     const arrays = fixtureArrays();
     const r = splitByY(arrays);
@@ -64,7 +64,7 @@ describe('Phase C y-split (study spec 2.1 stage 4) vs numpy', () => {
   });
 });
 
-describe('Phase D spacing filter (study spec 2.2) vs scipy cKDTree', () => {
+describe('Phase D spacing filter (overlap.py:296-338) vs scipy cKDTree', () => {
   const arrays = fixtureArrays();
 
   it('nearest-neighbour distances agree', () => {
@@ -104,7 +104,7 @@ describe('Phase D spacing filter (study spec 2.2) vs scipy cKDTree', () => {
   });
 });
 
-describe('makeDemoStudy (product.md section 7)', () => {
+describe('makeDemoStudy (docs/demo-study.md)', () => {
   let study: DemoStudy;
   let seconds = 0;
   beforeAll(async () => {

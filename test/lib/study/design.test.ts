@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { designToDict, getStudyDesign, validateDesign, VIEW_GRIDSIZE, VIEWS } from '../../../src/lib/study/design';
 
-describe('study design (study spec 1)', () => {
+describe('study design (design.py get_study_design)', () => {
   it('has the reference values and derived thresholds in doubles', () => {
     const d = getStudyDesign();
     expect(d.dose_list).toEqual([1e3, 1e4, 1e5]);

@@ -9,7 +9,7 @@ function matrix(tree: string, prefix = '', artifactRoot = 'art') {
   });
 }
 
-describe('TrainingJob checks (study spec 3.1)', () => {
+describe('TrainingJob checks (E4 training.py:30-85)', () => {
   const base = { dose: 1000, train_data_path: 'a.npz', test_data_path: 'b.npz', artifact_dir: 'x', log_path: 'x/train.log' };
   it('checks view, then gridsize, then the files, in that order', () => {
     expect(() => makeTrainingJob({ ...base, view: 'wide', gridsize: 3 })).toThrow(/^Invalid view 'wide'/);
@@ -21,7 +21,7 @@ describe('TrainingJob checks (study spec 3.1)', () => {
   });
 });
 
-describe('job matrix (study spec 3.2/3.3)', () => {
+describe('job matrix (E4 training.py:88-176, LATEST training.py:94-242)', () => {
   it('full tree: 9 jobs, dose-major then baseline/dense/sparse, reference paths and artifact layout', () => {
     const { jobs, skipped } = matrix('full');
     expect(skipped).toEqual([]);
@@ -62,7 +62,7 @@ describe('job matrix (study spec 3.2/3.3)', () => {
     expect(skipped).toEqual([expect.objectContaining({ dose: 100000, view: 'sparse' })]);
   });
 
-  it('missing Phase C files skip that dose baseline with a reason (a product decision; E4 raises)', () => {
+  it('missing Phase C files skip that dose baseline with a reason (docs/decisions.md; E4 raises)', () => {
     const set = new Set(treePaths('full').filter((p) => p !== 'phase_c/dose_10000/patched_test.npz'));
     const { jobs, skipped } = buildTrainingJobs({ phaseCRoot: 'phase_c', phaseDRoot: 'phase_d', artifactRoot: 'a', exists: (p) => set.has(p) });
     expect(jobs).toHaveLength(8);
@@ -81,7 +81,7 @@ describe('job matrix (study spec 3.2/3.3)', () => {
   });
 });
 
-describe('filters (study spec 5.2; the reference CLI scenarios)', () => {
+describe('filters (E4 training.py:405-416; the reference CLI scenarios)', () => {
   const { jobs } = matrix('full');
   it.each([
     [{}, 9],

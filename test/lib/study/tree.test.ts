@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { detectTree } from '../../../src/lib/study/tree';
 import { treePaths } from './helpers';
 
-describe('tree detection (product.md 1)', () => {
+describe('tree detection (docs/data.md)', () => {
   it('finds both roots under a picked folder and the doses present', () => {
     const t = detectTree(treePaths('full').map((p) => `mystudy/${p}`));
     expect(t.phaseCRoot).toBe('mystudy/phase_c');
