@@ -10,12 +10,12 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-function sources(dir: string): string[] {
+function sources(dir: string, pattern = /\.(ts|svelte)$/): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...sources(p));
-    else if (/\.(ts|svelte)$/.test(name)) out.push(p);
+    if (statSync(p).isDirectory()) out.push(...sources(p, pattern));
+    else if (pattern.test(name)) out.push(p);
   }
   return out;
 }
@@ -77,9 +77,12 @@ describe('the training path has one run loop (src/lib/pipeline/run.ts)', () => {
     }
   });
 
-  it('no source cites documents the repo does not have', () => {
+  it('no source, test or bench cites documents the repo does not have', () => {
     const bad: string[] = [];
-    for (const file of sources(join(ROOT, 'src'))) {
+    const self = fileURLToPath(import.meta.url);
+    const files = ['src', 'test', 'bench', 'scripts'].flatMap((d) => sources(join(ROOT, d), /\.(ts|svelte|py|sh)$/))
+      .filter((f) => f !== self && !f.includes('/bench/results/'));
+    for (const file of files) {
       readFileSync(file, 'utf8').split('\n').forEach((l, i) => {
         if (/model spec|study spec|product\.md/.test(l)) bad.push(`${relative(ROOT, file)}:${i + 1}`);
       });
