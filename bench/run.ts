@@ -29,6 +29,17 @@
  *          --note=TEXT (kept in the JSON's meta)
  *          --npz=node,browser (which NPZ rows: Node's file handle / Blob, or Chromium's folder input)
  *          --steps=3  --budget-s=540 (the WebGPU study gets what is left of it and stops there)
+ *
+ *   6. With --only=webgpu --parts=profile: WebGPU in this Node process on Dawn (src/lib/model/node-backend.ts;
+ *      where Dawn finds no adapter, the run restarts itself with Chromium's SwiftShader Vulkan driver),
+ *      one training step of the Reference preset at gridsize 2 (N 64, filter scale 2, batch 16) kernel by
+ *      kernel, with our WebGPU kernels (src/lib/model/webgpu-kernels.ts) and with tfjs' own (the
+ *      PTYCHO_OUR_WEBGPU_KERNELS switch) side by side: dispatches, CPU and GPU (timestamp-query)
+ *      milliseconds per kernel, the step time of each (src/lib/model/webgpu-profile.ts).
+ *      --webgpu-kernels=both|ours|tfjs  --webgpu-warmup=1  --webgpu-steps=1 (timed steps, each with the
+ *      per-kernel CPU timers)  --webgpu-gpu-profile=1 (one step under tf.profile for GPU times)
+ *      --webgpu-config=N,gridsize,filterScale,batch (default 64,2,2,16)  --webgpu-flags=NAME:VALUE;...
+ *      (tfjs flags set before the steps, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE:30)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -49,6 +60,31 @@ const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`
 const only = new Set((arg('only') ?? '').split(',').filter(Boolean));
 const want = (part: string) => only.size === 0 || only.has(part);
 const parts = new Set((arg('parts') ?? 'step,physics,study').split(','));
+
+/** Chromium's SwiftShader Vulkan driver: what Dawn in Node runs on where there is no GPU driver. */
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const nodeWebGpuProfile = want('webgpu') && parts.has('profile');
+if (nodeWebGpuProfile && !process.env.PTYCHO_BENCH_SWIFTSHADER) {
+  // The Vulkan loader reads LD_LIBRARY_PATH when the process starts: where Dawn finds no adapter,
+  // run this same command again with the loader pointed at SwiftShader, and exit with its status.
+  const { nodeGpu } = await import('../src/lib/model/node-backend.ts');
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await (await nodeGpu()).requestAdapter({ powerPreference: 'high-performance' });
+  } catch {
+    adapter = null;
+  }
+  if (!adapter && fs.existsSync(SWIFTSHADER_ICD)) {
+    const { spawnSync } = await import('node:child_process');
+    const dir = path.dirname(SWIFTSHADER_ICD);
+    console.log(`Dawn found no WebGPU adapter: running again with Chromium's SwiftShader (VK_ICD_FILENAMES=${SWIFTSHADER_ICD})`);
+    const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      stdio: 'inherit',
+      env: { ...process.env, PTYCHO_BENCH_SWIFTSHADER: '1', VK_ICD_FILENAMES: SWIFTSHADER_ICD, LD_LIBRARY_PATH: [dir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') },
+    });
+    process.exit(r.status ?? 1);
+  }
+}
 
 const STEP_CONFIG: SuiteModule.StepConfig = { N: 32, gridsize: 2, f: 0.25, batch: 8 };
 const STEPS = Number(arg('steps') ?? 3);
@@ -456,6 +492,141 @@ if (want('wasm')) {
     if (parts.has('study')) await measureStudy(side, label);
   } catch (e) {
     skipped.push(`WASM part failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** --parts=profile on WebGPU: the Reference preset at gridsize 2 unless --webgpu-config says otherwise. */
+const WEBGPU_PROFILE_CONFIG: SuiteModule.StepConfig = (() => {
+  const c = arg('webgpu-config')?.split(',').map(Number);
+  return c ? { N: c[0], gridsize: c[1] as 1 | 2, f: c[2], batch: c[3] } : { N: 64, gridsize: 2, f: 2, batch: 16 };
+})();
+
+interface WebGpuVariant {
+  kernels: 'ours' | 'tfjs';
+  warmupMs: number[];
+  stepMs: number[];
+  dispatches: number;
+  byProgram: Record<string, number>;
+  gpuProfile: { wallMs: number; timestamps: boolean } | null;
+  rows: import('../src/lib/model/webgpu-profile.ts').KernelRow[];
+}
+
+/**
+ * One training step kernel by kernel on WebGPU in this Node process (Dawn), with our WebGPU kernels
+ * and with tfjs' (the switch), in one run: the step time side by side, dispatches, and per kernel
+ * the CPU time (encoding) and the GPU time (timestamp queries).
+ */
+async function webgpuNodeProfile(): Promise<void> {
+  const c = WEBGPU_PROFILE_CONFIG;
+  const cfg = `N=${c.N}, gridsize ${c.gridsize}, filter scale ${c.f}, batch ${c.batch}`;
+  const { startNodeBackend, describeNodeBackend } = await import('../src/lib/model/node-backend.ts');
+  const { setOurWebGpuKernels } = await import('../src/lib/model/webgpu-kernels.ts');
+  const P = await import('../src/lib/model/webgpu-profile.ts');
+  const { PtychoPinn } = await import('../src/lib/model/pinn.ts');
+  const { stepSettings, timingBatch, syncedTrainStep } = await import('../src/lib/model/choose-backend.ts');
+  const info = await startNodeBackend('webgpu');
+  const label = `webgpu (Node, Dawn: ${describeNodeBackend(info).replace(/^webgpu \(|\)$/g, '')})`;
+  for (const kv of (arg('webgpu-flags') ?? '').split(';').filter(Boolean)) {
+    const [k, v] = kv.split(':');
+    tf.env().set(k, v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v);
+  }
+  const flags = Object.fromEntries(['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 'WEBGPU_CPU_FORWARD', 'WEBGPU_MATMUL_PROGRAM_TYPE', 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'].map((k) => [k, tf.env().get(k)]));
+  meta.webgpuNode = { backend: describeNodeBackend(info), config: c, flags };
+  console.log(`\n== WebGPU in Node (${describeNodeBackend(info)}): one training step (${cfg}) kernel by kernel ==`);
+  const which = arg('webgpu-kernels') ?? 'both';
+  const variants = (which === 'both' ? ['ours', 'tfjs'] : [which]) as ('ours' | 'tfjs')[];
+  const warmup = Number(arg('webgpu-warmup') ?? 1);
+  const steps = Number(arg('webgpu-steps') ?? 1);
+  const gpuProfile = (arg('webgpu-gpu-profile') ?? '1') !== '0';
+  const out: WebGpuVariant[] = [];
+  for (const kernels of variants) {
+    setOurWebGpuKernels(kernels === 'ours');
+    const s = { N: c.N, gridsize: c.gridsize, filterScale: c.f, batch: c.batch };
+    const model = new PtychoPinn({ settings: stepSettings(s), seed: 1 });
+    const { inputs, offsets } = timingBatch(s, c.batch);
+    const ops = model.operators(offsets, c.batch);
+    const opt = tf.train.adam(1e-3);
+    const vars = model.trainableVariables();
+    const step = () => syncedTrainStep(model, opt, vars, inputs, ops);
+    const counter = P.countDispatches();
+    try {
+      const v: WebGpuVariant = { kernels, warmupMs: [], stepMs: [], dispatches: 0, byProgram: {}, gpuProfile: null, rows: [] };
+      for (let i = 0; i < warmup; i++) {
+        console.log(`[${elapsed().toFixed(0)} s] ${kernels === 'ours' ? 'our' : "tfjs'"} kernels: warm-up step ${i + 1} of ${warmup} ...`);
+        const t = performance.now();
+        await step();
+        v.warmupMs.push(performance.now() - t);
+      }
+      let cpuRows: Awaited<ReturnType<typeof P.kernelCpuProfile>>['rows'] | null = null;
+      for (let i = 0; i < steps; i++) {
+        console.log(`[${elapsed().toFixed(0)} s] ${kernels === 'ours' ? 'our' : "tfjs'"} kernels: timed step ${i + 1} of ${steps} (per-kernel CPU timers, dispatch counter) ...`);
+        counter.reset();
+        const r = await P.kernelCpuProfile(step, counter);
+        v.stepMs.push(r.wallMs);
+        v.dispatches = counter.total();
+        v.byProgram = counter.byProgram();
+        if (!cpuRows || r.wallMs <= Math.min(...v.stepMs)) cpuRows = r.rows;
+      }
+      let gpu: Map<string, number> | null = null;
+      if (gpuProfile) {
+        console.log(`[${elapsed().toFixed(0)} s] ${kernels === 'ours' ? 'our' : "tfjs'"} kernels: one step under tf.profile (timestamp queries) ...`);
+        const g = await P.kernelGpuProfile(step);
+        v.gpuProfile = { wallMs: g.wallMs, timestamps: g.timestamps };
+        gpu = g.timestamps ? g.gpuMs : null;
+      }
+      v.rows = P.joinProfiles(cpuRows ?? new Map(), gpu);
+      out.push(v);
+      console.log(`  warm-up ${v.warmupMs.map(ms).join(', ')}; steps ${v.stepMs.map(ms).join(', ')}; ${v.dispatches} dispatches per step` +
+        (v.gpuProfile ? `; profiled step ${ms(v.gpuProfile.wallMs)}${v.gpuProfile.timestamps ? '' : ' (no timestamp queries: GPU times not available)'}` : ''));
+      const gpuTotal = v.rows.reduce((a, r) => a + (r.gpuMs ?? 0), 0);
+      console.table(v.rows.slice(0, 24).map((r) => ({
+        kernel: r.kernel, calls: r.calls, dispatches: r.dispatches,
+        'GPU ms': r.gpuMs === null ? '-' : +r.gpuMs.toFixed(1), 'GPU share': r.gpuMs === null || gpuTotal === 0 ? '-' : `${((100 * r.gpuMs) / gpuTotal).toFixed(1)} %`,
+        'CPU ms': +r.cpuMs.toFixed(1),
+      })));
+      console.log(`  dispatches by program: ${Object.entries(v.byProgram).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    } finally {
+      counter.stop();
+      tf.dispose([inputs]);
+      ops.dispose();
+      opt.dispose();
+      model.dispose();
+    }
+  }
+  setOurWebGpuKernels(true);
+  detailsOf('webgpu-node').profile = out;
+  const ours = out.find((v) => v.kernels === 'ours');
+  const theirs = out.find((v) => v.kernels === 'tfjs');
+  for (const v of out) {
+    const gpuTotal = v.rows.reduce((a, r) => a + (r.gpuMs ?? 0), 0);
+    const top = [...v.rows].slice(0, 4).map((r) => `${r.kernel} ${r.gpuMs === null ? `CPU ${ms(r.cpuMs)}` : `${ms(r.gpuMs)} (${((100 * r.gpuMs) / gpuTotal).toFixed(0)} %)`}`).join(', ');
+    add({
+      benchmark: `training step (${cfg}) on WebGPU in Node, ${v.kernels === 'ours' ? 'our WebGPU kernels on' : "tfjs' kernels only"}: best step, dispatches`,
+      backend: label, measured: `${ms(Math.min(...v.stepMs))}, ${v.dispatches} dispatches`, against: `first step ${ms(v.warmupMs[0] ?? NaN)}`,
+      ratio: null, note: `slowest kernels (GPU time under tf.profile): ${top}`,
+    });
+  }
+  if (ours && theirs) {
+    add({
+      benchmark: `dispatches per step (${cfg}), WebGPU: tfjs' kernels / our WebGPU kernels`,
+      backend: label, measured: `${ours.dispatches} dispatches (ours)`, against: `${theirs.dispatches} dispatches (tfjs')`,
+      ratio: theirs.dispatches / ours.dispatches, min: 1.5, note: 'counted at the backend\'s recordAndSubmit over one step; does not depend on the hardware',
+    });
+    const a = Math.min(...ours.stepMs);
+    const b = Math.min(...theirs.stepMs);
+    add({
+      benchmark: `training step (${cfg}): speed-up of our WebGPU kernels over tfjs' (same run, PTYCHO_OUR_WEBGPU_KERNELS switch)`,
+      backend: label, measured: `${ms(a)} (ours)`, against: `${ms(b)} (tfjs')`,
+      ratio: b / a, min: 3, note: `best of ${steps} step${steps === 1 ? '' : 's'} each after ${warmup} warm-up; first steps ${ms(ours.warmupMs[0] ?? NaN)} / ${ms(theirs.warmupMs[0] ?? NaN)}`,
+    });
+  }
+}
+
+if (nodeWebGpuProfile) {
+  try {
+    await webgpuNodeProfile();
+  } catch (e) {
+    skipped.push(`WebGPU-in-Node profile failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
   }
 }
 

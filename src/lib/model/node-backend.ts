@@ -2,7 +2,8 @@
  * Starting a tfjs backend in Node (the CLI, `npm run bench:train`, the packed GPU benchmark, tests):
  * 'wasm' (XNNPACK with SIMD, one thread: tfjs' Node build has no threads), 'cpu', or 'webgpu' through
  * Dawn (the `webgpu` npm package's dawn.node). The backend's training kernels are installed as the
- * runner installs them (on WebGPU our accurate Sin/Cos; on WASM the convolution gradients). It lives
+ * runner installs them (on WebGPU our accurate Sin/Cos, and our convolution and Adam kernels behind
+ * their switch, src/lib/model/webgpu-kernels.ts; on WASM the convolution gradients). It lives
  * with the model, not in src/lib/runtime, because of those kernels.
  *
  * Dawn finds the Vulkan driver through the Vulkan loader (libvulkan.so.1): on a GPU machine the
@@ -17,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { probeWebGPU, describeAdapter } from '../runtime/adapter';
 import { startBackend, type BackendInfo, type BackendName } from '../runtime/backend';
 import { installTrainingKernels } from './choose-backend';
+import { installWebGpuTrainingKernels } from './webgpu-kernels';
 
 export type NodeBackendName = BackendName;
 
@@ -90,6 +92,8 @@ export async function startNodeBackend(name: NodeBackendName): Promise<BackendIn
   const r = await startBackend(name, adapter);
   if (typeof r === 'string') throw new Error(r);
   installTrainingKernels(name);
+  // Our convolution and Adam kernels behind their switch (src/lib/model/webgpu-kernels.ts).
+  if (name === 'webgpu') installWebGpuTrainingKernels();
   r.reason = `${name} was asked for`;
   return r;
 }

@@ -20,6 +20,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { webgpu_util, type WebGPUBackend, type WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import { installWebGpuConvKernels } from './webgpu-conv';
+import { installWebGpuAdam } from './webgpu-adam';
+import { installWebGpuOpKernels } from './webgpu-ops';
+import { installWebGpuMatMul } from './webgpu-matmul';
 
 type Trig = 'sin' | 'cos';
 
@@ -106,4 +110,55 @@ export function uninstallAccurateWebGpuTrig(): void {
     tf.registerKernel(config);
   }
   originals.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Our WebGPU training kernels (docs/lab/2026-12-06-webgpu-kernels.md), chosen by the kernel profile
+// of a Reference training step: the convolutions and their gradients (src/lib/model/webgpu-conv.ts),
+// the bias Add, the bias-gradient Sum and the 2x upsampling gradient (src/lib/model/webgpu-ops.ts),
+// BatchMatMul (src/lib/model/webgpu-matmul.ts) and Adam's update in three dispatches per variable
+// (src/lib/model/webgpu-adam.ts).
+
+/**
+ * The switch: a tfjs flag, true by default. False sends every call back to tfjs' own kernels
+ * (the bench's side-by-side runs; `setOurWebGpuKernels(false)`, PTYCHO_OUR_WEBGPU_KERNELS=false in
+ * Node's environment, or `?tfjsflags=PTYCHO_OUR_WEBGPU_KERNELS:false` in a page). Read at every
+ * kernel call, so it can be flipped between steps.
+ */
+export const OUR_WEBGPU_KERNELS_FLAG = 'PTYCHO_OUR_WEBGPU_KERNELS';
+
+function flagOn(): boolean {
+  return tf.env().getBool(OUR_WEBGPU_KERNELS_FLAG);
+}
+
+let flagRegistered = false;
+
+/**
+ * Register the switch's flag (idempotent). Its default is true, or false where the process
+ * environment says PTYCHO_OUR_WEBGPU_KERNELS=false (Node).
+ */
+export function registerOurWebGpuKernelsFlag(): void {
+  if (flagRegistered) return;
+  const fromEnv = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[OUR_WEBGPU_KERNELS_FLAG];
+  tf.env().registerFlag(OUR_WEBGPU_KERNELS_FLAG, () => fromEnv !== 'false' && fromEnv !== '0');
+  flagRegistered = true;
+}
+
+/** Turn our WebGPU training kernels on or off (the accurate Sin/Cos stay: they are about accuracy). */
+export function setOurWebGpuKernels(on: boolean): void {
+  registerOurWebGpuKernelsFlag();
+  tf.env().set(OUR_WEBGPU_KERNELS_FLAG, on);
+}
+
+/**
+ * Everything we install on WebGPU: the accurate Sin/Cos, and our training kernels behind the switch.
+ * The backend must be registered. Idempotent.
+ */
+export function installWebGpuTrainingKernels(): void {
+  registerOurWebGpuKernelsFlag();
+  installAccurateWebGpuTrig();
+  installWebGpuConvKernels(flagOn);
+  installWebGpuOpKernels(flagOn);
+  installWebGpuMatMul(flagOn);
+  installWebGpuAdam(flagOn);
 }
