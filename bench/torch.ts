@@ -36,7 +36,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { startNodeBackend, describeNodeBackend } from '../src/lib/model/node-backend.ts';
-import { stepSettings, syncedTrainStep, timingBatch, type StepShape } from '../src/lib/model/choose-backend.ts';
+import { stepSettings, syncedTrainStep, timingBatch, type StepShape } from '../src/lib/model/step-timing.ts';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { expectedParameterCount } from '../src/lib/model/network.ts';
 import { PRESETS } from '../src/lib/pipeline/settings.ts';

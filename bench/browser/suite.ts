@@ -24,7 +24,8 @@ import type { PinnSettings } from '../../src/lib/model/settings';
 import { installFastCpuKernels } from '../../src/lib/model/cpu-kernels';
 import { installAccurateWebGpuTrig } from '../../src/lib/model/webgpu-kernels';
 import { installWasmTrainingKernels } from '../../src/lib/model/wasm-kernels';
-import { chooseBackend } from '../../src/lib/model/choose-backend';
+import { chooseBackend } from '../../src/lib/runtime/choose';
+import { stepTimer } from '../../src/lib/model/step-timing';
 import { farFieldIntensity } from '../../src/lib/physics';
 import { makeDemoStudy } from '../../src/lib/sim';
 import { planStudy, memoryFileSource } from '../../src/lib/study/plan';
@@ -55,7 +56,7 @@ export interface BackendReport {
  * leaves tfjs on the faster, with the WASM training kernels installed.
  */
 export async function useAutoWasm(c: StepConfig): Promise<BackendReport> {
-  const info = await chooseBackend({ N: c.N, gridsize: c.gridsize, filterScale: c.f, batch: c.batch }, { candidates: ['wasm'] });
+  const info = await chooseBackend({ ...stepTimer({ N: c.N, gridsize: c.gridsize, filterScale: c.f, batch: c.batch }), candidates: ['wasm'] });
   installWasmTrainingKernels();
   return {
     backend: info.name, adapter: describeAdapter(info.adapter), fastCpuKernels: false, threads: info.threads, simd: info.simd,

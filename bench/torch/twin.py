@@ -373,7 +373,7 @@ def run_config(spec, header, arrays, args):
         loss = model.loss(inputs)
         loss.backward()
         opt.step()
-        value = loss.item()  # read back, as ours reads the loss (choose-backend.ts syncedTrainStep)
+        value = loss.item()  # read back, as ours reads the loss (src/lib/model/step-timing.ts syncedTrainStep)
         sync(device)
         return value
 

@@ -19,7 +19,7 @@ import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manif
 import { comparisonPath, studySummary, type StudySummary } from '../lib/report/summary';
 import { commonRegionPaths } from '../lib/study/jobs';
 import * as store from '../workers/store';
-import type { StepShape } from '../lib/model/choose-backend';
+import type { StepShape } from '../lib/model/step-timing';
 import {
   formatDuration, studyEstimate, type EstimateJob, type RemainingEstimate, type StudyEstimate,
 } from '../lib/model/estimate';

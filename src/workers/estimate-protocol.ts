@@ -5,7 +5,7 @@
  * when the answer is in, when the settings change under it, and when training starts.
  */
 import type { BackendChoice } from '../lib/runtime/backend';
-import type { StepShape } from '../lib/model/choose-backend';
+import type { StepShape } from '../lib/model/step-timing';
 import type { ShapeTiming } from '../lib/model/step-timing';
 
 export interface TimingRequest {

@@ -7,14 +7,16 @@
  * with training) or the settings it measures change.
  *
  * The backend: one the user picked starts by name (initBackend), as in the training worker. Auto is
- * chosen as the training worker chooses it (chooseBackend, src/lib/model/choose-backend.ts, on the
+ * chosen as the training worker chooses it (chooseBackend, src/lib/runtime/choose.ts, on the
  * first job's shapes), but timed at a batch of at most CHOICE_BATCH and a smaller budget, to keep this
  * cheap; the run makes its own choice at the settings' batch, and where that is another backend the
  * running estimate follows the run's measured rate. The steps are then timed for each (N, gridsize)
  * the jobs need (measureShape, src/lib/model/step-timing.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { chooseBackend, installTrainingKernels } from '../lib/model/choose-backend';
+import { chooseBackend } from '../lib/runtime/choose';
+import { installTrainingKernels } from '../lib/model/kernels';
+import { stepTimer } from '../lib/model/step-timing';
 import { backendChoiceSeconds } from '../lib/model/estimate';
 import { measureShape } from '../lib/model/step-timing';
 import { initBackend, describeBackend, type BackendInfo } from '../lib/runtime/backend';
@@ -37,7 +39,8 @@ scope.onmessage = async (m: MessageEvent<TimingRequest>) => {
     if (req.backend === 'auto') {
       const first = req.shapes[0];
       const batch = Math.min(first.batch, CHOICE_BATCH);
-      const chosen = await chooseBackend({ ...first, batch }, {
+      const chosen = await chooseBackend({
+        ...stepTimer({ ...first, batch }),
         budgetMs: 1000,
         onTiming: () => post({ type: 'progress', id: req.id, message: 'choosing the backend' }),
       });

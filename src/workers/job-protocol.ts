@@ -5,7 +5,7 @@
  * progress, previews and the result.
  */
 import type { BackendChoice, BackendInfo, BackendRecord } from '../lib/runtime/backend';
-import type { StepShape } from '../lib/model/choose-backend';
+import type { StepShape } from '../lib/model/step-timing';
 import type { RunnerArgs, RunnerProgress, RunnerResult } from '../lib/study/runner';
 import type { FaultPlan, TrainEvent } from './train-protocol';
 

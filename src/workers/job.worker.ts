@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 /**
- * A job worker: one tfjs (the backend chosen for the run, see src/lib/model/choose-backend.ts),
+ * A job worker: one tfjs (the backend chosen for the run, see src/lib/runtime/choose.ts),
  * training one job at a time for the run loop in the train worker (src/workers/train.worker.ts,
  * protocol ./job-protocol.ts). It writes the job's artifacts and per-epoch checkpoints to IndexedDB
  * itself, makes the previews off the page's thread, and reports progress and the result.
@@ -12,7 +12,8 @@
  * of them for the tests; the UI never sets one.
  */
 import { initBackend, deviceLost, currentDevice, memoryFigures, backendRecord, type BackendInfo } from '../lib/runtime/backend';
-import { chooseBackend } from '../lib/model/choose-backend';
+import { chooseBackend } from '../lib/runtime/choose';
+import { stepTimer } from '../lib/model/step-timing';
 import { createPtychoPinnRunner } from '../lib/pipeline/runner';
 import { memoryFileSource } from '../lib/study/plan';
 import type { FileSource, RunnerArgs, RunnerResult } from '../lib/study/runner';
@@ -49,7 +50,7 @@ async function init(req: Extract<JobWorkerRequest, { type: 'init' }>): Promise<B
   files = memoryFileSource(req.files);
   faults = req.faults;
   if (req.choice !== 'auto' || !req.shape) return initBackend(req.choice);
-  return chooseBackend(req.shape, { onTiming: () => post({ type: 'choosing' }), wasmSingleThread: !req.singleThread });
+  return chooseBackend({ ...stepTimer(req.shape), onTiming: () => post({ type: 'choosing' }), wasmSingleThread: !req.singleThread });
 }
 
 async function runJob(id: number, key: string, args: Extract<JobWorkerRequest, { type: 'run' }>['args']): Promise<RunnerResult> {

@@ -15,7 +15,7 @@ import { memoryFileSource } from '../lib/study/plan';
 import { inferJobPatchSize } from '../lib/study/inspect';
 import { SUPPORTED_N } from '../lib/model/settings';
 import type { BackendRecord } from '../lib/runtime/backend';
-import type { StepShape } from '../lib/model/choose-backend';
+import type { StepShape } from '../lib/model/step-timing';
 import * as store from './store';
 import { isQuotaError } from './storage-guard';
 import { jobWorkerSlot, type WebSlot } from './job-slot';

@@ -31,7 +31,7 @@
  * blended with the prior.
  */
 import { trainingBudget, VALIDATION_FRACTION } from './data';
-import type { CandidateTiming } from './choose-backend';
+import type { CandidateTiming } from '../runtime/choose';
 
 /** The training worker's runner previews every epoch (src/workers/train.worker.ts) on at most 64 test groups (runner.ts default). */
 export const APP_PREVIEW = { everyEpochs: 1, groups: 64 } as const;

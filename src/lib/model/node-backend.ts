@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { probeWebGPU, describeAdapter } from '../runtime/adapter';
 import { startBackend, type BackendInfo, type BackendName } from '../runtime/backend';
-import { installTrainingKernels } from './choose-backend';
+import { installTrainingKernels } from './kernels';
 import { installWebGpuTrainingKernels } from './webgpu-kernels';
 
 export type NodeBackendName = BackendName;

@@ -1,7 +1,7 @@
 /**
  * What a study's time estimate is measured from (src/lib/model/estimate.ts): on the current tfjs
  * backend, one real PtychoPINN training step (variableGrads of the real loss + Adam, as
- * timeTrainingSteps in src/lib/model/choose-backend.ts times it) and one forward pass without
+ * timeTrainingSteps below times it) and one forward pass without
  * gradients (the validation loss, previews and scoring: evaluateLoss in src/lib/model/train.ts,
  * predictPatches in src/lib/model/infer.ts) at the settings' shapes (N, gridsize, batch, filter scale).
  *
@@ -23,7 +23,90 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PtychoPinn } from './pinn';
-import { stepSettings, syncedTrainStep, timingBatch, type StepShape } from './choose-backend';
+import type { PinnSettings } from './settings';
+import { installTrainingKernels } from './kernels';
+import { disposePhysicsCache } from '../physics/dft';
+import type { StepTimer } from '../runtime/choose';
+
+/** The shapes a training step depends on. */
+export interface StepShape {
+  N: number;
+  gridsize: 1 | 2;
+  filterScale: number;
+  batch: number;
+}
+
+/** The settings of a timing model at shape `s` (the reference defaults otherwise; src/lib/model/step-timing.ts too). */
+export function stepSettings(s: StepShape): PinnSettings {
+  return {
+    N: s.N, gridsize: s.gridsize, C: s.gridsize * s.gridsize, nFiltersScale: s.filterScale, batchSize: s.batch, nEpochs: 1,
+    nGroups: s.batch, neighborCount: 4, nPhotons: 1e9, probeBig: true, probeMask: false, probeScale: 4, offset: 4,
+    maxPositionJitter: 10, ampActivation: 'sigmoid', padObject: true, objectBig: true,
+    intensityScaleTrainableRequested: false, nllWeight: 1, maeWeight: 0, realspaceWeight: 0,
+    outputPrefix: 'choose', subsampleSeed: 1,
+  };
+}
+
+/**
+ * Milliseconds of `steps` training steps on the current backend at shape `s` (each step awaited
+ * to its last variable update), after building the model. Everything it makes is disposed.
+ */
+/** Synthetic inputs and group offsets of a timing step: B groups of the shape's C channels. */
+export function timingBatch(s: Pick<StepShape, 'N' | 'gridsize'>, B: number): { inputs: tf.Tensor4D; offsets: Float32Array } {
+  const C = s.gridsize * s.gridsize;
+  const inputs = tf.randomUniform([B, s.N, s.N, C], 0, 30, 'float32', 1) as tf.Tensor4D;
+  const offsets = new Float32Array(B * C * 2).map((_, i) => (s.gridsize === 1 ? 0 : ((i * 7919) % 13) - 6));
+  return { inputs, offsets };
+}
+
+/** One optimizer step, waited for to its end (the loss and the last variable read back). */
+export async function syncedTrainStep(
+  model: PtychoPinn, opt: tf.Optimizer, vars: tf.Variable[], inputs: tf.Tensor4D, ops: ReturnType<PtychoPinn['operators']>,
+): Promise<void> {
+  const { value, grads } = tf.variableGrads(() => model.loss(inputs, ops, true), vars);
+  opt.applyGradients(grads as tf.NamedTensorMap as never);
+  tf.dispose(Object.values(grads));
+  await value.data();
+  value.dispose();
+  await vars[vars.length - 1].data();
+}
+
+export async function timeTrainingSteps(s: StepShape, steps: number, budgetMs = Infinity): Promise<number[]> {
+  const model = new PtychoPinn({ settings: stepSettings(s), seed: 1 });
+  const { inputs, offsets } = timingBatch(s, s.batch);
+  const ops = model.operators(offsets, s.batch);
+  const opt = tf.train.adam(1e-3);
+  const vars = model.trainableVariables();
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < steps; i++) {
+      const t = performance.now();
+      await syncedTrainStep(model, opt, vars, inputs, ops);
+      out.push(performance.now() - t);
+      if (out.reduce((a, b) => a + b, 0) > budgetMs) break;
+    }
+  } finally {
+    tf.dispose([inputs]);
+    ops.dispose();
+    opt.dispose();
+    model.dispose();
+  }
+  return out;
+}
+
+/**
+ * The backend choice's step (src/lib/runtime/choose.ts): a training step at shape `s` on the named
+ * backend, with our kernels installed; and the physics' cached matrices dropped before WASM restarts.
+ */
+export function stepTimer(s: StepShape): { timeSteps: StepTimer; beforeWasmRestart: () => void } {
+  return {
+    timeSteps: async (backend, steps) => {
+      installTrainingKernels(backend);
+      return timeTrainingSteps(s, steps);
+    },
+    beforeWasmRestart: disposePhysicsCache,
+  };
+}
 
 export interface ShapeTiming {
   /** The settings' shapes this timing is for (batch = the settings' batch size). */

@@ -87,7 +87,7 @@ function backpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; 
   const g = geometry(attrs['inputShape'] as number[], filter.shape, attrs);
   if (typeof g === 'string') {
     // Its setup binds it to the wasm module it first saw; the backend may have been restarted since
-    // (src/lib/model/choose-backend.ts restarts it on another build), so bind it to this one.
+    // (src/lib/runtime/choose.ts restarts it on another build), so bind it to this one.
     originalBackpropInput!.setupFunc?.(backend as never);
     return originalBackpropInput!.kernelFunc(args as never) as tf.TensorInfo;
   }

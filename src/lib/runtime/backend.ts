@@ -1,8 +1,7 @@
 /**
- * The one file that owns the tfjs runtime: which backends can start, what the adapter is, device-loss
- * watching and memory figures. Everything else imports tfjs ops but never picks a backend (the
- * measured choice between the backends that start is made in src/lib/model/choose-backend.ts, which
- * needs the model to time a real step).
+ * The tfjs runtime: which backends can start, what the adapter is, device-loss watching and memory
+ * figures. Everything else imports tfjs ops but never picks a backend (the measured choice between
+ * the backends that start is src/lib/runtime/choose.ts, timing the step the caller gives it).
  *
  * Three backends (docs/backends.md): WebGPU (hardware adapters; a software one is correct but
  * slow), tfjs' WASM backend (XNNPACK with SIMD, and threads where the page is cross-origin isolated;
@@ -102,7 +101,7 @@ export function slowNotice(info: BackendInfo): string | undefined {
 /**
  * Start a backend by rule, without timing anything: `prefer` when it starts; else WebGPU on a
  * hardware adapter, WASM where the adapter is a software one or absent, CPU only where WebAssembly
- * cannot start. (The measured choice is chooseBackend in src/lib/model/choose-backend.ts.)
+ * cannot start. (The measured choice is chooseBackend in src/lib/runtime/choose.ts.)
  */
 export async function initBackend(prefer: BackendChoice = 'auto'): Promise<BackendInfo> {
   const adapter = await probeWebGPU();

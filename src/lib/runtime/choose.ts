@@ -1,7 +1,8 @@
 /**
- * The measured choice of backend (docs/backends.md): at the start of a run, time one real
- * PtychoPINN training step (variableGrads of the real loss + Adam) at the job's own shapes on each
- * candidate backend and train on the fastest.
+ * The measured choice of backend (docs/backends.md): at the start of a run, time one real training
+ * step on each candidate backend and train on the fastest. What a step is comes from the caller
+ * (`timeSteps`: the model's, src/lib/model/step-timing.ts stepTimer, at the job's own shapes), so
+ * the runtime never imports the model.
  *
  * Candidates: WebGPU only on a hardware adapter (a software adapter such as SwiftShader is not
  * timed: its first step alone compiles shaders for tens of seconds, and `npm run bench` measures it
@@ -18,22 +19,8 @@
  * is measured, even where WASM is the only candidate, and the page says which build trains and why.
  */
 import * as tf from '@tensorflow/tfjs';
-import { probeWebGPU, describeAdapter, type AdapterReport } from '../runtime/adapter';
-import { startBackend, slowNotice, ruleReason, describeBackend, type BackendInfo, type BackendName } from '../runtime/backend';
-import { PtychoPinn } from './pinn';
-import type { PinnSettings } from './settings';
-import { installFastCpuKernels } from './cpu-kernels';
-import { installAccurateWebGpuTrig } from './webgpu-kernels';
-import { installWasmTrainingKernels } from './wasm-kernels';
-import { disposePhysicsCache } from '../physics/dft';
-
-/** The shapes a training step depends on. */
-export interface StepShape {
-  N: number;
-  gridsize: 1 | 2;
-  filterScale: number;
-  batch: number;
-}
+import { probeWebGPU, describeAdapter, type AdapterReport } from './adapter';
+import { startBackend, slowNotice, ruleReason, describeBackend, type BackendInfo, type BackendName } from './backend';
 
 export interface CandidateTiming {
   name: BackendName;
@@ -50,71 +37,6 @@ export interface ChosenBackend extends BackendInfo {
   timings: CandidateTiming[];
 }
 
-/** The training kernels the runner installs for each backend (the same ones, so the timing is fair). */
-export function installTrainingKernels(name: string): void {
-  if (name === 'cpu') installFastCpuKernels();
-  if (name === 'webgpu') installAccurateWebGpuTrig();
-  if (name === 'wasm') installWasmTrainingKernels();
-}
-
-/** The settings of a timing model at shape `s` (the reference defaults otherwise; src/lib/model/step-timing.ts too). */
-export function stepSettings(s: StepShape): PinnSettings {
-  return {
-    N: s.N, gridsize: s.gridsize, C: s.gridsize * s.gridsize, nFiltersScale: s.filterScale, batchSize: s.batch, nEpochs: 1,
-    nGroups: s.batch, neighborCount: 4, nPhotons: 1e9, probeBig: true, probeMask: false, probeScale: 4, offset: 4,
-    maxPositionJitter: 10, ampActivation: 'sigmoid', padObject: true, objectBig: true,
-    intensityScaleTrainableRequested: false, nllWeight: 1, maeWeight: 0, realspaceWeight: 0,
-    outputPrefix: 'choose', subsampleSeed: 1,
-  };
-}
-
-/**
- * Milliseconds of `steps` training steps on the current backend at shape `s` (each step awaited
- * to its last variable update), after building the model. Everything it makes is disposed.
- */
-/** Synthetic inputs and group offsets of a timing step: B groups of the shape's C channels. */
-export function timingBatch(s: Pick<StepShape, 'N' | 'gridsize'>, B: number): { inputs: tf.Tensor4D; offsets: Float32Array } {
-  const C = s.gridsize * s.gridsize;
-  const inputs = tf.randomUniform([B, s.N, s.N, C], 0, 30, 'float32', 1) as tf.Tensor4D;
-  const offsets = new Float32Array(B * C * 2).map((_, i) => (s.gridsize === 1 ? 0 : ((i * 7919) % 13) - 6));
-  return { inputs, offsets };
-}
-
-/** One optimizer step, waited for to its end (the loss and the last variable read back). */
-export async function syncedTrainStep(
-  model: PtychoPinn, opt: tf.Optimizer, vars: tf.Variable[], inputs: tf.Tensor4D, ops: ReturnType<PtychoPinn['operators']>,
-): Promise<void> {
-  const { value, grads } = tf.variableGrads(() => model.loss(inputs, ops, true), vars);
-  opt.applyGradients(grads as tf.NamedTensorMap as never);
-  tf.dispose(Object.values(grads));
-  await value.data();
-  value.dispose();
-  await vars[vars.length - 1].data();
-}
-
-export async function timeTrainingSteps(s: StepShape, steps: number, budgetMs = Infinity): Promise<number[]> {
-  const model = new PtychoPinn({ settings: stepSettings(s), seed: 1 });
-  const { inputs, offsets } = timingBatch(s, s.batch);
-  const ops = model.operators(offsets, s.batch);
-  const opt = tf.train.adam(1e-3);
-  const vars = model.trainableVariables();
-  const out: number[] = [];
-  try {
-    for (let i = 0; i < steps; i++) {
-      const t = performance.now();
-      await syncedTrainStep(model, opt, vars, inputs, ops);
-      out.push(performance.now() - t);
-      if (out.reduce((a, b) => a + b, 0) > budgetMs) break;
-    }
-  } finally {
-    tf.dispose([inputs]);
-    ops.dispose();
-    opt.dispose();
-    model.dispose();
-  }
-  return out;
-}
-
 export interface ChooseOptions {
   /** Which backends may be timed (default: by the rule above, from the adapter). */
   candidates?: BackendName[];
@@ -125,7 +47,13 @@ export interface ChooseOptions {
   adapter?: AdapterReport;
   /** Time WASM's single-threaded build against its threaded one where threads started (default true). */
   wasmSingleThread?: boolean;
+  /** Milliseconds of each of `steps` training steps on `backend` (now current), its kernels installed. */
+  timeSteps: StepTimer;
+  /** Before WASM restarts: dispose the tensors kept between steps (they die with the backend). */
+  beforeWasmRestart?: () => void;
 }
+
+export type StepTimer = (backend: BackendName, steps: number) => Promise<number[]>;
 
 /**
  * Restart tfjs' WASM backend on its threaded or its single-threaded build (tfjs picks the build when
@@ -133,7 +61,7 @@ export interface ChooseOptions {
  * threads; kernels registered for 'wasm' (ours included) stay registered. No tensor may live on it
  * but the physics' cache, which is emptied here.
  */
-export async function restartWasm(threads: boolean, adapter?: AdapterReport): Promise<BackendInfo | string> {
+export async function restartWasm(threads: boolean, adapter?: AdapterReport, beforeRestart?: () => void): Promise<BackendInfo | string> {
   let factory: ReturnType<typeof tf.findBackendFactory>;
   try {
     factory = tf.findBackendFactory('wasm');
@@ -141,9 +69,9 @@ export async function restartWasm(threads: boolean, adapter?: AdapterReport): Pr
     factory = null as unknown as typeof factory;
   }
   if (!factory) return 'the WASM backend is not registered';
-  // Tensors die with their backend: the physics' cached DFT matrices are the only ones kept between
-  // steps (made again on first use). The timing models are disposed by then.
-  disposePhysicsCache();
+  // Tensors die with their backend: the caller drops what it keeps between steps (the model's
+  // physics caches its DFT matrices). The timing models are disposed by then.
+  beforeRestart?.();
   tf.removeBackend('wasm');
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads);
   tf.registerBackend('wasm', factory, WASM_PRIORITY);
@@ -161,10 +89,10 @@ export function ruleCandidates(adapter: AdapterReport): BackendName[] {
 const fmtMs = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
 
 /**
- * Pick and start the backend to train on for steps of shape `s`: time each candidate that starts,
+ * Pick and start the backend to train on: time each candidate that starts with the caller's step,
  * leave tfjs on the fastest, and say why. CPU is started only where no candidate starts.
  */
-export async function chooseBackend(s: StepShape, opts: ChooseOptions = {}): Promise<ChosenBackend> {
+export async function chooseBackend(opts: ChooseOptions): Promise<ChosenBackend> {
   const adapter = opts.adapter ?? await probeWebGPU();
   const candidates = opts.candidates ?? ruleCandidates(adapter);
   const budget = opts.budgetMs ?? 4000;
@@ -199,9 +127,8 @@ export async function chooseBackend(s: StepShape, opts: ChooseOptions = {}): Pro
     const time = async (info: BackendInfo): Promise<void> => {
       try {
         await tf.setBackend(info.name);
-        installTrainingKernels(info.name);
-        const [warm] = await timeTrainingSteps(s, 1);
-        const stepMs = warm > budget ? warm : (await timeTrainingSteps(s, 1))[0];
+        const [warm] = await opts.timeSteps(info.name, 1);
+        const stepMs = warm > budget ? warm : (await opts.timeSteps(info.name, 1))[0];
         timings.push({ name: info.name, threads: info.threads, warmupMs: warm, stepMs, note: warm > budget ? 'warm-up step over the budget: not repeated' : undefined });
         measured.push({ info, ms: stepMs });
       } catch (e) {
@@ -213,10 +140,10 @@ export async function chooseBackend(s: StepShape, opts: ChooseOptions = {}): Pro
     for (const info of started) {
       await time(info);
       if (info === threaded && trySingle) {
-        const single = await restartWasm(false, adapter);
+        const single = await restartWasm(false, adapter, opts.beforeWasmRestart);
         if (typeof single === 'string') {
           timings.push({ name: 'wasm', threads: 1, stepMs: null, warmupMs: null, note: `the single-threaded build did not start: ${single}` });
-          const back = await restartWasm(true, adapter);
+          const back = await restartWasm(true, adapter, opts.beforeWasmRestart);
           wasmNow = typeof back === 'string' ? undefined : back;
         } else {
           wasmNow = single;
@@ -229,7 +156,7 @@ export async function chooseBackend(s: StepShape, opts: ChooseOptions = {}): Pro
     chosen = measured[0].info;
     if (chosen.name === 'wasm' && wasmNow && (wasmNow.threads ?? 1) !== (chosen.threads ?? 1)) {
       // the faster build is not the one running now: start it again
-      const again = await restartWasm((chosen.threads ?? 1) > 1, adapter);
+      const again = await restartWasm((chosen.threads ?? 1) > 1, adapter, opts.beforeWasmRestart);
       if (typeof again === 'string') throw new Error(`the WASM backend did not restart on its faster build: ${again}`);
       chosen = again;
     }

@@ -1,5 +1,5 @@
 /**
- * The measured backend choice (src/lib/model/choose-backend.ts), in Node with the CPU and WASM
+ * The measured backend choice (src/lib/runtime/choose.ts, with the model's step: src/lib/model/step-timing.ts stepTimer), in Node with the CPU and WASM
  * backends as candidates: both are timed on a real step, tfjs is left on the one whose step was
  * faster, and the reason names the other with the measured ratio. Which one wins is the machine's
  * business (benchmarks measure that); this checks that the choice follows the measurements.
@@ -7,7 +7,10 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { chooseBackend, restartWasm, ruleCandidates, timeTrainingSteps, installTrainingKernels } from '../../../src/lib/model/choose-backend';
+import { chooseBackend, restartWasm, ruleCandidates } from '../../../src/lib/runtime/choose';
+import { stepTimer, timeTrainingSteps } from '../../../src/lib/model/step-timing';
+import { installTrainingKernels } from '../../../src/lib/model/kernels';
+import { disposePhysicsCache } from '../../../src/lib/physics/dft';
 import type { AdapterReport } from '../../../src/lib/runtime/adapter';
 
 const adapter = (software: boolean): AdapterReport => ({
@@ -29,7 +32,7 @@ describe('chooseBackend', () => {
   it('times each candidate on a real step and keeps the faster one', async () => {
     const shape = { N: 32, gridsize: 1 as const, filterScale: 0.25, batch: 2 };
     let told = 0;
-    const c = await chooseBackend(shape, { candidates: ['cpu', 'wasm'], adapter: none, onTiming: () => { told += 1; } });
+    const c = await chooseBackend({ ...stepTimer(shape), candidates: ['cpu', 'wasm'], adapter: none, onTiming: () => { told += 1; } });
     expect(told).toBe(1);
     expect(c.timings.map((t) => t.name)).toEqual(['cpu', 'wasm']);
     for (const t of c.timings) {
@@ -46,12 +49,12 @@ describe('chooseBackend', () => {
   });
 
   it('with one candidate nothing is timed; where no candidate starts, the CPU backend trains and says why', async () => {
-    const one = await chooseBackend({ N: 32, gridsize: 1, filterScale: 0.25, batch: 2 }, { candidates: ['wasm'], adapter: adapter(true) });
+    const one = await chooseBackend({ ...stepTimer({ N: 32, gridsize: 1, filterScale: 0.25, batch: 2 }), candidates: ['wasm'], adapter: adapter(true) });
     expect(one.name).toBe('wasm');
     expect(one.timings[0].stepMs).toBeNull();
     expect(one.reason).toMatch(/software one/);
     // Node has no navigator.gpu here: WebGPU cannot start, so the CPU backend is the fallback.
-    const fallback = await chooseBackend({ N: 32, gridsize: 1, filterScale: 0.25, batch: 2 }, { candidates: ['webgpu'], adapter: none });
+    const fallback = await chooseBackend({ ...stepTimer({ N: 32, gridsize: 1, filterScale: 0.25, batch: 2 }), candidates: ['webgpu'], adapter: none });
     expect(fallback.name).toBe('cpu');
     expect(fallback.reason).toMatch(/webgpu: no navigator.gpu/);
     expect(fallback.notice).toMatch(/CPU/);
@@ -61,7 +64,7 @@ describe('chooseBackend', () => {
     await tf.setBackend('wasm');
     installTrainingKernels('wasm');
     const before = tf.memory().numTensors;
-    const r = await restartWasm(false, none);
+    const r = await restartWasm(false, none, disposePhysicsCache);
     expect(typeof r).not.toBe('string');
     const info = r as Exclude<typeof r, string>;
     expect(info.name).toBe('wasm');

@@ -1,0 +1,15 @@
+/**
+ * Our training kernels for each tfjs backend (the runner installs them before a job; the backend
+ * choice's timing step too, so that the timing is fair): the CPU backend's fast convolution
+ * gradients, WebGPU's accurate Sin/Cos, WASM's convolution gradients.
+ */
+import { installFastCpuKernels } from './cpu-kernels';
+import { installAccurateWebGpuTrig } from './webgpu-kernels';
+import { installWasmTrainingKernels } from './wasm-kernels';
+
+export function installTrainingKernels(name: string): void {
+  if (name === 'cpu') installFastCpuKernels();
+  if (name === 'webgpu') installAccurateWebGpuTrig();
+  if (name === 'wasm') installWasmTrainingKernels();
+}
+
