@@ -38,8 +38,12 @@
  *      milliseconds per kernel, the step time of each (src/lib/model/webgpu-profile.ts).
  *      --webgpu-kernels=both|ours|tfjs  --webgpu-warmup=1  --webgpu-steps=1 (timed steps, each with the
  *      per-kernel CPU timers)  --webgpu-gpu-profile=1 (one step under tf.profile for GPU times)
- *      --webgpu-config=N,gridsize,filterScale,batch (default 64,2,2,16)  --webgpu-flags=NAME:VALUE;...
- *      (tfjs flags set before the steps, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE:30)
+ *      --webgpu-where=node,browser  --webgpu-config=N,gridsize,filterScale,batch (default 64,2,2,16)  In headless Chromium (the WebGPU
+ *      page, as in 4.) the same profile at --webgpu-browser-config (default the small step of 2.-5.).  --webgpu-flags=NAME:VALUE;...
+ *      (tfjs flags set before the steps, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE:30)  --webgpu-compile-warmup=1
+ *      (a compile-only pass, WEBGPU_ENGINE_COMPILE_ONLY, before the first step; src/lib/model/webgpu-kernels.ts)
+ *      --webgpu-readback=K (K steps reading the loss inside the step, as src/lib/model/train.ts, and K
+ *      without, taking turns)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -63,7 +67,9 @@ const parts = new Set((arg('parts') ?? 'step,physics,study').split(','));
 
 /** Chromium's SwiftShader Vulkan driver: what Dawn in Node runs on where there is no GPU driver. */
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const nodeWebGpuProfile = want('webgpu') && parts.has('profile');
+/** --webgpu-where=node,browser: where --parts=profile profiles WebGPU. */
+const WEBGPU_WHERE = new Set((arg('webgpu-where') ?? 'node,browser').split(','));
+const nodeWebGpuProfile = want('webgpu') && parts.has('profile') && WEBGPU_WHERE.has('node');
 if (nodeWebGpuProfile && !process.env.PTYCHO_BENCH_SWIFTSHADER) {
   // The Vulkan loader reads LD_LIBRARY_PATH when the process starts: where Dawn finds no adapter,
   // run this same command again with the loader pointed at SwiftShader, and exit with its status.
@@ -501,15 +507,22 @@ const WEBGPU_PROFILE_CONFIG: SuiteModule.StepConfig = (() => {
   return c ? { N: c[0], gridsize: c[1] as 1 | 2, f: c[2], batch: c[3] } : { N: 64, gridsize: 2, f: 2, batch: 16 };
 })();
 
-interface WebGpuVariant {
-  kernels: 'ours' | 'tfjs';
-  warmupMs: number[];
-  stepMs: number[];
-  dispatches: number;
-  byProgram: Record<string, number>;
-  gpuProfile: { wallMs: number; timestamps: boolean } | null;
-  rows: import('../src/lib/model/webgpu-profile.ts').KernelRow[];
-}
+type WebGpuVariant = import('../src/lib/model/webgpu-profile.ts').StepProfile;
+/** --webgpu-kernels: which side(s) of the switch to profile. */
+const WEBGPU_VARIANTS = ((k) => (k === 'both' ? ['ours', 'tfjs'] : [k]))(arg('webgpu-kernels') ?? 'both') as ('ours' | 'tfjs')[];
+const WEBGPU_PROFILE_OPTS = {
+  warmup: Number(arg('webgpu-warmup') ?? 1),
+  steps: Number(arg('webgpu-steps') ?? 1),
+  gpuProfile: (arg('webgpu-gpu-profile') ?? '1') !== '0',
+};
+/**
+ * The Chromium variant profiles the bench's small step (STEP_CONFIG) unless --webgpu-browser-config
+ * says otherwise: a Reference step with tfjs' kernels takes many minutes on SwiftShader.
+ */
+const WEBGPU_BROWSER_PROFILE_CONFIG: SuiteModule.StepConfig = (() => {
+  const c = arg('webgpu-browser-config')?.split(',').map(Number);
+  return c ? { N: c[0], gridsize: c[1] as 1 | 2, f: c[2], batch: c[3] } : STEP_CONFIG;
+})();
 
 /**
  * One training step kernel by kernel on WebGPU in this Node process (Dawn), with our WebGPU kernels
@@ -520,10 +533,9 @@ async function webgpuNodeProfile(): Promise<void> {
   const c = WEBGPU_PROFILE_CONFIG;
   const cfg = `N=${c.N}, gridsize ${c.gridsize}, filter scale ${c.f}, batch ${c.batch}`;
   const { startNodeBackend, describeNodeBackend } = await import('../src/lib/model/node-backend.ts');
-  const { setOurWebGpuKernels } = await import('../src/lib/model/webgpu-kernels.ts');
+  const compileWarmup = (arg('webgpu-compile-warmup') ?? '0') === '1';
+  const readbackSteps = Number(arg('webgpu-readback') ?? 0);
   const P = await import('../src/lib/model/webgpu-profile.ts');
-  const { PtychoPinn } = await import('../src/lib/model/pinn.ts');
-  const { stepSettings, timingBatch, syncedTrainStep } = await import('../src/lib/model/choose-backend.ts');
   const info = await startNodeBackend('webgpu');
   const label = `webgpu (Node, Dawn: ${describeNodeBackend(info).replace(/^webgpu \(|\)$/g, '')})`;
   for (const kv of (arg('webgpu-flags') ?? '').split(';').filter(Boolean)) {
@@ -533,91 +545,69 @@ async function webgpuNodeProfile(): Promise<void> {
   const flags = Object.fromEntries(['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 'WEBGPU_CPU_FORWARD', 'WEBGPU_MATMUL_PROGRAM_TYPE', 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'].map((k) => [k, tf.env().get(k)]));
   meta.webgpuNode = { backend: describeNodeBackend(info), config: c, flags };
   console.log(`\n== WebGPU in Node (${describeNodeBackend(info)}): one training step (${cfg}) kernel by kernel ==`);
-  const which = arg('webgpu-kernels') ?? 'both';
-  const variants = (which === 'both' ? ['ours', 'tfjs'] : [which]) as ('ours' | 'tfjs')[];
-  const warmup = Number(arg('webgpu-warmup') ?? 1);
-  const steps = Number(arg('webgpu-steps') ?? 1);
-  const gpuProfile = (arg('webgpu-gpu-profile') ?? '1') !== '0';
   const out: WebGpuVariant[] = [];
-  for (const kernels of variants) {
-    setOurWebGpuKernels(kernels === 'ours');
-    const s = { N: c.N, gridsize: c.gridsize, filterScale: c.f, batch: c.batch };
-    const model = new PtychoPinn({ settings: stepSettings(s), seed: 1 });
-    const { inputs, offsets } = timingBatch(s, c.batch);
-    const ops = model.operators(offsets, c.batch);
-    const opt = tf.train.adam(1e-3);
-    const vars = model.trainableVariables();
-    const step = () => syncedTrainStep(model, opt, vars, inputs, ops);
-    const counter = P.countDispatches();
-    try {
-      const v: WebGpuVariant = { kernels, warmupMs: [], stepMs: [], dispatches: 0, byProgram: {}, gpuProfile: null, rows: [] };
-      for (let i = 0; i < warmup; i++) {
-        console.log(`[${elapsed().toFixed(0)} s] ${kernels === 'ours' ? 'our' : "tfjs'"} kernels: warm-up step ${i + 1} of ${warmup} ...`);
-        const t = performance.now();
-        await step();
-        v.warmupMs.push(performance.now() - t);
-      }
-      let cpuRows: Awaited<ReturnType<typeof P.kernelCpuProfile>>['rows'] | null = null;
-      for (let i = 0; i < steps; i++) {
-        console.log(`[${elapsed().toFixed(0)} s] ${kernels === 'ours' ? 'our' : "tfjs'"} kernels: timed step ${i + 1} of ${steps} (per-kernel CPU timers, dispatch counter) ...`);
-        counter.reset();
-        const r = await P.kernelCpuProfile(step, counter);
-        v.stepMs.push(r.wallMs);
-        v.dispatches = counter.total();
-        v.byProgram = counter.byProgram();
-        if (!cpuRows || r.wallMs <= Math.min(...v.stepMs)) cpuRows = r.rows;
-      }
-      let gpu: Map<string, number> | null = null;
-      if (gpuProfile) {
-        console.log(`[${elapsed().toFixed(0)} s] ${kernels === 'ours' ? 'our' : "tfjs'"} kernels: one step under tf.profile (timestamp queries) ...`);
-        const g = await P.kernelGpuProfile(step);
-        v.gpuProfile = { wallMs: g.wallMs, timestamps: g.timestamps };
-        gpu = g.timestamps ? g.gpuMs : null;
-      }
-      v.rows = P.joinProfiles(cpuRows ?? new Map(), gpu);
-      out.push(v);
-      console.log(`  warm-up ${v.warmupMs.map(ms).join(', ')}; steps ${v.stepMs.map(ms).join(', ')}; ${v.dispatches} dispatches per step` +
-        (v.gpuProfile ? `; profiled step ${ms(v.gpuProfile.wallMs)}${v.gpuProfile.timestamps ? '' : ' (no timestamp queries: GPU times not available)'}` : ''));
-      const gpuTotal = v.rows.reduce((a, r) => a + (r.gpuMs ?? 0), 0);
-      console.table(v.rows.slice(0, 24).map((r) => ({
-        kernel: r.kernel, calls: r.calls, dispatches: r.dispatches,
-        'GPU ms': r.gpuMs === null ? '-' : +r.gpuMs.toFixed(1), 'GPU share': r.gpuMs === null || gpuTotal === 0 ? '-' : `${((100 * r.gpuMs) / gpuTotal).toFixed(1)} %`,
-        'CPU ms': +r.cpuMs.toFixed(1),
-      })));
-      console.log(`  dispatches by program: ${Object.entries(v.byProgram).map(([k, n]) => `${k} ${n}`).join(', ')}`);
-    } finally {
-      counter.stop();
-      tf.dispose([inputs]);
-      ops.dispose();
-      opt.dispose();
-      model.dispose();
-    }
+  for (const kernels of WEBGPU_VARIANTS) {
+    const v = await P.profileTrainingStep({
+      N: c.N, gridsize: c.gridsize, filterScale: c.f, batch: c.batch, kernels, ...WEBGPU_PROFILE_OPTS, compileWarmup, readback: readbackSteps,
+      log: (line) => console.log(`[${elapsed().toFixed(0)} s] ${line}`),
+    });
+    out.push(v);
+    printStepProfile(v);
   }
-  setOurWebGpuKernels(true);
   detailsOf('webgpu-node').profile = out;
+  stepProfileRows(out, cfg, label, ' in Node');
+}
+
+/** The table of one profiled variant, on the console. */
+function printStepProfile(v: WebGpuVariant): void {
+  console.log(`  ${v.compileOnlyMs === undefined ? '' : `compile-only pass ${ms(v.compileOnlyMs)}; `}warm-up ${v.warmupMs.map(ms).join(', ')}; steps ${v.stepMs.map(ms).join(', ')}; ${v.dispatches} dispatches per step` +
+    (v.gpuProfile ? `; profiled step ${ms(v.gpuProfile.wallMs)}${v.gpuProfile.timestamps ? '' : ' (no timestamp queries: GPU times not available)'}` : ''));
+  const gpuTotal = v.rows.reduce((a, r) => a + (r.gpuMs ?? 0), 0);
+  console.table(v.rows.slice(0, 24).map((r) => ({
+    kernel: r.kernel, calls: r.calls, dispatches: r.dispatches,
+    'GPU ms': r.gpuMs === null ? '-' : +r.gpuMs.toFixed(1), 'GPU share': r.gpuMs === null || gpuTotal === 0 ? '-' : `${((100 * r.gpuMs) / gpuTotal).toFixed(1)} %`,
+    'CPU ms': +r.cpuMs.toFixed(1),
+  })));
+  console.log(`  dispatches by program: ${Object.entries(v.byProgram).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (v.readback) console.log(`  loss read in the step (train.ts): ${v.readback.eachMs.map(ms).join(', ')}; not read: ${v.readback.endMs.map(ms).join(', ')}`);
+}
+
+/** The bench table's rows for the profiled variants (Node or Chromium). */
+function stepProfileRows(out: WebGpuVariant[], cfg: string, label: string, where: string): void {
   const ours = out.find((v) => v.kernels === 'ours');
   const theirs = out.find((v) => v.kernels === 'tfjs');
   for (const v of out) {
     const gpuTotal = v.rows.reduce((a, r) => a + (r.gpuMs ?? 0), 0);
     const top = [...v.rows].slice(0, 4).map((r) => `${r.kernel} ${r.gpuMs === null ? `CPU ${ms(r.cpuMs)}` : `${ms(r.gpuMs)} (${((100 * r.gpuMs) / gpuTotal).toFixed(0)} %)`}`).join(', ');
     add({
-      benchmark: `training step (${cfg}) on WebGPU in Node, ${v.kernels === 'ours' ? 'our WebGPU kernels on' : "tfjs' kernels only"}: best step, dispatches`,
-      backend: label, measured: `${ms(Math.min(...v.stepMs))}, ${v.dispatches} dispatches`, against: `first step ${ms(v.warmupMs[0] ?? NaN)}`,
+      benchmark: `training step (${cfg}) on WebGPU${where}, ${v.kernels === 'ours' ? 'our WebGPU kernels on' : "tfjs' kernels only"}: best step, dispatches`,
+      backend: label, measured: `${ms(Math.min(...v.stepMs))}, ${v.dispatches} dispatches`,
+      against: `first step ${ms(v.warmupMs[0] ?? NaN)}${v.compileOnlyMs === undefined ? '' : ` after a ${ms(v.compileOnlyMs)} compile-only pass`}`,
       ratio: null, note: `slowest kernels (GPU time under tf.profile): ${top}`,
+    });
+  }
+  for (const v of out) {
+    if (!v.readback) continue;
+    const a = Math.min(...v.readback.eachMs);
+    const b = Math.min(...v.readback.endMs);
+    add({
+      benchmark: `training step (${cfg}) on WebGPU${where}, ${v.kernels === 'ours' ? 'our WebGPU kernels' : "tfjs' kernels"}: loss read inside the step / not read`,
+      backend: label, measured: ms(a), against: ms(b), ratio: a / b,
+      note: `best of ${v.readback.eachMs.length} each, taking turns; the read is src/lib/model/train.ts's per-step loss (progress, NaN check)`,
     });
   }
   if (ours && theirs) {
     add({
-      benchmark: `dispatches per step (${cfg}), WebGPU: tfjs' kernels / our WebGPU kernels`,
+      benchmark: `dispatches per step (${cfg}), WebGPU${where}: tfjs' kernels / our WebGPU kernels`,
       backend: label, measured: `${ours.dispatches} dispatches (ours)`, against: `${theirs.dispatches} dispatches (tfjs')`,
       ratio: theirs.dispatches / ours.dispatches, min: 1.5, note: 'counted at the backend\'s recordAndSubmit over one step; does not depend on the hardware',
     });
     const a = Math.min(...ours.stepMs);
     const b = Math.min(...theirs.stepMs);
     add({
-      benchmark: `training step (${cfg}): speed-up of our WebGPU kernels over tfjs' (same run, PTYCHO_OUR_WEBGPU_KERNELS switch)`,
+      benchmark: `training step (${cfg}) on WebGPU${where}: speed-up of our WebGPU kernels over tfjs' (same run, PTYCHO_OUR_WEBGPU_KERNELS switch)`,
       backend: label, measured: `${ms(a)} (ours)`, against: `${ms(b)} (tfjs')`,
-      ratio: b / a, min: 3, note: `best of ${steps} step${steps === 1 ? '' : 's'} each after ${warmup} warm-up; first steps ${ms(ours.warmupMs[0] ?? NaN)} / ${ms(theirs.warmupMs[0] ?? NaN)}`,
+      ratio: b / a, min: 3, note: `best of ${ours.stepMs.length} step${ours.stepMs.length === 1 ? '' : 's'} each after ${ours.warmupMs.length} warm-up; first steps ${ms(ours.warmupMs[0] ?? NaN)} / ${ms(theirs.warmupMs[0] ?? NaN)}`,
     });
   }
 }
@@ -644,6 +634,27 @@ if (want('webgpu')) {
       }
       const label = `webgpu (${be.adapter})`;
       await measureCompute(pageSide(page), flops, label, 'webgpu');
+      if (parts.has('profile') && WEBGPU_WHERE.has('browser')) {
+        // The same profile as in Node (src/lib/model/webgpu-profile.ts), imported into the page.
+        const c = WEBGPU_BROWSER_PROFILE_CONFIG;
+        const cfg = `N=${c.N}, gridsize ${c.gridsize}, filter scale ${c.f}, batch ${c.batch}`;
+        console.log(`\n== WebGPU in Chromium (${be.adapter}): one training step (${cfg}) kernel by kernel ==`);
+        const out: WebGpuVariant[] = [];
+        for (const kernels of WEBGPU_VARIANTS) {
+          const opts = { N: c.N, gridsize: c.gridsize, filterScale: c.f, batch: c.batch, kernels, ...WEBGPU_PROFILE_OPTS };
+          console.log(`[${elapsed().toFixed(0)} s] ${kernels === 'ours' ? 'our' : "tfjs'"} kernels: ${opts.warmup} warm-up, ${opts.steps} timed${opts.gpuProfile ? ', 1 under tf.profile' : ''} ...`);
+          const v = (await page.evaluate(`(async () => {
+            const K = await import('/src/lib/model/webgpu-kernels.ts');
+            K.installWebGpuTrainingKernels();
+            const P = await import('/src/lib/model/webgpu-profile.ts');
+            return P.profileTrainingStep(${JSON.stringify(opts)});
+          })()`)) as WebGpuVariant;
+          out.push(v);
+          printStepProfile(v);
+        }
+        detailsOf('webgpu').profile = out;
+        stepProfileRows(out, cfg, label, ' in Chromium');
+      }
       if (!parts.has('study')) return;
       // The study gets what is left of the budget; jobs not finished by then are reported as not run.
       const left = BUDGET_S - elapsed() - 15;

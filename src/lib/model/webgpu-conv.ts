@@ -13,10 +13,12 @@
  *   input grad   dx[b,p,i] = Σ_{ky,kx,o} dy[b, p − (ky,kx) + pad, o] · W[ky,kx,i,o]
  *   filter grad  dW[ky,kx,i,o] = Σ_{b,p} x[b, p + (ky,kx) − pad, i] · dy[b,p,o]
  *
- * Each thread of the first two computes a few neighbouring pixels of one row × 4 or 8 output channels
- * (vec4s), reading the reduction channels four at a time (vec4 loads of the channels-last data); a
- * thread of the filter gradient computes a block of 4 or more (i) × 4 or more (o) of one filter tap, looping over the
- * batch and the pixels where that tap lands inside the image (so its inner loop has no bounds tests).
+ * Each thread of the first two computes 8 neighbouring pixels of one row × 8 output channels (two
+ * vec4s), reading the reduction channels four at a time (vec4 loads of the channels-last data); a
+ * thread of the filter gradient computes 8 input × 16 output channels of one filter tap, looping over
+ * the batch and the pixels where that tap lands inside the image (so its inner loop has no bounds
+ * tests). The tiles were chosen by timing (bench/results/webgpu-tiles-2026-12-06.txt) and shrink to
+ * fit channel counts they do not divide.
  * tfjs 4.22's `Conv2DDerFilterProgram` (tfjs-backend-webgpu `conv_backprop_webgpu.ts`) runs one
  * thread per filter weight with one scalar load of x and of dy per multiply-add and a bounds test per
  * pixel; its forward and input-gradient programs use workgroup memory and barriers, which a software

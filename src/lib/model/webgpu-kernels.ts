@@ -162,3 +162,23 @@ export function installWebGpuTrainingKernels(): void {
   installWebGpuMatMul(flagOn);
   installWebGpuAdam(flagOn);
 }
+
+/**
+ * Compile a training step's shaders without running it (tfjs' WEBGPU_ENGINE_COMPILE_ONLY: every
+ * program's pipeline is created with createComputePipelineAsync and nothing is recorded), then wait
+ * for the compilations. Only the forward pass and the gradients are traced (`grads` must not change
+ * any state; the optimizer's few programs compile in the first real step): outputs of programs that
+ * never ran are garbage and are disposed unread. Returns the milliseconds it took.
+ */
+export async function compileOnlyWarmup(grads: () => tf.TensorContainer): Promise<number> {
+  const t = performance.now();
+  const backend = tf.backend() as WebGPUBackend & { checkCompileCompletionAsync(): Promise<void> };
+  tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', true);
+  try {
+    tf.dispose(tf.tidy(grads));
+    await backend.checkCompileCompletionAsync();
+  } finally {
+    tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', false);
+  }
+  return performance.now() - t;
+}

@@ -138,3 +138,114 @@ export function joinProfiles(cpu: Map<string, { calls: number; dispatches: numbe
   });
   return rows.sort((a, b) => (b.gpuMs ?? b.cpuMs) - (a.gpuMs ?? a.cpuMs));
 }
+
+// ---------------------------------------------------------------------------------------------
+// One training step, profiled: the same code in Node (bench/run.ts) and in a page (Chromium).
+
+export interface StepProfileOptions {
+  N: number;
+  gridsize: 1 | 2;
+  filterScale: number;
+  batch: number;
+  /** 'ours': our WebGPU kernels on (PTYCHO_OUR_WEBGPU_KERNELS); 'tfjs': tfjs' own only */
+  kernels: 'ours' | 'tfjs';
+  warmup: number;
+  /** Timed steps, each with the per-kernel CPU timers and the dispatch counter. */
+  steps: number;
+  /** One more step under tf.profile for GPU times. */
+  gpuProfile: boolean;
+  /** A compile-only pass (compileOnlyWarmup) before the first step. */
+  compileWarmup?: boolean;
+  /** Steps with the loss read inside the step (as src/lib/model/train.ts) and as many without, taking turns. */
+  readback?: number;
+  log?: (line: string) => void;
+}
+
+export interface StepProfile {
+  kernels: 'ours' | 'tfjs';
+  warmupMs: number[];
+  stepMs: number[];
+  dispatches: number;
+  byProgram: Record<string, number>;
+  gpuProfile: { wallMs: number; timestamps: boolean } | null;
+  compileOnlyMs?: number;
+  readback?: { eachMs: number[]; endMs: number[] };
+  rows: KernelRow[];
+}
+
+/**
+ * A PtychoPINN training step at the given shapes on the current WebGPU backend (the synthetic batch
+ * of src/lib/model/step-timing.ts), with our kernels on or off: warm-up steps, timed steps with
+ * per-kernel CPU timers and dispatch counts, and a step under tf.profile for GPU times. Our kernels
+ * must be installed (installWebGpuTrainingKernels); the switch is left on.
+ */
+export async function profileTrainingStep(o: StepProfileOptions): Promise<StepProfile> {
+  const { PtychoPinn } = await import('./pinn');
+  const { stepSettings, timingBatch, syncedTrainStep } = await import('./step-timing');
+  const { setOurWebGpuKernels, compileOnlyWarmup } = await import('./webgpu-kernels');
+  const log = o.log ?? (() => {});
+  const who = o.kernels === 'ours' ? 'our' : "tfjs'";
+  setOurWebGpuKernels(o.kernels === 'ours');
+  const s = { N: o.N, gridsize: o.gridsize, filterScale: o.filterScale, batch: o.batch };
+  const model = new PtychoPinn({ settings: stepSettings(s), seed: 1 });
+  const { inputs, offsets } = timingBatch(s, o.batch);
+  const ops = model.operators(offsets, o.batch);
+  const opt = tf.train.adam(1e-3);
+  const vars = model.trainableVariables();
+  const step = () => syncedTrainStep(model, opt, vars, inputs, ops);
+  const counter = countDispatches();
+  try {
+    const v: StepProfile = { kernels: o.kernels, warmupMs: [], stepMs: [], dispatches: 0, byProgram: {}, gpuProfile: null, rows: [] };
+    if (o.compileWarmup) {
+      log(`${who} kernels: compile-only pass (WEBGPU_ENGINE_COMPILE_ONLY) ...`);
+      v.compileOnlyMs = await compileOnlyWarmup(() => tf.variableGrads(() => model.loss(inputs, ops, true), vars).grads);
+    }
+    for (let i = 0; i < o.warmup; i++) {
+      log(`${who} kernels: warm-up step ${i + 1} of ${o.warmup} ...`);
+      const t = performance.now();
+      await step();
+      v.warmupMs.push(performance.now() - t);
+    }
+    let cpuRows: Map<string, { calls: number; dispatches: number; cpuMs: number }> | null = null;
+    for (let i = 0; i < o.steps; i++) {
+      log(`${who} kernels: timed step ${i + 1} of ${o.steps} (per-kernel CPU timers, dispatch counter) ...`);
+      counter.reset();
+      const r = await kernelCpuProfile(step, counter);
+      v.stepMs.push(r.wallMs);
+      v.dispatches = counter.total();
+      v.byProgram = counter.byProgram();
+      if (!cpuRows || r.wallMs <= Math.min(...v.stepMs)) cpuRows = r.rows;
+    }
+    let gpu: Map<string, number> | null = null;
+    if (o.gpuProfile) {
+      log(`${who} kernels: one step under tf.profile (timestamp queries) ...`);
+      const g = await kernelGpuProfile(step);
+      v.gpuProfile = { wallMs: g.wallMs, timestamps: g.timestamps };
+      gpu = g.timestamps ? g.gpuMs : null;
+    }
+    v.rows = joinProfiles(cpuRows ?? new Map(), gpu);
+    if ((o.readback ?? 0) > 0) {
+      const modes = { each: [] as number[], end: [] as number[] };
+      for (let i = 0; i < o.readback!; i++) {
+        for (const mode of ['each', 'end'] as const) {
+          const t = performance.now();
+          const { value, grads } = tf.variableGrads(() => model.loss(inputs, ops, true), vars);
+          if (mode === 'each') await value.data();
+          opt.applyGradients(grads as tf.NamedTensorMap as never);
+          tf.dispose([value, ...Object.values(grads)]);
+          await vars[vars.length - 1].data();
+          modes[mode].push(performance.now() - t);
+        }
+      }
+      v.readback = { eachMs: modes.each, endMs: modes.end };
+    }
+    return v;
+  } finally {
+    counter.stop();
+    tf.dispose([inputs]);
+    ops.dispose();
+    opt.dispose();
+    model.dispose();
+    setOurWebGpuKernels(true);
+  }
+}
