@@ -157,9 +157,13 @@ async function trainOnce(jobs: string | undefined, shots: string | undefined, zi
 }
 
 const loadManifest = (zipPath: string) => JSON.parse(strFromU8(unzipSync(new Uint8Array(fs.readFileSync(zipPath)))['training_manifest.json'])) as Record<string, unknown>;
-/** Timings, and the bundle's hash and size (model.json records tfjs' dateSaved). */
+/**
+ * Timings, the bundle's hash and size (model.json records tfjs' dateSaved), and the live SSIM history,
+ * whose epochs are picked by timing (the runner scores every k epochs, k from the measured cost of a
+ * scoring against an epoch's time: src/lib/pipeline/runner.ts trainStage).
+ */
 const TIMING_KEYS = new Set(['timestamp', 'started_at', 'finished_at', 'duration_seconds', 'samples_per_second', 'seconds', 'training_seconds',
-  'bundle_sha256', 'bundle_size_bytes']);
+  'bundle_sha256', 'bundle_size_bytes', 'ssim_history']);
 const withoutTimings = (v: unknown): unknown => {
   if (Array.isArray(v)) return v.map(withoutTimings);
   if (typeof v !== 'object' || v === null) return v;

@@ -29,9 +29,7 @@ import { commonPair, placedAmplitudeSsim, placedPair, scoreReconstruction, type 
 import { loadCommonRegion } from '../model/common-region';
 import { sampleBilinear } from '../model/metrics';
 import { modelFiles, sha256Hex, zipBundle } from '../model/bundle';
-import { installFastCpuKernels } from '../model/cpu-kernels';
-import { installAccurateWebGpuTrig } from '../model/webgpu-kernels';
-import { installWasmTrainingKernels } from '../model/wasm-kernels';
+import { installTrainingKernels } from '../model/kernels';
 import { releaseGpuBufferPool } from '../runtime/backend';
 
 export interface PtychoPinnRunnerOptions {
@@ -157,9 +155,7 @@ async function backendStage(ctx: JobContext): Promise<void> {
     if (!(await tf.setBackend(want))) throw new StageError('backend', `tfjs could not start the '${want}' backend`);
     await tf.ready();
   }
-  if (tf.getBackend() === 'cpu') installFastCpuKernels();
-  if (tf.getBackend() === 'webgpu') installAccurateWebGpuTrig();
-  if (tf.getBackend() === 'wasm') installWasmTrainingKernels();
+  installTrainingKernels(tf.getBackend());
   await ctx.log(`backend: ${tf.getBackend()}`);
 }
 
