@@ -36,6 +36,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { startNodeBackend, describeNodeBackend } from '../src/lib/model/node-backend.ts';
+import { OUR_WEBGPU_KERNELS_FLAG } from '../src/lib/model/webgpu-kernels.ts';
 import { groupDataset, type DiffractionData, type GroupedData } from '../src/lib/model/data.ts';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
@@ -231,6 +232,8 @@ async function main(): Promise<void> {
     cpu: os.cpus()[0]?.model,
     backend: tf.getBackend(),
     backendDetail: describeNodeBackend(backendInfo),
+    // WebGPU: our WGSL kernels (src/lib/model/webgpu-kernels.ts) or tfjs' own (PTYCHO_OUR_WEBGPU_KERNELS=false)
+    ourWebGpuKernels: tf.getBackend() === 'webgpu' ? tf.env().getBool(OUR_WEBGPU_KERNELS_FLAG) : null,
     args: process.argv.slice(2),
     config: { ...args, objectSize: S },
     data: { trainPositions: train.n, testPositions: test.n, trainGroups: trainGroups.B, testGroups: testGroups.B, valGroups: nVal, meanCounts: sim.meanCounts, simulateSeconds: simSeconds },

@@ -9,8 +9,9 @@
  *                    package, where its loader looks for it next to the bundle), and node (a copy of
  *                    the node binary this ran on)
  *   run.sh           unpacks the payload into a temporary folder and runs the reference preset (N=64,
- *                    filter scale 2, batch 16) at gridsize 1 and 2 on WebGPU, printing the adapter,
- *                    samples/s and the achieved FLOP/s against the adapter's measured matMul rate;
+ *                    filter scale 2, batch 16) at gridsize 1 and 2 on WebGPU with our kernels, and
+ *                    gridsize 2 once more on tfjs' own (PTYCHO_OUR_WEBGPU_KERNELS=false), printing the
+ *                    adapter, samples/s and the achieved FLOP/s against the adapter's measured matMul rate;
  *                    then, where `python3` (or $PYTHON) has PyTorch with CUDA, bench:torch's side by
  *                    side of our WebGPU step against the PyTorch twin on CUDA and on every CPU core
  *                    (skipped with a line saying why otherwise). The JSON of each run goes to
@@ -141,6 +142,8 @@ else
   for gs in 1 2; do
     "$WORK/node" "$WORK/bench-train.mjs" --backend webgpu --N 64 --filter-scale 2 --batch 16 --gridsize "$gs"
   done
+  # gridsize 2 again on tfjs' own WebGPU kernels (ours off): the speed-up of ours on this card
+  PTYCHO_OUR_WEBGPU_KERNELS=false "$WORK/node" "$WORK/bench-train.mjs" --backend webgpu --N 64 --filter-scale 2 --batch 16 --gridsize 2
   torch_comparison
 fi
 `;
@@ -149,11 +152,14 @@ const README_TXT = `PtychoPINN Studio: portable GPU benchmark
 ==========================================
 
   ./run.sh                 the reference preset (N=64, filter scale 2, batch 16, 512 groups, 3 epochs)
-                           at gridsize 1, then 2, on tfjs' WebGPU backend through Dawn
+                           at gridsize 1, then 2, on tfjs' WebGPU backend through Dawn with our
+                           WGSL kernels; then gridsize 2 on tfjs' own kernels (the JSON's
+                           ourWebGpuKernels says which): samples/s of the two gridsize-2 runs
+                           side by side give our kernels' speed-up on this card
   ./run.sh --N 32 --filter-scale 0.25 --batch 8 --groups 16 --epochs 1     a quick check
   ./run.sh torch           only the PyTorch comparison (below)
 
-After the two training runs, ./run.sh compares our WebGPU training step with a PyTorch twin of the
+After the three training runs, ./run.sh compares our WebGPU training step with a PyTorch twin of the
 same network, physics, loss and batch (npm run bench:torch in the repository) on CUDA and on every
 CPU core, for the Reference preset's shapes and the Demo preset's, and prints samples/s for both and
 their ratio (./results/torch-<date>.json). It needs a Python with PyTorch built for CUDA: python3 on

@@ -193,7 +193,7 @@ describe('the app\'s "Run on a cluster" zip', () => {
       phase_c_root: '/data/phase_c', phase_d_root: '/data/phase_d', artifact_root: '/scratch/study_artifacts',
       dose: 10000, view: 'sparse', gridsize: 2, dry_run: false,
       nepochs: 7, n_groups: 96, batch_size: 4, n_filters_scale: 0.75, object_big: null, backend: null,
-      job_index: 1, merge: false, slurm: false, submit: false, only_missing: false, sbatch_arg: [],
+      jobs: null, job_index: 1, merge: false, slurm: false, submit: false, only_missing: false, sbatch_arg: [],
     });
     const m = runScript(readFileSync(`${dir}/merge.sbatch`, 'utf8'), { NODE: STUB });
     expect(parseBack(m.argv.slice(3))).toMatchObject({ merge: true, job_index: null, dose: 10000, nepochs: 7 });
