@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { probeWebGPU, describeAdapter } from '../runtime/adapter';
 import { startBackend, type BackendInfo, type BackendName } from '../runtime/backend';
 import { installTrainingKernels } from './kernels';
+import { installWebGpuTrainingKernels } from './webgpu-kernels';
 
 export type NodeBackendName = BackendName;
 
@@ -91,6 +92,8 @@ export async function startNodeBackend(name: NodeBackendName): Promise<BackendIn
   const r = await startBackend(name, adapter);
   if (typeof r === 'string') throw new Error(r);
   installTrainingKernels(name);
+  // Our convolution, matrix-product and Adam kernels behind their switch (src/lib/model/webgpu-kernels.ts).
+  if (name === 'webgpu') installWebGpuTrainingKernels();
   r.reason = `${name} was asked for`;
   return r;
 }
