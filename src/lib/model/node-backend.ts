@@ -92,8 +92,8 @@ export async function startNodeBackend(name: NodeBackendName): Promise<BackendIn
   const r = await startBackend(name, adapter);
   if (typeof r === 'string') throw new Error(r);
   installTrainingKernels(name);
-  // Our convolution, matrix-product and Adam kernels behind their switch (src/lib/model/webgpu-kernels.ts).
-  if (name === 'webgpu') installWebGpuTrainingKernels();
+  // Node adds our Adam to the kernels above (src/lib/model/webgpu-kernels.ts).
+  if (name === 'webgpu') installWebGpuTrainingKernels({ adam: true });
   r.reason = `${name} was asked for`;
   return r;
 }

@@ -152,15 +152,18 @@ export function setOurWebGpuKernels(on: boolean): void {
 
 /**
  * Everything we install on WebGPU: the accurate Sin/Cos, and our training kernels behind the switch.
- * The backend must be registered. Idempotent.
+ * `adam: false` leaves tfjs' Adam: in the app's job workers in headless Chromium (SwiftShader) our
+ * Adam programs lost the device ('Device was destroyed') on 2026-12-06, while the convolution,
+ * elementwise and matrix-product kernels trained there (bisected by installing each group alone; not
+ * yet understood). The backend must be registered. Idempotent.
  */
-export function installWebGpuTrainingKernels(): void {
+export function installWebGpuTrainingKernels(opts: { adam?: boolean } = {}): void {
   registerOurWebGpuKernelsFlag();
   installAccurateWebGpuTrig();
   installWebGpuConvKernels(flagOn);
   installWebGpuOpKernels(flagOn);
   installWebGpuMatMul(flagOn);
-  installWebGpuAdam(flagOn);
+  if (opts.adam ?? true) installWebGpuAdam(flagOn);
 }
 
 /**
