@@ -6,7 +6,7 @@
  * {"skip": reason} where Dawn finds no adapter, else the SSIM before and after and what ran.
  */
 import * as tf from '@tensorflow/tfjs';
-import { startNodeBackend } from '../../../src/lib/model/node-backend';
+import { startWebGpuOrSkip } from './webgpu-child';
 import { describeAdapter } from '../../../src/lib/runtime/adapter';
 import { countDispatches } from '../../../src/lib/model/webgpu-profile';
 import { PtychoPinn } from '../../../src/lib/model/pinn';
@@ -23,13 +23,7 @@ const N = 16;
 const SIZE = 64;
 const SEED = 42;
 const M = 4;
-let info;
-try {
-  info = await startNodeBackend('webgpu');
-} catch (e) {
-  process.stdout.write(`${JSON.stringify({ skip: e instanceof Error ? e.message : String(e) })}\n`);
-  process.exit(0);
-}
+const info = await startWebGpuOrSkip();
 const t0 = performance.now();
 const probe = defaultProbe(N);
 const geo = { N, gridsize: 2 as const, size: SIZE, offset: 4, nphotons: 1e9, probe };

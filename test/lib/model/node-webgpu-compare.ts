@@ -5,18 +5,12 @@
  * test uses (test/e2e/pages/backends.ts). Prints one JSON line: {"skip": reason} where Dawn finds
  * no adapter, else {"adapter", "results": CompareResult[]}.
  */
-import { startNodeBackend } from '../../../src/lib/model/node-backend';
+import { startWebGpuOrSkip } from './webgpu-child';
 import { describeAdapter } from '../../../src/lib/runtime/adapter';
 import { compare, type CompareConfig } from '../../e2e/pages/backends';
 
 const configs = JSON.parse(process.argv[2] ?? '[]') as CompareConfig[];
-let info;
-try {
-  info = await startNodeBackend('webgpu');
-} catch (e) {
-  process.stdout.write(`${JSON.stringify({ skip: e instanceof Error ? e.message : String(e) })}\n`);
-  process.exit(0);
-}
+const info = await startWebGpuOrSkip();
 const results = [];
 for (const c of configs) results.push(await compare(c));
 process.stdout.write(`${JSON.stringify({ adapter: describeAdapter(info.adapter), results })}\n`);

@@ -8,7 +8,7 @@
  * where Dawn finds no adapter, else {"adapter", "cases", "adam", "switchOff"}.
  */
 import * as tf from '@tensorflow/tfjs';
-import { startNodeBackend } from '../../../src/lib/model/node-backend';
+import { startWebGpuOrSkip } from './webgpu-child';
 import { describeAdapter } from '../../../src/lib/runtime/adapter';
 import { installFastCpuKernels } from '../../../src/lib/model/cpu-kernels';
 import { countDispatches } from '../../../src/lib/model/webgpu-profile';
@@ -25,13 +25,7 @@ export interface CaseResult {
   programs: string[];
 }
 
-let info;
-try {
-  info = await startNodeBackend('webgpu');
-} catch (e) {
-  process.stdout.write(`${JSON.stringify({ skip: e instanceof Error ? e.message : String(e) })}\n`);
-  process.exit(0);
-}
+const info = await startWebGpuOrSkip();
 await tf.setBackend('cpu');
 installFastCpuKernels();
 await tf.setBackend('webgpu');
