@@ -41,7 +41,7 @@ import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { trainPinn } from '../src/lib/model/train.ts';
 import { reconstruct } from '../src/lib/model/infer.ts';
 import { scoreReconstruction } from '../src/lib/model/quality.ts';
-import { startNodeBackend, describeNodeBackend, type NodeBackendName } from '../src/lib/model/node-backend.ts';
+import { startNodeBackend, describeNodeBackend, type NodeBackendName } from '../src/lib/runtime/node-backend.ts';
 import { phaseCPath, phaseDCandidates } from '../src/lib/study/jobs.ts';
 import { writeReconstructionAndTruth } from './write-pair.ts';
 

@@ -12,7 +12,7 @@
  *   --object lines|grf     (default lines)
  *   --dose D               nphotons (default 1e9)
  *   --epochs E             (default: the preset's)
- *   --backend wasm|cpu|webgpu   (default wasm; webgpu through Dawn, src/lib/model/node-backend.ts)
+ *   --backend wasm|cpu|webgpu   (default wasm; webgpu through Dawn, src/lib/runtime/node-backend.ts)
  *   --filter-scale F, --batch B, --train-outer O, --test-outer O, --loss nll|mae   preset overrides
  *   --offset D             spacing of the 2x2 grid groups' members, px (default 4, the benchmark's; the
  *                          demo's dense groups are 0.305·N apart: 10 at N = 32); sets the canvas too
@@ -39,7 +39,7 @@ import readline from 'node:readline';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { startNodeBackend, describeNodeBackend, type NodeBackendName } from '../src/lib/model/node-backend.ts';
+import { startNodeBackend, describeNodeBackend, type NodeBackendName } from '../src/lib/runtime/node-backend.ts';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
 import { trainPinn } from '../src/lib/model/train.ts';

@@ -6,11 +6,11 @@
  *      process, and in headless Chromium from the File objects of the app's kind of folder input
  *      (bench/browser/npz.html; page.setInputFiles with the folder), read in a worker as the app does.
  *   2. CPU backend, in this Node process (tfjs-backend-cpu, with the app's fast Conv2DBackpropFilter
- *      from src/lib/model/cpu-kernels.ts installed, as the runner does): peak matMul GFLOP/s, one full
+ *      from src/lib/runtime/cpu-kernels.ts installed, as the runner does): peak matMul GFLOP/s, one full
  *      PtychoPINN training step (achieved GFLOP/s and its fraction of that peak, first vs steady step),
  *      matrix-DFT vs tfjs FFT far field, tf.memory() across the 9-job demo study.
  *   3. The WASM backend in this Node process (tfjs-backend-wasm: XNNPACK convolutions, with the
- *      convolution gradient kernels of src/lib/model/wasm-kernels.ts, as the CLI trains): peak matMul,
+ *      convolution gradient kernels of src/lib/runtime/wasm-kernels.ts, as the CLI trains): peak matMul,
  *      the same training step, the 9-job study (no physics part: the backend has no FFT kernel).
  *   4. WebGPU in headless Chromium (Playwright, /usr/bin/chromium, page served by Vite's dev server on
  *      http://127.0.0.1, a secure context): the same measurements through the same code
@@ -30,18 +30,18 @@
  *          --npz=node,browser (which NPZ rows: Node's file handle / Blob, or Chromium's folder input)
  *          --steps=3  --budget-s=540 (the WebGPU study gets what is left of it and stops there)
  *
- *   6. With --only=webgpu --parts=profile: WebGPU in this Node process on Dawn (src/lib/model/node-backend.ts;
+ *   6. With --only=webgpu --parts=profile: WebGPU in this Node process on Dawn (src/lib/runtime/node-backend.ts;
  *      where Dawn finds no adapter, the run restarts itself with Chromium's SwiftShader Vulkan driver),
  *      one training step of the Reference preset at gridsize 2 (N 64, filter scale 2, batch 16) kernel by
- *      kernel, with our WebGPU kernels (src/lib/model/webgpu-kernels.ts) and with tfjs' own (the
+ *      kernel, with our WebGPU kernels (src/lib/runtime/webgpu-kernels.ts) and with tfjs' own (the
  *      PTYCHO_OUR_WEBGPU_KERNELS switch) side by side: dispatches, CPU and GPU (timestamp-query)
- *      milliseconds per kernel, the step time of each (src/lib/model/webgpu-profile.ts).
+ *      milliseconds per kernel, the step time of each (src/lib/runtime/webgpu-profile.ts).
  *      --webgpu-kernels=both|ours|tfjs  --webgpu-warmup=1  --webgpu-steps=1 (timed steps, each with the
  *      per-kernel CPU timers)  --webgpu-gpu-profile=1 (one step under tf.profile for GPU times)
  *      --webgpu-where=node,browser  --webgpu-config=N,gridsize,filterScale,batch (default 64,2,2,16)  In headless Chromium (the WebGPU
  *      page, as in 4.) the same profile at --webgpu-browser-config (default the small step of 2.-5.).  --webgpu-flags=NAME:VALUE;...
  *      (tfjs flags set before the steps, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE:30)  --webgpu-compile-warmup=1
- *      (a compile-only pass, WEBGPU_ENGINE_COMPILE_ONLY, before the first step; src/lib/model/webgpu-kernels.ts)
+ *      (a compile-only pass, WEBGPU_ENGINE_COMPILE_ONLY, before the first step; src/lib/runtime/webgpu-kernels.ts)
  *      --webgpu-readback=K (K steps reading the loss inside the step, as src/lib/model/train.ts, and K
  *      without, taking turns)
  */
@@ -73,7 +73,7 @@ const nodeWebGpuProfile = want('webgpu') && parts.has('profile') && WEBGPU_WHERE
 if (nodeWebGpuProfile && !process.env.PTYCHO_BENCH_SWIFTSHADER) {
   // The Vulkan loader reads LD_LIBRARY_PATH when the process starts: where Dawn finds no adapter,
   // run this same command again with the loader pointed at SwiftShader, and exit with its status.
-  const { nodeGpu } = await import('../src/lib/model/node-backend.ts');
+  const { nodeGpu } = await import('../src/lib/runtime/node-backend.ts');
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await (await nodeGpu()).requestAdapter({ powerPreference: 'high-performance' });
@@ -487,7 +487,7 @@ if (want('wasm')) {
     }
     await import('@tensorflow/tfjs-backend-wasm');
     if (!(await tf.setBackend('wasm'))) throw new Error('the WASM backend did not start');
-    const { installWasmTrainingKernels } = await import('../src/lib/model/wasm-kernels.ts');
+    const { installWasmTrainingKernels } = await import('../src/lib/runtime/wasm-kernels.ts');
     installWasmTrainingKernels();
     meta.wasmBackend = { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') };
     const side: Side = { ...nodeSide(S), backend: 'wasm' };
@@ -507,7 +507,7 @@ const WEBGPU_PROFILE_CONFIG: SuiteModule.StepConfig = (() => {
   return c ? { N: c[0], gridsize: c[1] as 1 | 2, f: c[2], batch: c[3] } : { N: 64, gridsize: 2, f: 2, batch: 16 };
 })();
 
-type WebGpuVariant = import('../src/lib/model/webgpu-profile.ts').StepProfile;
+type WebGpuVariant = import('../src/lib/runtime/webgpu-profile.ts').StepProfile;
 /** --webgpu-kernels: which side(s) of the switch to profile. */
 const WEBGPU_VARIANTS = ((k) => (k === 'both' ? ['ours', 'tfjs'] : [k]))(arg('webgpu-kernels') ?? 'both') as ('ours' | 'tfjs')[];
 const WEBGPU_PROFILE_OPTS = {
@@ -532,10 +532,10 @@ const WEBGPU_BROWSER_PROFILE_CONFIG: SuiteModule.StepConfig = (() => {
 async function webgpuNodeProfile(): Promise<void> {
   const c = WEBGPU_PROFILE_CONFIG;
   const cfg = `N=${c.N}, gridsize ${c.gridsize}, filter scale ${c.f}, batch ${c.batch}`;
-  const { startNodeBackend, describeNodeBackend } = await import('../src/lib/model/node-backend.ts');
+  const { startNodeBackend, describeNodeBackend } = await import('../src/lib/runtime/node-backend.ts');
   const compileWarmup = (arg('webgpu-compile-warmup') ?? '0') === '1';
   const readbackSteps = Number(arg('webgpu-readback') ?? 0);
-  const P = await import('../src/lib/model/webgpu-profile.ts');
+  const P = await import('../src/lib/runtime/webgpu-profile.ts');
   const info = await startNodeBackend('webgpu');
   const label = `webgpu (Node, Dawn: ${describeNodeBackend(info).replace(/^webgpu \(|\)$/g, '')})`;
   for (const kv of (arg('webgpu-flags') ?? '').split(';').filter(Boolean)) {
@@ -635,7 +635,7 @@ if (want('webgpu')) {
       const label = `webgpu (${be.adapter})`;
       await measureCompute(pageSide(page), flops, label, 'webgpu');
       if (parts.has('profile') && WEBGPU_WHERE.has('browser')) {
-        // The same profile as in Node (src/lib/model/webgpu-profile.ts), imported into the page.
+        // The same profile as in Node (src/lib/runtime/webgpu-profile.ts), imported into the page.
         const c = WEBGPU_BROWSER_PROFILE_CONFIG;
         const cfg = `N=${c.N}, gridsize ${c.gridsize}, filter scale ${c.f}, batch ${c.batch}`;
         console.log(`\n== WebGPU in Chromium (${be.adapter}): one training step (${cfg}) kernel by kernel ==`);
@@ -644,9 +644,9 @@ if (want('webgpu')) {
           const opts = { N: c.N, gridsize: c.gridsize, filterScale: c.f, batch: c.batch, kernels, ...WEBGPU_PROFILE_OPTS };
           console.log(`[${elapsed().toFixed(0)} s] ${kernels === 'ours' ? 'our' : "tfjs'"} kernels: ${opts.warmup} warm-up, ${opts.steps} timed${opts.gpuProfile ? ', 1 under tf.profile' : ''} ...`);
           const v = (await page.evaluate(`(async () => {
-            const K = await import('/src/lib/model/webgpu-kernels.ts');
+            const K = await import('/src/lib/runtime/webgpu-kernels.ts');
             K.installWebGpuTrainingKernels();
-            const P = await import('/src/lib/model/webgpu-profile.ts');
+            const P = await import('/src/lib/runtime/webgpu-profile.ts');
             return P.profileTrainingStep(${JSON.stringify(opts)});
           })()`)) as WebGpuVariant;
           out.push(v);

@@ -13,13 +13,13 @@
  * built-in error): vector 4.1e-2, worst variable 2.8 (phase_conv1/bias); Sin/Cos at 1e-5: vector 2.5e-3,
  * worst 1.5e-1; Sin/Cos at 1e-7 (float32 roundoff): vector 3.5e-5, worst 1.8e-3 (phase_conv2/bias);
  * matMul and conv outputs at 1e-7: vector 1.5e-5, worst 2.3e-4; Exp at 1e-7: worst 7.0e-4. The gradients are sums of large terms that nearly cancel, so a trig error far
- * above roundoff decides the comparison: hence src/lib/model/webgpu-kernels.ts.
+ * above roundoff decides the comparison: hence src/lib/runtime/webgpu-kernels.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
 import { Rng } from '../src/lib/model/rng.ts';
-import { installFastCpuKernels } from '../src/lib/model/cpu-kernels.ts';
+import { installFastCpuKernels } from '../src/lib/runtime/cpu-kernels.ts';
 import { batchData } from '../test/e2e/pages/batch.ts';
 
 const [N, gridsize, batch, seed] = (process.argv[2] ?? '32,1,2,5').split(',').map(Number);

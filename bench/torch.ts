@@ -35,7 +35,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { startNodeBackend, describeNodeBackend } from '../src/lib/model/node-backend.ts';
+import { startNodeBackend, describeNodeBackend } from '../src/lib/runtime/node-backend.ts';
 import { stepSettings, syncedTrainStep, timingBatch, type StepShape } from '../src/lib/model/step-timing.ts';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { expectedParameterCount } from '../src/lib/model/network.ts';

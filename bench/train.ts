@@ -20,14 +20,14 @@
  * Writes everything to bench/results/train-<date>.json.
  *
  * DEFAULTS ARE THE REFERENCE PRESET (N = 64, n_filters_scale 2, batch 16, n_groups 512) for 3 epochs, on
- * tfjs' WASM backend (XNNPACK convolutions; the convolution gradients of src/lib/model/wasm-kernels.ts):
+ * tfjs' WASM backend (XNNPACK convolutions; the convolution gradients of src/lib/runtime/wasm-kernels.ts):
  * about 2 samples/s on one core of this machine, so ~15 min. The pure-JavaScript CPU backend
  * (`--backend cpu`) runs the same preset at ~0.06 samples/s (an epoch takes over 2 hours); for a quick
  * look there use e.g. `--N 32 --filter-scale 0.5 --groups 128 --epochs 4`.
  *
  * Flags: --N 64 --gridsize 1 --filter-scale 2 --batch 16 --groups 512 --epochs 3 --positions (2·groups)
  *        --dose 1e9 --lr 1e-3 --seed 42 --backend wasm|cpu|webgpu --peak-size 512 --no-write
- * `--backend webgpu` runs tfjs' WebGPU backend on Dawn (src/lib/model/node-backend.ts; on a machine
+ * `--backend webgpu` runs tfjs' WebGPU backend on Dawn (src/lib/runtime/node-backend.ts; on a machine
  * without a GPU: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium).
  */
 import os from 'node:os';
@@ -35,8 +35,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { startNodeBackend, describeNodeBackend } from '../src/lib/model/node-backend.ts';
-import { OUR_WEBGPU_KERNELS_FLAG } from '../src/lib/model/webgpu-kernels.ts';
+import { startNodeBackend, describeNodeBackend } from '../src/lib/runtime/node-backend.ts';
+import { OUR_WEBGPU_KERNELS_FLAG } from '../src/lib/runtime/webgpu-kernels.ts';
 import { groupDataset, type DiffractionData, type GroupedData } from '../src/lib/model/data.ts';
 import { PtychoPinn } from '../src/lib/model/pinn.ts';
 import { settingsFromParams } from '../src/lib/model/settings.ts';
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
     cpu: os.cpus()[0]?.model,
     backend: tf.getBackend(),
     backendDetail: describeNodeBackend(backendInfo),
-    // WebGPU: our WGSL kernels (src/lib/model/webgpu-kernels.ts) or tfjs' own (PTYCHO_OUR_WEBGPU_KERNELS=false)
+    // WebGPU: our WGSL kernels (src/lib/runtime/webgpu-kernels.ts) or tfjs' own (PTYCHO_OUR_WEBGPU_KERNELS=false)
     ourWebGpuKernels: tf.getBackend() === 'webgpu' ? tf.env().getBool(OUR_WEBGPU_KERNELS_FLAG) : null,
     args: process.argv.slice(2),
     config: { ...args, objectSize: S },

@@ -21,9 +21,9 @@ import { initBackend, memoryFigures, type MemoryFigures } from '../../src/lib/ru
 import { describeAdapter } from '../../src/lib/runtime/adapter';
 import { PtychoPinn } from '../../src/lib/model/pinn';
 import type { PinnSettings } from '../../src/lib/model/settings';
-import { installFastCpuKernels } from '../../src/lib/model/cpu-kernels';
-import { installAccurateWebGpuTrig } from '../../src/lib/model/webgpu-kernels';
-import { installWasmTrainingKernels } from '../../src/lib/model/wasm-kernels';
+import { installFastCpuKernels } from '../../src/lib/runtime/cpu-kernels';
+import { installAccurateWebGpuTrig } from '../../src/lib/runtime/webgpu-kernels';
+import { installWasmTrainingKernels } from '../../src/lib/runtime/wasm-kernels';
 import { chooseBackend } from '../../src/lib/runtime/choose';
 import { stepTimer } from '../../src/lib/model/step-timing';
 import { farFieldIntensity } from '../../src/lib/physics';

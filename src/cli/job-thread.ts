@@ -14,7 +14,7 @@ const port = parentPort!;
 const { backend } = workerData as { backend: CliBackend };
 
 async function start() {
-  const { startNodeBackend } = await import('../lib/model/node-backend');
+  const { startNodeBackend } = await import('../lib/runtime/node-backend');
   await startNodeBackend(backend);
   const { createPtychoPinnRunner } = await import('../lib/pipeline/runner');
   return createPtychoPinnRunner({ backend });

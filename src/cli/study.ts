@@ -41,7 +41,7 @@ export const PROG = 'study';
 const DESCRIPTION = 'Enumerate, filter and run the PtychoPINN dose/overlap training jobs and write training_manifest.json.';
 
 /**
- * The tfjs backends the CLI can train on. src/lib/model/node-backend.ts starts each (WebGPU through
+ * The tfjs backends the CLI can train on. src/lib/runtime/node-backend.ts starts each (WebGPU through
  * Dawn, the `webgpu` npm package) and installs the model's kernels for it.
  */
 const BACKEND_MODULES = {
@@ -101,12 +101,12 @@ export const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url)).rep
 /**
  * Register and start one tfjs backend; the reason when it cannot start. By default training runs
  * on tfjs' WASM backend (XNNPACK convolutions, with the gradient kernels of
- * src/lib/model/wasm-kernels.ts), about 30x faster than the pure-JavaScript CPU backend; WebGPU
- * runs through Dawn (the `webgpu` package, src/lib/model/node-backend.ts).
+ * src/lib/runtime/wasm-kernels.ts), about 30x faster than the pure-JavaScript CPU backend; WebGPU
+ * runs through Dawn (the `webgpu` package, src/lib/runtime/node-backend.ts).
  */
 export async function startBackend(name: CliBackend): Promise<string | null> {
   try {
-    const { startNodeBackend } = await import('../lib/model/node-backend');
+    const { startNodeBackend } = await import('../lib/runtime/node-backend');
     await startNodeBackend(name);
     return null;
   } catch (e) {

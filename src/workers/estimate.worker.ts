@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { chooseBackend } from '../lib/runtime/choose';
-import { installTrainingKernels } from '../lib/model/kernels';
+import { installTrainingKernels } from '../lib/runtime/kernels';
 import { stepTimer } from '../lib/model/step-timing';
 import { backendChoiceSeconds } from '../lib/model/estimate';
 import { measureShape } from '../lib/model/step-timing';

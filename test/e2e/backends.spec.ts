@@ -12,7 +12,7 @@
  * cancelling terms, so that error alone moved single variables' gradients by up to 15 % at N = 32 (and a
  * CPU-only experiment, bench/sensitivity.ts, shows the same from a 1e-5 relative sin/cos error). The
  * runner therefore replaces the WebGPU Sin/Cos kernels with float32 range reduction + minimax
- * polynomials (src/lib/model/webgpu-kernels.ts); the first test checks those against Math.sin/Math.cos.
+ * polynomials (src/lib/runtime/webgpu-kernels.ts); the first test checks those against Math.sin/Math.cos.
  *
  * Tolerances, for float32 arithmetic evaluated in a different order: loss and forward intensity 1e-5
  * relative (max |cpu − gpu| / max |cpu|), trimmed object 1e-5; the whole gradient vector 5e-3 (relative
@@ -24,7 +24,7 @@
  * N32 gs2: vector 1.1e-3, worst 7.2e-3. With tfjs' built-in Sin/Cos the same N32 gs1 case measured
  * loss 5.1e-6, intensity 8.0e-5, vector 9.8e-3 and a worst variable of 1.5e-1.
  *
- * Before src/lib/model/cpu-kernels.ts fixed the CPU backend's ResizeNearestNeighborGrad (tfjs 4.22 reads
+ * Before src/lib/runtime/cpu-kernels.ts fixed the CPU backend's ResizeNearestNeighborGrad (tfjs 4.22 reads
  * dy with the input's batch stride), this test measured O(1) gradient differences for any batch > 1.
  */
 import { test, expect } from '@playwright/test';

@@ -1,7 +1,8 @@
 /**
  * The tree's one-way rule (README "Development", layout): src/ui may import from src/workers and
  * src/lib; src/workers from src/lib; src/lib from neither. A wrong-way import fails here, naming the
- * file, the line and the specifier.
+ * file, the line and the specifier. Inside src/lib, the model never imports a backend's kernels or its
+ * start-up (src/lib/runtime owns them).
  */
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -31,13 +32,17 @@ function relativeImports(text: string): { line: number; spec: string }[] {
   return out;
 }
 
-/** The wrong-way imports under `from` that land in any of `forbidden` (folders relative to the root). */
-function wrongWay(from: string, forbidden: string[]): string[] {
+/**
+ * The wrong-way imports under `from` that land in any of `forbidden`: folders relative to the root,
+ * or a test of the target's path relative to the root, without its .ts/.js extension.
+ */
+function wrongWay(from: string, forbidden: string[] | ((target: string) => boolean)): string[] {
+  const hits = typeof forbidden === 'function' ? forbidden : (t: string) => forbidden.some((f) => t === f || t.startsWith(f + '/'));
   const bad: string[] = [];
   for (const file of sources(join(ROOT, from))) {
     for (const { line, spec } of relativeImports(readFileSync(file, 'utf8'))) {
-      const target = relative(ROOT, resolve(dirname(file), spec));
-      if (forbidden.some((f) => target === f || target.startsWith(f + '/'))) bad.push(`${relative(ROOT, file)}:${line} imports '${spec}' (${target})`);
+      const target = relative(ROOT, resolve(dirname(file), spec)).replace(/\.(ts|js)$/, '');
+      if (hits(target)) bad.push(`${relative(ROOT, file)}:${line} imports '${spec}' (${target})`);
     }
   }
   return bad;
@@ -57,6 +62,27 @@ describe('imports go one way: ui -> workers -> lib', () => {
 
   it('nothing under src/workers imports from src/ui', () => {
     expect(wrongWay('src/workers', ['src/ui'])).toEqual([]);
+  });
+});
+
+describe('src/lib/runtime owns the backends; the model never asks which one it runs on', () => {
+  /** Our kernels and the Node start-up: src/lib/runtime/*-kernels, webgpu-*, node-backend. */
+  const backendOwned = (t: string) => /^src\/lib\/runtime\/([\w-]+-kernels|webgpu-[\w-]+|node-backend)$/.test(t);
+
+  it('the rule sees the backend-owned files', () => {
+    for (const t of ['src/lib/runtime/cpu-kernels', 'src/lib/runtime/wasm-kernels', 'src/lib/runtime/webgpu-kernels', 'src/lib/runtime/webgpu-conv', 'src/lib/runtime/node-backend']) {
+      expect(backendOwned(t), t).toBe(true);
+    }
+    expect(backendOwned('src/lib/runtime/choose')).toBe(false);
+  });
+
+  it('nothing under src/lib/model imports our kernels or the Node start-up', () => {
+    expect(wrongWay('src/lib/model', backendOwned)).toEqual([]);
+  });
+
+  it('src/lib/runtime imports the model only in the bench\'s step profiler (webgpu-profile.ts)', () => {
+    const bad = wrongWay('src/lib/runtime', ['src/lib/model']).filter((b) => !b.startsWith('src/lib/runtime/webgpu-profile.ts:'));
+    expect(bad).toEqual([]);
   });
 });
 

@@ -23,6 +23,4 @@ export { isTrainingCheckpoint, type TrainingCheckpoint, type TrainingHistory } f
 export { predictPatches, reconstruct, reconstructionNpz, type Reconstruction } from './infer';
 export { encodePng, reconstructionPreview } from './png';
 export { modelFiles, zipBundle, sha256Hex, loadGeneratorFromBundle } from './bundle';
-export { installFastCpuKernels } from './cpu-kernels';
-export { installAccurateWebGpuTrig } from './webgpu-kernels';
 export { Rng, type RngState } from './rng';

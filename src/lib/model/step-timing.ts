@@ -24,7 +24,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { PtychoPinn } from './pinn';
 import type { PinnSettings } from './settings';
-import { installTrainingKernels } from './kernels';
+import { installTrainingKernels } from '../runtime/kernels';
 import { disposePhysicsCache } from '../physics/dft';
 import type { StepTimer } from '../runtime/choose';
 

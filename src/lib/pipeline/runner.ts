@@ -29,7 +29,7 @@ import { commonPair, placedAmplitudeSsim, placedPair, scoreReconstruction, type 
 import { loadCommonRegion } from '../model/common-region';
 import { sampleBilinear } from '../model/metrics';
 import { modelFiles, sha256Hex, zipBundle } from '../model/bundle';
-import { installTrainingKernels } from '../model/kernels';
+import { installTrainingKernels } from '../runtime/kernels';
 import { releaseGpuBufferPool } from '../runtime/backend';
 
 export interface PtychoPinnRunnerOptions {

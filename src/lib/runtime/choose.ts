@@ -2,7 +2,7 @@
  * The measured choice of backend (docs/backends.md): at the start of a run, time one real training
  * step on each candidate backend and train on the fastest. What a step is comes from the caller
  * (`timeSteps`: the model's, src/lib/model/step-timing.ts stepTimer, at the job's own shapes), so
- * the runtime never imports the model.
+ * the choice never imports the model.
  *
  * Candidates: WebGPU only on a hardware adapter (a software adapter such as SwiftShader is not
  * timed: its first step alone compiles shaders for tens of seconds, and `npm run bench` measures it

@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { PtychoPinn } from '../../../src/lib/model/pinn';
 import { settingsFromParams } from '../../../src/lib/model/settings';
-import { installFastCpuKernels } from '../../../src/lib/model/cpu-kernels';
+import { installFastCpuKernels } from '../../../src/lib/runtime/cpu-kernels';
 import { batchData } from './batch';
-import { installAccurateWebGpuTrig, uninstallAccurateWebGpuTrig } from '../../../src/lib/model/webgpu-kernels';
+import { installAccurateWebGpuTrig, uninstallAccurateWebGpuTrig } from '../../../src/lib/runtime/webgpu-kernels';
 import { releaseGpuBufferPool } from '../../../src/lib/runtime/backend';
 
 export interface CompareConfig {
@@ -234,7 +234,7 @@ declare global {
     __backends?: { compare: typeof compare; trigAccuracy: typeof trigAccuracy; poolRelease: typeof poolRelease };
   }
 }
-// In the page; Node (test/lib/model/node-webgpu-compare.ts) imports compare() itself.
+// In the page; Node (test/lib/runtime/node-webgpu-compare.ts) imports compare() itself.
 if (typeof window !== 'undefined') {
   window.__backends = { compare, trigAccuracy, poolRelease };
   document.getElementById('out')!.textContent = 'ready';

@@ -14,7 +14,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installWasmTrainingKernels } from '../../../src/lib/model/wasm-kernels';
+import { installWasmTrainingKernels } from '../../../src/lib/runtime/wasm-kernels';
 import { PtychoPinn } from '../../../src/lib/model/pinn';
 import { settingsFromParams } from '../../../src/lib/model/settings';
 import { trainPinn } from '../../../src/lib/model/train';

@@ -2,13 +2,13 @@
  * Run by test/lib/model/learning-webgpu.test.ts in a child process (the Vulkan loader reads
  * LD_LIBRARY_PATH only when a process starts): the gridsize-2 lines benchmark of
  * test/lib/model/learning-gs2.test.ts, trained on WebGPU in Node (Dawn) with the kernels
- * startNodeBackend installs (ours, src/lib/model/webgpu-kernels.ts). Prints one JSON line:
+ * startNodeBackend installs (ours, src/lib/runtime/webgpu-kernels.ts). Prints one JSON line:
  * {"skip": reason} where Dawn finds no adapter, else the SSIM before and after and what ran.
  */
 import * as tf from '@tensorflow/tfjs';
-import { startWebGpuOrSkip } from './webgpu-child';
+import { startWebGpuOrSkip } from '../runtime/webgpu-child';
 import { describeAdapter } from '../../../src/lib/runtime/adapter';
-import { countDispatches } from '../../../src/lib/model/webgpu-profile';
+import { countDispatches } from '../../../src/lib/runtime/webgpu-profile';
 import { PtychoPinn } from '../../../src/lib/model/pinn';
 import { settingsFromParams } from '../../../src/lib/model/settings';
 import { trainPinn } from '../../../src/lib/model/train';

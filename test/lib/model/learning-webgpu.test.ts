@@ -1,6 +1,6 @@
 /**
  * Issue 21: the gridsize-2 lines benchmark (test/lib/model/learning-gs2.test.ts) still learns when it
- * trains on WebGPU in Node (Dawn) with our WebGPU kernels (src/lib/model/webgpu-kernels.ts, installed
+ * trains on WebGPU in Node (Dawn) with our WebGPU kernels (src/lib/runtime/webgpu-kernels.ts, installed
  * by startNodeBackend), at a tiny budget: 3 of that test's 6 epochs.
  *
  * Measured when written (SwiftShader, seed 42, 2 shared cores): amplitude SSIM 0.052 -> 0.189 in 3

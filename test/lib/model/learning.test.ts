@@ -24,7 +24,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { installFastCpuKernels } from '../../../src/lib/model/cpu-kernels';
+import { installFastCpuKernels } from '../../../src/lib/runtime/cpu-kernels';
 import { groupDataset, validationSplit, type DiffractionData } from '../../../src/lib/model/data';
 import { PtychoPinn } from '../../../src/lib/model/pinn';
 import { settingsFromParams } from '../../../src/lib/model/settings';

@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installTrainingKernels } from '../../../src/lib/model/kernels';
+import { installTrainingKernels } from '../../../src/lib/runtime/kernels';
 import { measureShape } from '../../../src/lib/model/step-timing';
 import { disposePhysicsCache } from '../../../src/lib/physics/dft';
 

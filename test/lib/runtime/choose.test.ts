@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { chooseBackend, restartWasm, ruleCandidates } from '../../../src/lib/runtime/choose';
 import { stepTimer, timeTrainingSteps } from '../../../src/lib/model/step-timing';
-import { installTrainingKernels } from '../../../src/lib/model/kernels';
+import { installTrainingKernels } from '../../../src/lib/runtime/kernels';
 import { disposePhysicsCache } from '../../../src/lib/physics/dft';
 import type { AdapterReport } from '../../../src/lib/runtime/adapter';
 

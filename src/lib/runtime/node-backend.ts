@@ -3,8 +3,7 @@
  * 'wasm' (XNNPACK with SIMD, one thread: tfjs' Node build has no threads), 'cpu', or 'webgpu' through
  * Dawn (the `webgpu` npm package's dawn.node). The backend's training kernels are installed as the
  * runner installs them (on WebGPU our accurate Sin/Cos, and our convolution and Adam kernels behind
- * their switch, src/lib/model/webgpu-kernels.ts; on WASM the convolution gradients). It lives
- * with the model, not in src/lib/runtime, because of those kernels.
+ * their switch, src/lib/runtime/webgpu-kernels.ts; on WASM the convolution gradients).
  *
  * Dawn finds the Vulkan driver through the Vulkan loader (libvulkan.so.1): on a GPU machine the
  * vendor's, on a machine without one a software driver such as Chromium's SwiftShader:
@@ -15,8 +14,8 @@
  * Node-only: never imported by browser code.
  */
 import * as tf from '@tensorflow/tfjs';
-import { probeWebGPU, describeAdapter } from '../runtime/adapter';
-import { startBackend, type BackendInfo, type BackendName } from '../runtime/backend';
+import { probeWebGPU, describeAdapter } from './adapter';
+import { startBackend, type BackendInfo, type BackendName } from './backend';
 import { installTrainingKernels } from './kernels';
 import { installWebGpuTrainingKernels } from './webgpu-kernels';
 
@@ -92,7 +91,7 @@ export async function startNodeBackend(name: NodeBackendName): Promise<BackendIn
   const r = await startBackend(name, adapter);
   if (typeof r === 'string') throw new Error(r);
   installTrainingKernels(name);
-  // Node adds our Adam to the kernels above (src/lib/model/webgpu-kernels.ts).
+  // Node adds our Adam to the kernels above (src/lib/runtime/webgpu-kernels.ts).
   if (name === 'webgpu') installWebGpuTrainingKernels({ adam: true });
   r.reason = `${name} was asked for`;
   return r;

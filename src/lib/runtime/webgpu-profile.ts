@@ -1,7 +1,8 @@
 /**
  * Where a WebGPU training step's time goes, kernel by kernel (`npm run bench -- --only=webgpu
  * --parts=profile`, docs/lab/2026-12-06-webgpu-kernels.md). Works on any WebGPUBackend (Dawn in
- * Node, Chromium); used by the bench only.
+ * Node, Chromium); used by the bench and the WebGPU tests only. The one file of src/lib/runtime that
+ * imports the model (profileTrainingStep builds a PtychoPINN step, dynamically imported).
  *
  * - Dispatches: every compute dispatch the backend records goes through its `recordAndSubmit`
  *   (tfjs-backend-webgpu 4.22 `backend_webgpu.ts`); a counter wrapped around it counts them per
@@ -180,8 +181,8 @@ export interface StepProfile {
  * must be installed (installWebGpuTrainingKernels); the switch is left on.
  */
 export async function profileTrainingStep(o: StepProfileOptions): Promise<StepProfile> {
-  const { PtychoPinn } = await import('./pinn');
-  const { stepSettings, timingBatch, syncedTrainStep } = await import('./step-timing');
+  const { PtychoPinn } = await import('../model/pinn');
+  const { stepSettings, timingBatch, syncedTrainStep } = await import('../model/step-timing');
   const { setOurWebGpuKernels, compileOnlyWarmup } = await import('./webgpu-kernels');
   const log = o.log ?? (() => {});
   const who = o.kernels === 'ours' ? 'our' : "tfjs'";

@@ -1,8 +1,8 @@
 /**
- * Run by test/lib/model/webgpu-kernels.test.ts in a child process (the Vulkan loader reads
- * LD_LIBRARY_PATH only when a process starts): each of our WebGPU kernels (src/lib/model/webgpu-*.ts,
+ * Run by test/lib/runtime/webgpu-kernels.test.ts in a child process (the Vulkan loader reads
+ * LD_LIBRARY_PATH only when a process starts): each of our WebGPU kernels (src/lib/runtime/webgpu-*.ts,
  * installed by startNodeBackend) against the CPU backend (with the runner's CPU kernels,
- * src/lib/model/cpu-kernels.ts) on the same inputs: the op's value and its gradients with respect to
+ * src/lib/runtime/cpu-kernels.ts) on the same inputs: the op's value and its gradients with respect to
  * every input, through the same tfjs ops training uses. Each case also records which WebGPU programs
  * ran, so the test can tell our kernels from tfjs' fallbacks. Prints one JSON line: {"skip": reason}
  * where Dawn finds no adapter, else {"adapter", "cases", "adam", "switchOff"}.
@@ -10,10 +10,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { startWebGpuOrSkip } from './webgpu-child';
 import { describeAdapter } from '../../../src/lib/runtime/adapter';
-import { installFastCpuKernels } from '../../../src/lib/model/cpu-kernels';
-import { countDispatches } from '../../../src/lib/model/webgpu-profile';
-import { setOurWebGpuKernels } from '../../../src/lib/model/webgpu-kernels';
-import { setFilterGradSplitTarget } from '../../../src/lib/model/webgpu-conv';
+import { installFastCpuKernels } from '../../../src/lib/runtime/cpu-kernels';
+import { countDispatches } from '../../../src/lib/runtime/webgpu-profile';
+import { setOurWebGpuKernels } from '../../../src/lib/runtime/webgpu-kernels';
+import { setFilterGradSplitTarget } from '../../../src/lib/runtime/webgpu-conv';
 
 export interface CaseResult {
   name: string;

@@ -1,7 +1,7 @@
 /**
- * Run by test/lib/model/node-webgpu.test.ts in a child process (the Vulkan loader reads
+ * Run by test/lib/runtime/node-webgpu.test.ts in a child process (the Vulkan loader reads
  * LD_LIBRARY_PATH only when a process starts): tfjs' WebGPU backend in Node on Dawn
- * (src/lib/model/node-backend.ts) against the CPU backend, through the same compare() the browser
+ * (src/lib/runtime/node-backend.ts) against the CPU backend, through the same compare() the browser
  * test uses (test/e2e/pages/backends.ts). Prints one JSON line: {"skip": reason} where Dawn finds
  * no adapter, else {"adapter", "results": CompareResult[]}.
  */

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { installFastCpuKernels, originalBackpropFilter } from '../../../src/lib/model/cpu-kernels';
+import { installFastCpuKernels, originalBackpropFilter } from '../../../src/lib/runtime/cpu-kernels';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

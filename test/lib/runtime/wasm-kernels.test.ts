@@ -1,12 +1,12 @@
 /**
- * The WASM backend's convolution gradients (src/lib/model/wasm-kernels.ts) against the CPU backend's:
+ * The WASM backend's convolution gradients (src/lib/runtime/wasm-kernels.ts) against the CPU backend's:
  * single convolutions of several geometries, then every gradient of a small PtychoPINN generator.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installWasmTrainingKernels } from '../../../src/lib/model/wasm-kernels';
-import { installFastCpuKernels } from '../../../src/lib/model/cpu-kernels';
+import { installWasmTrainingKernels } from '../../../src/lib/runtime/wasm-kernels';
+import { installFastCpuKernels } from '../../../src/lib/runtime/cpu-kernels';
 import { PtychoPinn } from '../../../src/lib/model/pinn';
 import { settingsFromParams } from '../../../src/lib/model/settings';
 import { Rng } from '../../../src/lib/model/rng';

@@ -1,10 +1,10 @@
 /**
  * The start of the Node WebGPU test children (node-webgpu-compare.ts, webgpu-kernels-compare.ts,
- * learning-webgpu-run.ts): start tfjs' WebGPU backend on Dawn (src/lib/model/node-backend.ts), or
+ * learning-webgpu-run.ts): start tfjs' WebGPU backend on Dawn (src/lib/runtime/node-backend.ts), or
  * print the one JSON line {"skip": reason} their tests read and end the process where Dawn finds
  * no adapter.
  */
-import { startNodeBackend } from '../../../src/lib/model/node-backend';
+import { startNodeBackend } from '../../../src/lib/runtime/node-backend';
 import type { BackendInfo } from '../../../src/lib/runtime/backend';
 
 export async function startWebGpuOrSkip(): Promise<BackendInfo> {

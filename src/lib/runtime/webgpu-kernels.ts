@@ -114,10 +114,10 @@ export function uninstallAccurateWebGpuTrig(): void {
 
 // ---------------------------------------------------------------------------------------------
 // Our WebGPU training kernels (docs/lab/2026-12-06-webgpu-kernels.md), chosen by the kernel profile
-// of a Reference training step: the convolutions and their gradients (src/lib/model/webgpu-conv.ts),
-// the bias Add, the bias-gradient Sum and the 2x upsampling gradient (src/lib/model/webgpu-ops.ts),
-// BatchMatMul (src/lib/model/webgpu-matmul.ts) and Adam's update in three dispatches per variable
-// (src/lib/model/webgpu-adam.ts).
+// of a Reference training step: the convolutions and their gradients (src/lib/runtime/webgpu-conv.ts),
+// the bias Add, the bias-gradient Sum and the 2x upsampling gradient (src/lib/runtime/webgpu-ops.ts),
+// BatchMatMul (src/lib/runtime/webgpu-matmul.ts) and Adam's update in three dispatches per variable
+// (src/lib/runtime/webgpu-adam.ts).
 
 /**
  * The switch: a tfjs flag, true by default. False sends every call back to tfjs' own kernels

@@ -1,5 +1,5 @@
 /**
- * Issue 21 part 2: our WebGPU kernels (src/lib/model/webgpu-conv.ts, webgpu-matmul.ts, webgpu-ops.ts,
+ * Issue 21 part 2: our WebGPU kernels (src/lib/runtime/webgpu-conv.ts, webgpu-matmul.ts, webgpu-ops.ts,
  * webgpu-adam.ts) compute what the CPU backend computes: each op's value and its gradients with
  * respect to every input, on small shapes, within the tolerance the backend comparison gives the
  * forward intensity (test/e2e/pages/tolerances.ts: 1e-5 relative to the largest CPU value), and
