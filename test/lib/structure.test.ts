@@ -66,11 +66,11 @@ describe('imports go one way: ui -> workers -> lib', () => {
 });
 
 describe('src/lib/runtime owns the backends; the model never asks which one it runs on', () => {
-  /** Our kernels and the Node start-up: src/lib/runtime/*-kernels, webgpu-*, node-backend. */
-  const backendOwned = (t: string) => /^src\/lib\/runtime\/([\w-]+-kernels|webgpu-[\w-]+|node-backend)$/.test(t);
+  /** Our kernels, their installer and the Node start-up: src/lib/runtime/kernels, *-kernels, webgpu-*, node-backend. */
+  const backendOwned = (t: string) => /^src\/lib\/runtime\/(kernels|[\w-]+-kernels|webgpu-[\w-]+|node-backend)$/.test(t);
 
   it('the rule sees the backend-owned files', () => {
-    for (const t of ['src/lib/runtime/cpu-kernels', 'src/lib/runtime/wasm-kernels', 'src/lib/runtime/webgpu-kernels', 'src/lib/runtime/webgpu-conv', 'src/lib/runtime/node-backend']) {
+    for (const t of ['src/lib/runtime/kernels', 'src/lib/runtime/cpu-kernels', 'src/lib/runtime/wasm-kernels', 'src/lib/runtime/webgpu-kernels', 'src/lib/runtime/webgpu-conv', 'src/lib/runtime/node-backend']) {
       expect(backendOwned(t), t).toBe(true);
     }
     expect(backendOwned('src/lib/runtime/choose')).toBe(false);

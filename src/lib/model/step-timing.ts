@@ -24,7 +24,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { PtychoPinn } from './pinn';
 import type { PinnSettings } from './settings';
-import { installTrainingKernels } from '../runtime/kernels';
 import { disposePhysicsCache } from '../physics/dft';
 import type { StepTimer } from '../runtime/choose';
 
@@ -95,15 +94,13 @@ export async function timeTrainingSteps(s: StepShape, steps: number, budgetMs = 
 }
 
 /**
- * The backend choice's step (src/lib/runtime/choose.ts): a training step at shape `s` on the named
- * backend, with our kernels installed; and the physics' cached matrices dropped before WASM restarts.
+ * The backend choice's step (src/lib/runtime/choose.ts): a training step at shape `s` on whichever
+ * backend is current (the choice starts it and installs our kernels); and the physics' cached
+ * matrices dropped before WASM restarts.
  */
 export function stepTimer(s: StepShape): { timeSteps: StepTimer; beforeWasmRestart: () => void } {
   return {
-    timeSteps: async (backend, steps) => {
-      installTrainingKernels(backend);
-      return timeTrainingSteps(s, steps);
-    },
+    timeSteps: async (_backend, steps) => timeTrainingSteps(s, steps),
     beforeWasmRestart: disposePhysicsCache,
   };
 }

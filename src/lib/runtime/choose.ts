@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { probeWebGPU, describeAdapter, type AdapterReport } from './adapter';
 import { startBackend, slowNotice, ruleReason, describeBackend, type BackendInfo, type BackendName } from './backend';
+import { installTrainingKernels } from './kernels';
 
 export interface CandidateTiming {
   name: BackendName;
@@ -47,7 +48,7 @@ export interface ChooseOptions {
   adapter?: AdapterReport;
   /** Time WASM's single-threaded build against its threaded one where threads started (default true). */
   wasmSingleThread?: boolean;
-  /** Milliseconds of each of `steps` training steps on `backend` (now current), its kernels installed. */
+  /** Milliseconds of each of `steps` training steps on `backend` (now current, our kernels installed by the choice). */
   timeSteps: StepTimer;
   /** Before WASM restarts: dispose the tensors kept between steps (they die with the backend). */
   beforeWasmRestart?: () => void;
@@ -127,6 +128,7 @@ export async function chooseBackend(opts: ChooseOptions): Promise<ChosenBackend>
     const time = async (info: BackendInfo): Promise<void> => {
       try {
         await tf.setBackend(info.name);
+        installTrainingKernels(info.name); // as the runner will: the timing is of the step that trains
         const [warm] = await opts.timeSteps(info.name, 1);
         const stepMs = warm > budget ? warm : (await opts.timeSteps(info.name, 1))[0];
         timings.push({ name: info.name, threads: info.threads, warmupMs: warm, stepMs, note: warm > budget ? 'warm-up step over the budget: not repeated' : undefined });
