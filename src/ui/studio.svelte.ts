@@ -14,7 +14,7 @@ import { collect, type DroppedFile } from './intake';
 import { DemoClient, PlanClient } from './clients';
 import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from '../lib/pipeline/settings';
 import type { DemoSize } from '../workers/demo-protocol';
-import { parseFaults, writeRunFiles, type FaultPlan, type RunPlan, type TrainEvent, type TrainRequest } from '../workers/train-protocol';
+import { parseFaults, writeRunFiles, type FaultPlan, type RunPlan, type TrainEvent } from '../workers/train-protocol';
 import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
 import { comparisonPath, studySummary, type StudySummary } from '../lib/report/summary';
 import { commonRegionPaths } from '../lib/study/jobs';
@@ -26,6 +26,7 @@ import {
 import { RunClock } from '../lib/pipeline/run-clock';
 import type { StudyTiming, TimingEvent, TimingRequest } from '../workers/estimate-protocol';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
+import { TrainingChannel, type RunEvent } from './training-channel';
 
 export type JobCode = 'pending' | 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'dry-run' | 'blocked' | 'interrupted';
 
@@ -140,8 +141,8 @@ export class Studio {
   private faults: FaultPlan | null = null;
 
   private planClient = new PlanClient();
-  private trainWorker: Worker | null = null;
   private demoClient = new DemoClient();
+  private training = new TrainingChannel();
   private timingWorker: Worker | null = null;
   private timingTimer: ReturnType<typeof setTimeout> | null = null;
   private timingSeq = 0;
@@ -349,7 +350,7 @@ export class Studio {
   }
 
   /** The running study's bookkeeping from a training worker event. */
-  private trackTime(ev: TrainEvent): void {
+  private trackTime(ev: RunEvent): void {
     if (this.clock?.track(ev)) this.updateRemaining();
   }
 
@@ -554,39 +555,24 @@ export class Studio {
     this.status = plan.dryRun ? 'Dry run: writing train.log files and the manifest…' : 'Starting the training worker…';
     this.backendInUse = null;
     this.backendNotice = null;
-    this.trainWorker?.terminate();
-    const w = new Worker(new URL('../workers/train.worker.ts', import.meta.url), { type: 'module' });
-    this.trainWorker = w;
-    const crashed = (reason: string) => {
-      if (this.trainWorker !== w) return; // a second error from a worker already given up on
-      void this.onTrainCrash(reason, runId, plan, files);
-    };
-    w.onmessage = (m: MessageEvent<TrainEvent>) => {
-      const ev = m.data;
-      if (ev.type === 'fatal') crashed(ev.message);
-      else {
+    const faults = this.faults ? $state.snapshot(this.faults) : null;
+    this.training.start({ runId, plan, files, resume, faults }, {
+      event: (ev) => {
         this.onTrainEvent(ev, plan);
         this.trackTime(ev);
-      }
-    };
-    w.onerror = (e) => {
-      e.preventDefault();
-      crashed(`the training worker crashed (${e.message || 'no message'})`);
-    };
-    const request: TrainRequest = { type: 'start', runId, plan, files, resume };
-    if (this.faults) request.faults = $state.snapshot(this.faults);
-    w.postMessage(request);
+      },
+      crashed: (reason) => void this.onTrainCrash(reason, runId, plan, files),
+    });
   }
 
   /**
-   * The training worker died (an uncaught error, or a fatal one it reported). The job it was
-   * running is recorded as failed with the reason, in the store like any result, and the worker is
-   * started again on the jobs still to run (each restart follows a failed job, so this ends). The
-   * manifest is rebuilt from the stored results: finished jobs plus the failed one.
+   * The training worker died (an uncaught error, or a fatal one it reported; the channel has
+   * terminated it). The job it was running is recorded as failed with the reason, in the store like
+   * any result, and the worker is started again on the jobs still to run (each restart follows a
+   * failed job, so this ends). The manifest is rebuilt from the stored results: finished jobs plus
+   * the failed one.
    */
   private async onTrainCrash(reason: string, runId: string, plan: RunPlan, files: { path: string; blob: Blob }[]): Promise<void> {
-    this.trainWorker?.terminate();
-    this.trainWorker = null;
     const hit = plan.jobs.filter((j) => this.jobs[j.key]?.code === 'running');
     for (const j of hit) {
       const error = `worker: ${reason}`;
@@ -615,7 +601,7 @@ export class Studio {
     this.status = `Training stopped: ${reason}. Finished results are kept; the manifest covers them.`;
   }
 
-  private onTrainEvent(ev: TrainEvent, plan: RunPlan): void {
+  private onTrainEvent(ev: RunEvent, plan: RunPlan): void {
     switch (ev.type) {
       case 'choosing':
         this.status = 'Choosing the fastest backend…';
@@ -665,6 +651,7 @@ export class Studio {
         break;
       }
       case 'done':
+        // (the channel gives the worker up once this event is handled)
         this.manifest = ev.manifest;
         this.running = false;
         this.clock = null;
@@ -672,11 +659,7 @@ export class Studio {
         this.status = ev.state === 'cancelled'
           ? 'Cancelled. The manifest records the cancelled job and everything that finished.'
           : `Finished ${plan.jobs.length} job(s). Download the manifest and the artifacts.`;
-        this.trainWorker?.terminate();
-        this.trainWorker = null;
         break;
-      case 'fatal':
-        break; // handled in launch (it needs the run's files to go on)
     }
   }
 
@@ -720,9 +703,9 @@ export class Studio {
   }
 
   cancel(): void {
-    if (!this.running || !this.trainWorker) return;
+    if (!this.running || !this.training.active) return;
     this.status = 'Cancelling at the next step…';
-    this.trainWorker.postMessage({ type: 'cancel' } satisfies TrainRequest);
+    this.training.cancel();
   }
 
   // ---------------------------------------------------------------- results out
