@@ -24,9 +24,10 @@ import {
   formatDuration, studyEstimate, type EstimateJob, type RemainingEstimate, type StudyEstimate,
 } from '../lib/model/estimate';
 import { RunClock } from '../lib/pipeline/run-clock';
-import type { StudyTiming, TimingEvent, TimingRequest } from '../workers/estimate-protocol';
+import type { StudyTiming } from '../workers/estimate-protocol';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 import { TrainingChannel, type RunEvent } from './training-channel';
+import { TimingProbe, sameShape, timingCovers, type TimingNeed } from './timing-probe';
 
 export type JobCode = 'pending' | 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'dry-run' | 'blocked' | 'interrupted';
 
@@ -72,22 +73,6 @@ function download(name: string, data: Uint8Array | string, type: string): void {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
-
-/** What the estimate worker is asked to measure (TimingRequest without its envelope). */
-type TimingNeed = Omit<TimingRequest, 'type' | 'id'>;
-
-/** The same step shape: N, gridsize, batch and filter scale. */
-const sameShape = (a: StepShape, b: StepShape): boolean =>
-  a.N === b.N && a.gridsize === b.gridsize && a.batch === b.batch && a.filterScale === b.filterScale;
-
-/** Whether a measurement made for `had` serves `need`: same backend choice, every shape measured at the same batch and filter scale. */
-function timingCovers(had: TimingNeed, need: TimingNeed): boolean {
-  return had.backend === need.backend && need.shapes.every((s) => had.shapes.some((h) => sameShape(h, s)));
-}
-
-/** How long to wait after the last change of data or settings before measuring (ms). */
-const TIMING_DEBOUNCE_MS = 800;
-
 
 const fmtStep = (s: number) => (s >= 1 ? `${s.toFixed(1)} s` : `${Math.round(s * 1000)} ms`);
 const capital = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
@@ -143,11 +128,10 @@ export class Studio {
   private planClient = new PlanClient();
   private demoClient = new DemoClient();
   private training = new TrainingChannel();
-  private timingWorker: Worker | null = null;
-  private timingTimer: ReturnType<typeof setTimeout> | null = null;
-  private timingSeq = 0;
-  /** JSON of the need being measured now (or waiting for its debounce). */
-  private measuringKey: string | null = null;
+  private timingProbe = new TimingProbe({
+    status: (text) => (this.timingStatus = text),
+    measured: (need, result) => (this.timing = { need, result }),
+  });
   private clock: RunClock | null = null;
 
   readonly settingsErrors = $derived(settingsProblems(this.settings));
@@ -241,74 +225,13 @@ export class Studio {
     $effect(() => {
       const need = this.timingNeed;
       const running = this.running;
-      untrack(() => this.scheduleTiming(need, running));
+      untrack(() => this.timingProbe.schedule(need, {
+        running, measuredFor: this.timing?.need ?? null, softwareAdapter: this.adapter?.software === true,
+      }));
     });
   }
 
-  // ---------------------------------------------------------------- time estimate
-
-  private scheduleTiming(need: TimingNeed | null, running: boolean): void {
-    if (running || !need) {
-      this.stopTiming();
-      return;
-    }
-    if (this.timing && timingCovers(this.timing.need, need)) {
-      this.stopTiming();
-      this.timingStatus = null;
-      return;
-    }
-    const key = JSON.stringify(need);
-    if (key === this.measuringKey) return;
-    this.stopTiming();
-    if (need.backend === 'webgpu' && this.adapter?.software) {
-      this.timingStatus = 'No time estimate on the software WebGPU adapter (its first step compiles shaders for a long time); the time left is shown once training runs.';
-      return;
-    }
-    if (need.backend === 'cpu') {
-      this.timingStatus = 'No time estimate on the CPU backend (a step of it can take a minute); the time left is shown once training runs.';
-      return;
-    }
-    this.measuringKey = key;
-    this.timingStatus = 'Measuring a training step for the time estimate…';
-    const snapshot: TimingNeed = JSON.parse(key);
-    this.timingTimer = setTimeout(() => this.measureTiming(snapshot, key), TIMING_DEBOUNCE_MS);
-  }
-
-  /** Stop measuring (terminating the estimate worker) and forget the pending measurement. */
-  private stopTiming(): void {
-    if (this.timingTimer !== null) clearTimeout(this.timingTimer);
-    this.timingTimer = null;
-    this.timingWorker?.terminate();
-    this.timingWorker = null;
-    this.measuringKey = null;
-  }
-
-  private measureTiming(need: TimingNeed, key: string): void {
-    this.timingTimer = null;
-    const id = ++this.timingSeq;
-    const w = new Worker(new URL('../workers/estimate.worker.ts', import.meta.url), { type: 'module' });
-    this.timingWorker = w;
-    const fail = (why: string) => {
-      if (this.timingWorker !== w) return;
-      this.stopTiming();
-      this.timingStatus = `No time estimate: the step could not be measured (${why}).`;
-    };
-    w.onmessage = (m: MessageEvent<TimingEvent>) => {
-      const ev = m.data;
-      if (ev.id !== id || this.timingWorker !== w || this.measuringKey !== key) return;
-      if (ev.type === 'progress') this.timingStatus = `Measuring a training step for the time estimate (${ev.message})…`;
-      else if (ev.type === 'done') {
-        this.stopTiming();
-        this.timing = { need, result: ev.timing };
-        this.timingStatus = null;
-      } else fail(ev.message);
-    };
-    w.onerror = (e) => {
-      e.preventDefault();
-      fail(e.message || 'the estimate worker crashed');
-    };
-    w.postMessage({ type: 'time', id, ...need } satisfies TimingRequest);
-  }
+  // ---------------------------------------------------------------- time left
 
   /** Start the time bookkeeping of a run (launch): the jobs it trains, their prior costs. */
   private startSession(plan: RunPlan, resume: boolean): void {
@@ -545,7 +468,7 @@ export class Studio {
   }
 
   private launch(runId: string, plan: RunPlan, files: { path: string; blob: Blob }[], resume: boolean): void {
-    this.stopTiming(); // the estimate's measurement never competes with training
+    this.timingProbe.stop(); // the estimate's measurement never competes with training
     this.runId = runId;
     this.running = true;
     this.lives = {};
