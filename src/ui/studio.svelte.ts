@@ -4,8 +4,6 @@
  * state the components render. Nothing reactive crosses postMessage ($state.snapshot / plain data).
  */
 import { untrack } from 'svelte';
-import { zipSync, strToU8 } from 'fflate';
-import { clusterZip } from '../lib/cluster/slurm';
 import { probeWebGPU, type AdapterReport } from '../lib/runtime/adapter';
 import { describeBackend, type BackendChoice, type BackendInfo } from '../lib/runtime/backend';
 import type { StudyPlan } from '../lib/study/plan';
@@ -14,9 +12,9 @@ import { collect, type DroppedFile } from './intake';
 import { DemoClient, PlanClient } from './clients';
 import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from '../lib/pipeline/settings';
 import type { DemoSize } from '../workers/demo-protocol';
-import { parseFaults, writeRunFiles, type FaultPlan, type RunPlan, type TrainEvent } from '../workers/train-protocol';
-import { manifestJob, manifestPath, type ManifestJob } from '../lib/report/manifest';
-import { comparisonPath, studySummary, type StudySummary } from '../lib/report/summary';
+import { parseFaults, type FaultPlan, type RunPlan, type TrainEvent } from '../workers/train-protocol';
+import type { ManifestJob } from '../lib/report/manifest';
+import { studySummary, type StudySummary } from '../lib/report/summary';
 import { commonRegionPaths } from '../lib/study/jobs';
 import * as store from '../workers/store';
 import type { StepShape } from '../lib/model/step-timing';
@@ -28,6 +26,7 @@ import type { StudyTiming } from '../workers/estimate-protocol';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 import { TrainingChannel, type RunEvent } from './training-channel';
 import { TimingProbe, sameShape, timingCovers, type TimingNeed } from './timing-probe';
+import * as downloads from './downloads';
 
 export type JobCode = 'pending' | 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'dry-run' | 'blocked' | 'interrupted';
 
@@ -61,18 +60,6 @@ const emptyLive = (): LiveView => ({
   eta: null, loss: null, lr: null, sps: null, stepX: [], stepLoss: [], epochX: [], trainLoss: [], valLoss: [],
   scoreX: [], scoreSsim: [], preview: null,
 });
-
-function download(name: string, data: Uint8Array | string, type: string): void {
-  const blob = new Blob([typeof data === 'string' ? data : (data as Uint8Array<ArrayBuffer>)], { type });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 const fmtStep = (s: number) => (s >= 1 ? `${s.toFixed(1)} s` : `${Math.round(s * 1000)} ms`);
 const capital = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
@@ -382,37 +369,6 @@ export class Studio {
     }
   }
 
-  downloadDemoZip(): void {
-    if (!this.demoFiles) return;
-    const tree: Record<string, Uint8Array> = {};
-    for (const f of this.demoFiles) tree[f.path] = f.bytes;
-    // NPZ members are already compressed or float noise: store them.
-    download('ptychopinn-demo-study.zip', zipSync(tree, { level: 0 }), 'application/zip');
-  }
-
-  /** "Run on a cluster" is possible: jobs selected and usable settings. */
-  readonly canExportCluster = $derived(
-    this.plan !== null && this.plan.selected.length > 0 && (this.dryRun || this.settingsErrors.length === 0),
-  );
-
-  /**
-   * "Run on a cluster": the two sbatch scripts and a README for the current filters and training
-   * settings, with the paths as placeholders (src/lib/cluster/slurm.ts, the CLI writes the same).
-   */
-  downloadClusterZip(): void {
-    const plan = this.plan;
-    if (!plan || !this.canExportCluster) return;
-    const s = this.settings;
-    const zip = clusterZip({
-      filters: plan.filters,
-      dryRun: this.dryRun,
-      size: { nepochs: s.epochs, n_groups: s.groups, batch_size: s.batchSize, n_filters_scale: s.filterScale, object_big: null },
-      jobCount: plan.selected.length,
-      timestamp: new Date().toISOString(),
-    });
-    download('ptychopinn-cluster.zip', zip, 'application/zip');
-  }
-
   // ---------------------------------------------------------------- training
 
   private runPlanFromSelection(): RunPlan {
@@ -505,7 +461,7 @@ export class Studio {
     }
     const results = new Map((await store.resultsOf(runId)).map((r) => [r.jobKey, r.result]));
     const left = plan.jobs.filter((j) => !results.has(j.key) || results.get(j.key)!.status === 'cancelled');
-    this.manifest = await this.manifestFromStore(runId, plan);
+    this.manifest = await downloads.manifestFromStore(runId, plan);
     if (hit.length > 0 && left.length > 0) {
       this.launch(runId, plan, files, true);
       this.status = `Training stopped: ${reason}. That job is marked failed; continuing with the ${left.length} job(s) left.`;
@@ -631,39 +587,33 @@ export class Studio {
     this.training.cancel();
   }
 
-  // ---------------------------------------------------------------- results out
+  // ---------------------------------------------------------------- results out (./downloads.ts)
+
+  downloadDemoZip(): void {
+    if (this.demoFiles) downloads.downloadDemoZip(this.demoFiles);
+  }
+
+  /** "Run on a cluster" is possible: jobs selected and usable settings. */
+  readonly canExportCluster = $derived(
+    this.plan !== null && this.plan.selected.length > 0 && (this.dryRun || this.settingsErrors.length === 0),
+  );
+
+  /** "Run on a cluster": the sbatch scripts and README for the current filters and training settings. */
+  downloadClusterZip(): void {
+    if (this.plan && this.canExportCluster) downloads.downloadClusterZip(this.plan, this.settings, this.dryRun);
+  }
 
   downloadManifest(): void {
-    if (this.manifest) download('training_manifest.json', this.manifest, 'application/json');
+    if (this.manifest) downloads.downloadManifest(this.manifest);
   }
 
   async downloadArtifacts(): Promise<void> {
-    if (!this.runId) return;
-    const files = await store.artifactsOf(this.runId);
-    const tree: Record<string, Uint8Array> = {};
-    for (const f of files) tree[f.path] = f.bytes;
-    if (this.manifest) tree['training_manifest.json'] = strToU8(this.manifest);
-    download('ptychopinn-artifacts.zip', zipSync(tree, { level: 6 }), 'application/zip');
-  }
-
-  /**
-   * The run's manifest from the results in the store (what the worker writes after every job, in
-   * plan order), saved with the artifacts; null when no job has a result yet.
-   */
-  private async manifestFromStore(runId: string, plan: RunPlan): Promise<string | null> {
-    const results = new Map((await store.resultsOf(runId)).map((r) => [r.jobKey, r.result]));
-    if (results.size === 0) return null;
-    const done = plan.jobs.filter((j) => results.has(j.key));
-    const backend = done.map((j) => results.get(j.key)!.backend).find((b): b is string => typeof b === 'string') ?? null;
-    const entries = done.map((j) => manifestJob(j.job, results.get(j.key)!));
-    return writeRunFiles(store.idbSink(runId), plan, entries, backend);
+    if (this.runId) await downloads.downloadArtifacts(this.runId, () => this.manifest);
   }
 
   /** A job's truth-vs-reconstruction picture (comparison.png) from the stored artifacts; null when absent. */
   async comparisonImage(artifactDir: string): Promise<Blob | null> {
-    if (!this.runId) return null;
-    const bytes = await store.idbSink(this.runId).readBytes(comparisonPath(artifactDir));
-    return bytes ? new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/png' }) : null;
+    return this.runId ? downloads.comparisonImage(this.runId, artifactDir) : null;
   }
 
   // ---------------------------------------------------------------- never lose work
@@ -684,7 +634,7 @@ export class Studio {
       const code: JobCode = res.dry_run === true ? 'dry-run' : (String(res.status) as JobCode);
       this.setJob(r.jobKey, code, code === 'failed' ? `failed: ${String(res.error ?? '')}` : code);
     }
-    this.manifest = await this.manifestFromStore(run.id, plan);
+    this.manifest = await downloads.manifestFromStore(run.id, plan);
     const done = results.length;
     if (run.state === 'running') {
       await store.setRunState(run.id, 'interrupted');
