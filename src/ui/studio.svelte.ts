@@ -12,7 +12,7 @@ import { collect, type DroppedFile } from './intake';
 import { DemoClient, PlanClient } from './clients';
 import { matchPreset, presetSettings, settingsProblems, type PresetName, type TrainingSettings } from '../lib/pipeline/settings';
 import type { DemoSize } from '../workers/demo-protocol';
-import { parseFaults, type FaultPlan, type RunPlan, type TrainEvent } from '../workers/train-protocol';
+import { parseFaults, type FaultPlan, type RunPlan } from '../workers/train-protocol';
 import type { ManifestJob } from '../lib/report/manifest';
 import { studySummary, type StudySummary } from '../lib/report/summary';
 import { commonRegionPaths } from '../lib/study/jobs';
@@ -26,40 +26,10 @@ import type { StudyTiming } from '../workers/estimate-protocol';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 import { TrainingChannel, type RunEvent } from './training-channel';
 import { TimingProbe, sameShape, timingCovers, type TimingNeed } from './timing-probe';
+import { emptyLive, endedJob, jobStartLine, progressed, startedLive, type JobCode, type LiveView } from './run-view';
 import * as downloads from './downloads';
 
-export type JobCode = 'pending' | 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'dry-run' | 'blocked' | 'interrupted';
-
-export interface LiveView {
-  key: string | null;
-  title: string;
-  subtitle: string;
-  fraction: number;
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  eta: number | null;
-  loss: number | null;
-  lr: number | null;
-  sps: number | null;
-  gpuBytes?: number;
-  stepX: number[];
-  stepLoss: number[];
-  epochX: number[];
-  trainLoss: number[];
-  valLoss: (number | null)[];
-  /** Live amplitude SSIM against the truth (placed), every few epochs. */
-  scoreX: number[];
-  scoreSsim: number[];
-  preview: Extract<TrainEvent, { type: 'preview' }> | null;
-}
-
-const emptyLive = (): LiveView => ({
-  key: null, title: 'No job running', subtitle: '', fraction: 0, epoch: 0, epochs: 0, step: 0, steps: 0,
-  eta: null, loss: null, lr: null, sps: null, stepX: [], stepLoss: [], epochX: [], trainLoss: [], valLoss: [],
-  scoreX: [], scoreSsim: [], preview: null,
-});
+export type { JobCode, LiveView } from './run-view';
 
 const fmtStep = (s: number) => (s >= 1 ? `${s.toFixed(1)} s` : `${Math.round(s * 1000)} ms`);
 const capital = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
@@ -498,13 +468,8 @@ export class Studio {
         this.setJob(ev.key, 'running', 'running');
         const taken = this.liveKey !== null && this.jobs[this.liveKey]?.code === 'running' && this.liveKey !== ev.key;
         if (!taken) this.liveKey = ev.key;
-        this.lives = { ...this.lives, [ev.key]: {
-          ...emptyLive(), key: ev.key,
-          title: `[${ev.index + 1}/${ev.total}] ${j.job.view} (dose=${j.job.dose}, gridsize=${j.job.gridsize})` +
-            (ev.resumedFromEpoch ? `, resumed after epoch ${ev.resumedFromEpoch}` : ''),
-          subtitle: '',
-        } };
-        if (!taken) this.status = `Job ${ev.index + 1} of ${ev.total}: ${j.job.view} at dose ${j.job.dose}${plan.dryRun ? ' (dry run)' : ''}.`;
+        this.lives = { ...this.lives, [ev.key]: startedLive(ev, j.job) };
+        if (!taken) this.status = jobStartLine(ev, j.job, plan.dryRun);
         break;
       }
       case 'progress':
@@ -516,10 +481,7 @@ export class Studio {
         break;
       }
       case 'job-end': {
-        const st = String(ev.result.status ?? (ev.result.dry_run ? 'dry-run' : 'success'));
-        const code: JobCode = ev.result.dry_run === true ? 'dry-run' : (st as JobCode);
-        const label = code === 'failed' ? `failed: ${String(ev.result.error ?? '')}` : code === 'success'
-          ? `done, loss ${typeof ev.result.final_loss === 'number' ? ev.result.final_loss.toPrecision(5) : '–'}` : code;
+        const { code, label } = endedJob(ev.result);
         this.setJob(ev.key, code, label);
         this.manifest = ev.manifest;
         if (this.liveKey === ev.key) {
@@ -545,39 +507,9 @@ export class Studio {
   private onProgress(key: string, p: RunnerProgress): void {
     const old = this.lives[key];
     if (!old) return;
-    const l = { ...old };
-    const shown = key === this.liveKey;
-    switch (p.status) {
-      case 'loading': case 'compiling': case 'saving': case 'done':
-        if (shown) this.status = p.message;
-        l.subtitle = p.message;
-        break;
-      case 'step': {
-        l.epoch = p.epoch; l.epochs = p.epochs; l.step = p.step; l.steps = p.steps;
-        l.subtitle = 'training';
-        l.loss = p.loss; l.sps = p.samples_per_second; l.eta = p.eta_seconds;
-        l.fraction = ((p.epoch - 1) + p.step / p.steps) / p.epochs;
-        l.gpuBytes = p.gpu_bytes;
-        l.stepX = [...l.stepX, (p.epoch - 1) + p.step / p.steps];
-        l.stepLoss = [...l.stepLoss, p.loss];
-        break;
-      }
-      case 'epoch':
-        l.epochX = [...l.epochX, p.record.epoch];
-        l.trainLoss = [...l.trainLoss, p.record.train_loss];
-        l.valLoss = [...l.valLoss, p.record.val_loss];
-        l.lr = p.record.learning_rate;
-        l.epochs = p.epochs;
-        l.fraction = p.record.epoch / p.epochs;
-        if (shown) this.status = `Epoch ${p.record.epoch} of ${p.epochs}: train loss ${p.record.train_loss.toPrecision(6)}` +
-          (p.record.val_loss !== null ? `, validation ${p.record.val_loss.toPrecision(6)}` : '') + '.';
-        break;
-      case 'score':
-        l.scoreX = [...l.scoreX, p.epoch];
-        l.scoreSsim = [...l.scoreSsim, p.amplitude_ssim];
-        break;
-    }
-    this.lives = { ...this.lives, [key]: l };
+    const { live, line } = progressed(old, p);
+    if (line !== null && key === this.liveKey) this.status = line;
+    this.lives = { ...this.lives, [key]: live };
     if (p.status === 'epoch') this.setJob(key, 'running', `running, epoch ${p.record.epoch} of ${p.epochs}`);
   }
 
