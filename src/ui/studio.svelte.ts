@@ -28,6 +28,7 @@ import { TrainingChannel, type RunEvent } from './training-channel';
 import { TimingProbe, sameShape, timingCovers, type TimingNeed } from './timing-probe';
 import { emptyLive, endedJob, jobStartLine, progressed, startedLive, type JobCode, type LiveView } from './run-view';
 import * as downloads from './downloads';
+import { neededPaths, restoreLastRun, type InterruptedRun } from './restore';
 
 export type { JobCode, LiveView } from './run-view';
 
@@ -69,7 +70,7 @@ export class Studio {
   manifest = $state<string | null>(null);
   runId = $state<string | null>(null);
   /** A previous run found in IndexedDB that did not finish (shown after a reload). */
-  interrupted = $state.raw<{ runId: string; plan: RunPlan; done: number; total: number; filesSaved: boolean } | null>(null);
+  interrupted = $state.raw<InterruptedRun | null>(null);
   /** The step costs measured for the time estimate (estimate worker), with what was asked. */
   timing = $state.raw<{ need: TimingNeed; result: StudyTiming } | null>(null);
   /** While measuring, or why there is no measurement: a sentence; null otherwise. */
@@ -357,10 +358,6 @@ export class Studio {
     };
   }
 
-  private neededPaths(rp: RunPlan): string[] {
-    return [...new Set(rp.jobs.flatMap((j) => [j.job.train_data_path, j.job.test_data_path]))];
-  }
-
   async start(): Promise<void> {
     if (!this.canStart || !this.plan) return;
     const plan = this.runPlanFromSelection();
@@ -368,7 +365,7 @@ export class Studio {
     // the jobs' own files, and each dose's Phase C test file where it exists: the common score region
     // (src/lib/study/jobs.ts commonRegionPaths) even when the baseline jobs are filtered out
     const region = commonRegionPaths(plan.phaseCRoot, plan.jobs.map((j) => j.job), (p) => this.files.some((f) => f.path === p));
-    const needed = new Set([...this.neededPaths(plan), ...region]);
+    const needed = new Set([...neededPaths(plan), ...region]);
     const files = this.files.filter((f) => needed.has(f.path)).map((f) => ({ path: f.path, blob: f.blob }));
     await store.putRun({ id: runId, created: new Date().toISOString(), state: 'running', plan });
     if (!plan.dryRun) {
@@ -381,7 +378,7 @@ export class Studio {
   async resumeInterrupted(): Promise<void> {
     const it = this.interrupted;
     if (!it) return;
-    const files = await loadRunFiles(it.runId, this.neededPaths(it.plan));
+    const files = await loadRunFiles(it.runId, neededPaths(it.plan));
     if (!files) {
       this.status = 'The datasets of the interrupted run are not stored in this browser: drop the same study again, then press Resume.';
       return;
@@ -548,38 +545,15 @@ export class Studio {
     return this.runId ? downloads.comparisonImage(this.runId, artifactDir) : null;
   }
 
-  // ---------------------------------------------------------------- never lose work
+  // ---------------------------------------------------------------- never lose work (./restore.ts)
 
   private async restore(): Promise<void> {
-    let run: store.StoredRun | undefined;
-    try {
-      run = await store.latestRun();
-    } catch {
-      return; // IndexedDB unavailable (private mode): nothing to restore
-    }
+    const run = await restoreLastRun();
     if (!run) return;
-    const plan = run.plan as RunPlan;
-    const results = await store.resultsOf(run.id);
-    this.runId = run.id;
-    for (const r of results) {
-      const res = r.result;
-      const code: JobCode = res.dry_run === true ? 'dry-run' : (String(res.status) as JobCode);
-      this.setJob(r.jobKey, code, code === 'failed' ? `failed: ${String(res.error ?? '')}` : code);
-    }
-    this.manifest = await downloads.manifestFromStore(run.id, plan);
-    const done = results.length;
-    if (run.state === 'running') {
-      await store.setRunState(run.id, 'interrupted');
-      run.state = 'interrupted';
-    }
-    if (run.state === 'interrupted' && done < plan.jobs.length) {
-      for (const j of plan.jobs) if (!this.jobs[j.key]) this.setJob(j.key, 'interrupted', 'interrupted');
-      const filesSaved = (await loadRunFiles(run.id, this.neededPaths(plan))) !== null;
-      this.interrupted = { runId: run.id, plan, done, total: plan.jobs.length, filesSaved };
-      this.status = `A previous run was interrupted: ${done} of ${plan.jobs.length} job(s) finished.` +
-        (filesSaved ? ' Press "Resume run" to continue from the last checkpoint.' : ' Drop the same study again to resume.');
-    } else if (done > 0) {
-      this.status = `Restored the last run: ${done} job(s) with results. The manifest and artifacts can be downloaded.`;
-    }
+    this.runId = run.runId;
+    for (const j of run.jobs) this.setJob(j.key, j.code, j.label);
+    this.manifest = run.manifest;
+    if (run.interrupted) this.interrupted = run.interrupted;
+    if (run.status !== null) this.status = run.status;
   }
 }
