@@ -1,7 +1,10 @@
 /**
- * The app's state and actions. Heavy work never runs here: planning, the demo simulator and
- * training each live in a worker; this module sends them requests and turns their events into
- * state the components render. Nothing reactive crosses postMessage ($state.snapshot / plain data).
+ * The app's state and the actions the components call. Heavy work never runs here: planning, the
+ * demo simulator, the time estimate's step and training each live in a worker, behind a client
+ * (./clients.ts), the timing probe (./timing-probe.ts) or the training channel
+ * (./training-channel.ts); what a run's events mean for the page is ./run-view.ts, the estimate's
+ * sentences ./time-estimate.ts, downloads ./downloads.ts and the restore after a reload
+ * ./restore.ts. Nothing reactive crosses postMessage ($state.snapshot / plain data).
  */
 import { untrack } from 'svelte';
 import { probeWebGPU, type AdapterReport } from '../lib/runtime/adapter';
@@ -18,22 +21,17 @@ import { studySummary, type StudySummary } from '../lib/report/summary';
 import { commonRegionPaths } from '../lib/study/jobs';
 import * as store from '../workers/store';
 import type { StepShape } from '../lib/model/step-timing';
-import {
-  formatDuration, studyEstimate, type EstimateJob, type RemainingEstimate, type StudyEstimate,
-} from '../lib/model/estimate';
-import { RunClock } from '../lib/pipeline/run-clock';
-import type { StudyTiming } from '../workers/estimate-protocol';
+import { studyEstimate, type EstimateJob, type RemainingEstimate, type StudyEstimate } from '../lib/model/estimate';
+import type { RunClock } from '../lib/pipeline/run-clock';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 import { TrainingChannel, type RunEvent } from './training-channel';
-import { TimingProbe, sameShape, timingCovers, type TimingNeed } from './timing-probe';
+import { TimingProbe, timingCovers, type TimingNeed } from './timing-probe';
+import { estimateSentence, remainingSentence, runClock, type TimeLine, type Timing } from './time-estimate';
 import { emptyLive, endedJob, jobStartLine, progressed, startedLive, type JobCode, type LiveView } from './run-view';
 import * as downloads from './downloads';
 import { neededPaths, restoreLastRun, type InterruptedRun } from './restore';
 
 export type { JobCode, LiveView } from './run-view';
-
-const fmtStep = (s: number) => (s >= 1 ? `${s.toFixed(1)} s` : `${Math.round(s * 1000)} ms`);
-const capital = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
 
 const newRunId = () => `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -72,7 +70,7 @@ export class Studio {
   /** A previous run found in IndexedDB that did not finish (shown after a reload). */
   interrupted = $state.raw<InterruptedRun | null>(null);
   /** The step costs measured for the time estimate (estimate worker), with what was asked. */
-  timing = $state.raw<{ need: TimingNeed; result: StudyTiming } | null>(null);
+  timing = $state.raw<Timing | null>(null);
   /** While measuring, or why there is no measurement: a sentence; null otherwise. */
   timingStatus = $state<string | null>(null);
   /** How long the running study has left (updated on every step, epoch and job event). */
@@ -132,39 +130,21 @@ export class Studio {
   });
 
   /** The sentence before a run: the estimate, or what the measurement is doing. */
-  readonly estimateLine = $derived.by((): { text: string; seconds: number | null } | null => {
+  readonly estimateLine = $derived.by((): TimeLine | null => {
     if (this.dryRun || this.running || !this.plan) return null;
     const e = this.estimate;
     const t = this.timing;
     const need = this.timingNeed;
     if (e && t && need && e.training > 0) {
-      // the shapes these jobs need, as measured (the measurement may cover more)
-      const used = t.result.shapes.filter((s) => need.shapes.some((n) => sameShape(n, s)));
-      const byN = new Set(used.map((s) => s.N)).size > 1;
-      const steps = used.map((s) => `${fmtStep(s.stepSeconds)}${byN ? ` at N=${s.N},` : ' at'} gridsize ${s.gridsize}` +
-        (s.timedBatch < s.batch ? ` (timed at batch ${s.timedBatch}, scaled to ${s.batch})` : '')).join(', ');
       const blocked = this.estimateJobs.filter((j) => j.blocked).length;
-      const notes = [
-        e.unknown.length ? `${e.unknown.length} job(s) of unknown size not counted` : '',
-        blocked ? `${blocked} blocked job(s) are not trained` : '',
-      ].filter(Boolean);
-      return {
-        text: `Estimated time for the ${e.training} selected job${e.training === 1 ? '' : 's'}: ${formatDuration(e.totalSeconds)} ` +
-          `(measured step ${steps}, on ${t.result.backend})${notes.length ? `; ${notes.join('; ')}` : ''}.`,
-        seconds: e.totalSeconds,
-      };
+      return { text: estimateSentence(e, t.result, need, blocked), seconds: e.totalSeconds };
     }
     return this.timingNeed && this.timingStatus ? { text: this.timingStatus, seconds: null } : null;
   });
 
   /** The sentence while a run goes: how long is left. */
-  readonly remainingLine = $derived.by((): { text: string; seconds: number | null } | null => {
-    if (!this.running || !this.remaining) return null;
-    const r = this.remaining;
-    const unknown = this.remainingUnknown ? ` (${this.remainingUnknown} job(s) of unknown size not counted)` : '';
-    if (r.remainingSeconds === null) return { text: `Time left: measuring this run's rate…${unknown}`, seconds: null };
-    return { text: `${capital(formatDuration(r.remainingSeconds))} left${unknown}.`, seconds: r.remainingSeconds };
-  });
+  readonly remainingLine = $derived.by((): TimeLine | null =>
+    this.running && this.remaining ? remainingSentence(this.remaining, this.remainingUnknown) : null);
 
   readonly canStart = $derived(
     !this.running && !this.busy && this.plan !== null && this.plan.selected.length > 0 && (this.dryRun || this.settingsErrors.length === 0),
@@ -197,29 +177,9 @@ export class Studio {
     this.remaining = null;
     this.remainingUnknown = 0;
     if (plan.dryRun) return;
-    const known = new Map((this.plan?.jobs ?? []).map((pj) => [this.jobKey(pj.job), pj]));
-    const jobs = new Map<string, EstimateJob>();
-    for (const j of plan.jobs) {
-      const code = this.jobs[j.key]?.code;
-      if (j.blocked.length > 0 || (resume && (code === 'success' || code === 'failed'))) continue;
-      const pj = known.get(j.key);
-      jobs.set(j.key, { key: j.key, gridsize: j.job.gridsize, N: pj?.N, trainPositions: pj?.trainPositions, testPositions: pj?.testPositions });
-    }
-    const s = plan.settings;
-    const need: TimingNeed = {
-      backend: plan.backend ?? 'auto',
-      shapes: [...jobs.values()].filter((j) => j.N !== undefined)
-        .map((j) => ({ N: j.N!, gridsize: j.gridsize, filterScale: s.filterScale, batch: s.batchSize })),
-    };
-    // Seconds where a step was measured for these shapes and every job's size is known; else units of
-    // a step, turned into seconds by the run's own rate (a run resumed after a reload: sizes come from
-    // the runner's first step of each job).
-    const sized = [...jobs.values()].every((j) => j.N !== undefined && j.trainPositions !== undefined);
-    const t = sized && this.timing && timingCovers(this.timing.need, need) ? this.timing.result : null;
-    this.clock = new RunClock({
-      jobs: [...jobs.values()], settings: { epochs: s.epochs, groups: s.groups, batchSize: s.batchSize },
-      measured: t ? { shapes: t.shapes, startupSeconds: t.startupSeconds } : null,
-    });
+    const sizes = new Map((this.plan?.jobs ?? []).map((pj) => [this.jobKey(pj.job), pj]));
+    const finished = (key: string) => resume && (this.jobs[key]?.code === 'success' || this.jobs[key]?.code === 'failed');
+    this.clock = runClock(plan, sizes, finished, this.timing);
     this.updateRemaining();
   }
 
