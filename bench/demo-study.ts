@@ -31,6 +31,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
 import { unzipSync, strFromU8 } from 'fflate';
+import { manifestDifferences } from '../src/lib/report/manifest-compare';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PORT = 4177;
@@ -157,27 +158,6 @@ async function trainOnce(jobs: string | undefined, shots: string | undefined, zi
 }
 
 const loadManifest = (zipPath: string) => JSON.parse(strFromU8(unzipSync(new Uint8Array(fs.readFileSync(zipPath)))['training_manifest.json'])) as Record<string, unknown>;
-/**
- * Timings, the bundle's hash and size (model.json records tfjs' dateSaved), and the live SSIM history,
- * whose epochs are picked by timing (the runner scores every k epochs, k from the measured cost of a
- * scoring against an epoch's time: src/lib/pipeline/runner.ts trainStage).
- */
-const TIMING_KEYS = new Set(['timestamp', 'started_at', 'finished_at', 'duration_seconds', 'samples_per_second', 'seconds', 'training_seconds',
-  'bundle_sha256', 'bundle_size_bytes', 'ssim_history']);
-const withoutTimings = (v: unknown): unknown => {
-  if (Array.isArray(v)) return v.map(withoutTimings);
-  if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.entries(v).filter(([k]) => !TIMING_KEYS.has(k)).map(([k, x]) => [k, withoutTimings(x)]));
-};
-/** Where two JSON values differ (paths), at most `max`. */
-const differences = (a: unknown, b: unknown, at = '', out: string[] = [], max = 12): string[] => {
-  if (out.length >= max) return out;
-  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}/${k}`, out, max);
-  } else if (a !== b) out.push(`${at}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
-  return out;
-};
-
 let run: Run;
 let compared: { k1: Run; k2: Run; equal: boolean; diffs: string[] } | null = null;
 if (jobsFlag === 'compare') {
@@ -185,8 +165,8 @@ if (jobsFlag === 'compare') {
   const k2 = await trainOnce('2', flags.get('screenshots'), 'ptychopinn-artifacts.zip');
   const [m1, m2] = [loadManifest(k1.zipPath), loadManifest(k2.zipPath)];
   // the backend record says how many WASM threads trained: side by side each job worker has one
-  const strip = (m: Record<string, unknown>) => withoutTimings({ ...m, backend: { ...(m.backend as object), threads: null, reason: null } });
-  const diffs = differences(strip(m1), strip(m2));
+  const strip = (m: Record<string, unknown>) => ({ ...m, backend: { ...(m.backend as object), threads: null, reason: null } });
+  const diffs = manifestDifferences(strip(m1), strip(m2), { max: 12 });
   compared = { k1, k2, equal: diffs.length === 0, diffs };
   run = k2;
 } else {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeDemoStudy } from '../../src/lib/sim';
+import { manifestDifferences } from '../../src/lib/report/manifest-compare';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = `${REPO}node_modules/.bin/tsx`;
@@ -17,14 +18,12 @@ const CLI = `${REPO}src/cli/study.ts`;
 const tmp = mkdtempSync(join(tmpdir(), 'jobs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Timings, and the bundle's hash and size (model.json records tfjs' dateSaved). */
-const TIMING_KEYS = new Set(['timestamp', 'started_at', 'finished_at', 'duration_seconds', 'samples_per_second', 'seconds',
-  'bundle_sha256', 'bundle_size_bytes', 'step_seconds', 'epoch_seconds']);
-function withoutTimings(v: unknown, root: string): unknown {
-  if (Array.isArray(v)) return v.map((x) => withoutTimings(x, root));
+/** The manifest with its artifact root written as <root>, so two roots compare equal. */
+function rooted(v: unknown, root: string): unknown {
+  if (Array.isArray(v)) return v.map((x) => rooted(x, root));
   if (typeof v === 'string') return v.replaceAll(root, '<root>');
   if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.entries(v).filter(([k]) => !TIMING_KEYS.has(k)).map(([k, x]) => [k, withoutTimings(x, root)]));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rooted(x, root)]));
 }
 
 function study(root: string, jobs: number) {
@@ -57,7 +56,7 @@ describe('study --jobs K', () => {
     const m1 = one.manifest!;
     const m2 = two.manifest!;
     expect((m2.jobs as { result: { status: string } }[]).map((j) => j.result.status)).toEqual(['success', 'success', 'success']);
-    expect(withoutTimings(m2, join(tmp, 'k2'))).toEqual(withoutTimings(m1, join(tmp, 'k1')));
+    expect(manifestDifferences(rooted(m2, join(tmp, 'k2')), rooted(m1, join(tmp, 'k1')))).toEqual([]);
     for (const name of ['dose_100000/dense/gs2/params.json', 'study_summary.csv']) {
       expect(readFileSync(join(tmp, 'k2', name), 'utf8').replaceAll(join(tmp, 'k2'), '')).toBe(
         readFileSync(join(tmp, 'k1', name), 'utf8').replaceAll(join(tmp, 'k1'), ''));

@@ -11,29 +11,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeDemoStudy } from '../../src/lib/sim';
+import { manifestDifferences } from '../../src/lib/report/manifest-compare';
 import { chooseBackend, downloadText, fillSettings, loadSmallDemo } from './helpers';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Timings, and the bundle's hash and size (model.json records tfjs' dateSaved). */
-const TIMING_KEYS = new Set(['timestamp', 'started_at', 'finished_at', 'duration_seconds', 'samples_per_second', 'seconds',
-  'training_seconds', 'bundle_sha256', 'bundle_size_bytes']);
-function withoutTimings(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(withoutTimings);
-  if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.entries(v).filter(([k]) => !TIMING_KEYS.has(k)).map(([k, x]) => [k, withoutTimings(x)]));
-}
-
-/** Paths where two JSON values differ; numbers within a relative 1e-12 count as equal. */
-function differences(a: unknown, b: unknown, at = '', out: string[] = []): string[] {
-  if (typeof a === 'number' && typeof b === 'number') {
-    if (!(a === b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b)))) out.push(`${at}: ${a} vs ${b}`);
-  } else if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
-    if (Array.isArray(a) !== Array.isArray(b)) out.push(`${at}: array vs object`);
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}/${k}`, out);
-  } else if (a !== b) out.push(`${at}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
-  return out;
-}
 
 test('the app and the CLI train one small study through the same loop: equal manifests apart from timings', async ({ page }) => {
   test.setTimeout(600_000);
@@ -70,7 +51,7 @@ test('the app and the CLI train one small study through the same loop: equal man
     expect((app.jobs as unknown[]).length).toBe(3);
     // Training is the same to the bit (losses, histories); the scores, computed in float64 in the
     // page's V8 and in Node's, may differ in their last digit or two.
-    expect(differences(withoutTimings({ ...app, backend: null }), withoutTimings({ ...cli, backend: null }))).toEqual([]);
+    expect(manifestDifferences({ ...app, backend: null }, { ...cli, backend: null }, { relTol: 1e-12 })).toEqual([]);
     const losses = (m: Record<string, unknown>) => (m.jobs as { result: { final_loss: number; history: unknown } }[]).map((j) => [j.result.final_loss, j.result.history]);
     expect(losses(app)).toEqual(losses(cli));
   } finally {
