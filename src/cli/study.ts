@@ -33,7 +33,7 @@ import { manifestJob, manifestPath } from '../lib/report/manifest';
 import {
   entryStatus, isFinished, jobResultPath, makeJobResult, mergeJobResults, readJobResult, serializeJobResult,
 } from '../lib/cluster/results';
-import { defaultConcurrency, slotPool } from '../lib/pipeline/pool';
+import { defaultConcurrency, slotPool, type JobSlot, type SlotPool } from '../lib/pipeline/pool';
 import { threadSlot } from './job-slot';
 import { fitCpusPerTask, followCommands, parseSinfo, sbatchArgProblem, sbatchScripts, stuckReasons, type StudyCommand, type TrainingSize } from '../lib/cluster/slurm';
 
@@ -81,7 +81,10 @@ export interface CliIO {
   stderr: (text: string) => void;
   /** Epoch ms for the manifest timestamp. */
   now?: () => number;
-  /** The real runner (default: src/lib/pipeline/runner.ts when present), or null when unavailable. */
+  /**
+   * The real runner (default: src/lib/pipeline/runner.ts when present), or null when unavailable. Only
+   * for one job at a time: with --jobs K > 1 the job threads (src/cli/job-thread.ts) make their own.
+   */
   loadRunner?: (backend: CliBackend | null) => Promise<{ runner: JobRunner; backend: string }>;
   signal?: AbortSignal;
   /** Environment for finding and running sbatch (default process.env). */
@@ -133,6 +136,32 @@ export async function loadPtychoPinnRunner(want: CliBackend | null = null): Prom
   }
   const { createPtychoPinnRunner } = await import('../lib/pipeline/runner');
   return { runner: createPtychoPinnRunner({ backend }), backend };
+}
+
+/**
+ * `--jobs K`, K > 1: the pool's first job thread, started here so that it picks the backend as
+ * loadPtychoPinnRunner does (the one asked for, an error if it cannot start; else WASM, falling back
+ * to the CPU backend where WebAssembly does not start), without a tfjs in the CLI's own thread.
+ */
+async function firstThread(want: CliBackend | null): Promise<{ slot: JobSlot; backend: CliBackend }> {
+  const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
+  if (want) {
+    try {
+      return { slot: await threadSlot(want), backend: want };
+    } catch (e) {
+      throw new CliError(1, `--backend ${want}: ${why(e)}`);
+    }
+  }
+  try {
+    return { slot: await threadSlot('wasm'), backend: 'wasm' };
+  } catch (e) {
+    console.error(`  (${why(e)}; training on the slower tfjs CPU backend)`);
+  }
+  try {
+    return { slot: await threadSlot('cpu'), backend: 'cpu' };
+  } catch (e) {
+    throw new CliError(1, why(e));
+  }
 }
 
 function pyStrValue(v: number | string): string {
@@ -302,20 +331,31 @@ async function study(args: Args, io: CliIO): Promise<number> {
   if (args.merge) return merge(plan, args, io);
   if (args.slurm) return slurm(plan, args, io, sbatch);
 
+  const one = args.jobIndex;
+  const jobs: PlannedJob[] = one === null ? plan.selected : [plan.selected[one]];
+  // --jobs K: a pool of K worker threads, each with a tfjs of its own (src/cli/job-slot.ts). The
+  // backend asked for, else WASM (whose fallback, CPU, also trains side by side) decides K; with
+  // K > 1 this thread starts no tfjs backend and makes no runner: the threads do.
+  const k = dryRun ? 1 : defaultConcurrency(args.backend ?? 'wasm', undefined, jobs.length, args.jobs);
   let runner: JobRunner | undefined;
   let backend: string | null = null;
-  if (!dryRun) {
+  let pool: SlotPool | null = null;
+  let spare: JobSlot | null = null;
+  if (k > 1) {
+    const first = await firstThread(args.backend);
+    backend = first.backend;
+    spare = first.slot;
+    pool = slotPool(k, async () => {
+      const s = spare;
+      spare = null;
+      return s ?? threadSlot(first.backend);
+    });
+    runner = pool.runner;
+  } else if (!dryRun) {
     const loaded = await (io.loadRunner ?? loadPtychoPinnRunner)(args.backend);
     runner = loaded.runner;
     backend = loaded.backend;
   }
-
-  const one = args.jobIndex;
-  const jobs: PlannedJob[] = one === null ? plan.selected : [plan.selected[one]];
-  // --jobs K: a pool of K worker threads, each with a tfjs of its own (src/cli/job-slot.ts)
-  const k = dryRun || !backend ? 1 : defaultConcurrency(backend, undefined, jobs.length, args.jobs);
-  const pool = k > 1 ? slotPool(k, () => threadSlot(backend as CliBackend)) : null;
-  if (pool) runner = pool.runner;
   out();
   out(`Executing ${jobs.length} training job(s)...${k > 1 ? ` (${k} at once, one thread each)` : ''}`);
   if (one !== null) await removeFile(jobResultPath(jobs[0].job)); // a task killed from here on leaves no stale result
@@ -337,7 +377,10 @@ async function study(args: Args, io: CliIO): Promise<number> {
     writeManifest: one === null,
     onEvent: jobPrinter(out, dryRun, one ?? 0, one === null ? undefined : n, k > 1),
     concurrency: k,
-  }).finally(() => pool?.close());
+  }).finally(() => {
+    pool?.close();
+    (spare as JobSlot | null)?.close(); // the first thread when no job reached the pool (all blocked)
+  });
 
   if (one !== null) {
     const job = jobs[0].job;
