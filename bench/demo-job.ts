@@ -19,10 +19,12 @@
  *                             ones lacks data, one that reconstructs neither lacks optimisation
  *   --loss nll|mae            the loss (default nll, the reference's)
  *   --object-big on|off       object.big (default on, the reference's)
- *   --lattice L --spacing A --probe-radius R --defocus W --phase P --line-density D
+ *   --lattice L --spacing A --probe-radius R --defocus W --phase P
+ *   --object star|lines --spokes K --star-blur B --star-floor A --line-density D
  *                             demo geometry overrides (src/lib/sim/demo.ts DemoGeometryOptions): raster
  *                             positions per side, step and probe disk radius in units of N, defocus waves,
- *                             the object's phase peak in rad
+ *                             the object's phase peak in rad; the texture (the star's spokes, edge blur σ in
+ *                             units of N and background amplitude; or 'lines' and their density)
  *   --backend wasm|cpu|webgpu (default wasm)
  *   --out DIR                 write DIR/reconstruction.npz and DIR/truth.npz (objectGuess) at the end
  *                             (with --train-score on, the training positions' pair in DIR/train/)
@@ -51,7 +53,7 @@ for (let i = 0; i < argv.length; i += 2) {
   if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new Error(`expected --flag value pairs, got '${argv[i]}'`);
   flags.set(argv[i].slice(2), argv[i + 1]);
 }
-const known = ['size', 'dose', 'view', 'gridsize', 'epochs', 'batch', 'filter-scale', 'groups', 'lr', 'plateau', 'early-stopping', 'every', 'train-score', 'backend', 'out', 'loss', 'object-big', 'lattice', 'spacing', 'probe-radius', 'defocus', 'phase', 'line-density'];
+const known = ['size', 'dose', 'view', 'gridsize', 'epochs', 'batch', 'filter-scale', 'groups', 'lr', 'plateau', 'early-stopping', 'every', 'train-score', 'backend', 'out', 'loss', 'object-big', 'lattice', 'spacing', 'probe-radius', 'defocus', 'phase', 'line-density', 'object', 'spokes', 'star-blur', 'star-floor'];
 for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((f) => '--' + f).join(' ')})`);
 const num = (k: string, d: number, allowZero = false) => {
   const v = flags.get(k);
@@ -91,7 +93,7 @@ const trainScore = onOff('train-score', false);
 const backend = oneOf<NodeBackendName>('backend', 'wasm', ['wasm', 'cpu', 'webgpu']);
 const loss = oneOf('loss', 'nll', ['nll', 'mae'] as const);
 const objectBig = onOff('object-big', true);
-const geometry = { lattice: opt('lattice'), spacing: opt('spacing'), probeRadius: opt('probe-radius'), defocus: opt('defocus', true), phase: opt('phase', true), lineDensity: opt('line-density') };
+const geometry = { lattice: opt('lattice'), spacing: opt('spacing'), probeRadius: opt('probe-radius'), defocus: opt('defocus', true), phase: opt('phase', true), lineDensity: opt('line-density'), object: oneOf('object', 'star', ['star', 'lines'] as const), spokes: opt('spokes'), starBlur: opt('star-blur'), starFloor: opt('star-floor', true) };
 
 const started = await startNodeBackend(backend);
 const demo = await makeDemoStudy(size, { timestamp: '2026-01-01T00:00:00Z', geometry });
@@ -120,7 +122,7 @@ const model = new PtychoPinn({ settings, probe: train.probe, seed: 42, nPhotons:
 console.log(
   `bench:demo-job  ${size} demo, ${file('train')}, gridsize ${gridsize}, backend ${describeNodeBackend(started)}: ${trainGroups.B} train / ${testGroups.B} test groups, ` +
     `${epochs} epochs, batch ${batch} (${trainingBudget(trainGroups.B, { groups: trainGroups.B, batchSize: batch, epochs }).stepsPerEpoch} steps an epoch), filter scale ${filterScale}, lr ${lr}, plateau ${plateau ? 'on' : 'off'}, early stopping ${earlyStopping ? 'on' : 'off'}, loss ${loss}, object.big ${objectBig}; ` +
-    `geometry: ${geo.lattice}² raster step ${geo.step.toFixed(2)} px, probe disk radius ${geo.probeRadius.toFixed(2)} px (linear overlap ${(100 * geo.overlap).toFixed(0)} %), defocus ${geo.defocus}, phase peak ${geo.phase}, ${geo.nLines} lines (density ${geo.lineDensity})`,
+    `geometry: ${geo.lattice}² raster step ${geo.step.toFixed(2)} px, probe disk radius ${geo.probeRadius.toFixed(2)} px (linear overlap ${(100 * geo.overlap).toFixed(0)} %), defocus ${geo.defocus}, phase peak ${geo.phase}, object ${geo.objectText}${geo.object === 'star' ? `, edge blur σ ${geo.starBlurPx} px, background ${geo.starFloor}` : ` (line density ${geo.lineDensity})`}`,
 );
 console.log(`epoch      loss  ref amp SSIM  MS-SSIM  FRC50 | placed amp SSIM |${trainScore ? ' train placed |' : ''}     lr  wall s`);
 const t0 = performance.now();

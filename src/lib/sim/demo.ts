@@ -25,17 +25,17 @@
  *   metadata): every third raster point on each axis, ~32 per split.
  * - Object side S = (L − 1)·a + N, rounded up to even, so positions lie in [N/2, S − N/2] (buffer N/2,
  *   `nongrid_simulation.py:153-190`).
- * - Line density: a quarter of the reference lines benchmark's (`diffsim.py:161-170`, `grid_lines_workflow.py:101-123`: 400 lines on the 2·392 px
- *   canvas at N = 64, a 6.125·N object), the count scaling with S (0.25·400·S/(6.125·N): 132 lines on
- *   the small demo's 258 px). Measured on the small demo at the Demo preset (2026-12-06,
- *   docs/decisions/2026-12-06-demo-study.md): at the benchmark's density the lines form a dense web
- *   that neither gridsize resolves within the demo's budget (baseline 0.417 and dense 0.328 reference
- *   amplitude SSIM after 10 epochs; the pictures show the large-scale blobs only); at a quarter of it
- *   single lines stand apart (baseline 0.586, dense 0.412 after 10 epochs). The simulation recipe's
- *   400 lines at S = int(3.5·N) are 7x denser still.
+ * - Object (2026-12-07, docs/decisions/2026-12-07-demo-star.md): a Siemens star of DEMO_SPOKES
+ *   spokes (amplitude 1 on 0.25), edges blurred by σ = DEMO_STAR_BLUR·N, the resolution target of
+ *   X-ray microscopy. Measured on the small demo at the Demo preset (docs/lab/2026-12-07-demo-object.md):
+ *   on the reference's 'lines' texture both views reconstructed the large-scale bright and dark regions
+ *   but no line, so no one could tell the object in the pictures; on the star both show the spokes down
+ *   to the width they resolve, with the centre blurred. 'lines' stays as an option for measurements
+ *   (`bench:demo-job -- --object lines`): a quarter of the reference lines benchmark's density
+ *   (`diffsim.py:161-170`, `grid_lines_workflow.py:101-123`: 400 lines on the 2·392 px canvas at
+ *   N = 64), the count scaling with S (132 lines on the small demo's 258 px).
  * - The object carries phase (2026-12-06, docs/decisions/2026-12-06-demo-study.md): the reference's
- *   set_phi, φ = π·tanh((A − max A/2)/(3·mean A)) (diffsim.py `set_phi`), about −0.24 … 0.71 rad on
- *   this object, so phase scores measure something (an amplitude-only object has a flat phase).
+ *   set_phi, φ = π·tanh((A − max A/2)/(3·mean A)) (diffsim.py `set_phi`), so phase scores measure something (an amplitude-only object has a flat phase).
  * - Probe: the reference's default disk probe (`probe.py:15-27`) widened to a disk of radius
  *   DEMO_PROBE_RADIUS·N (0.33 N; default_probe_scale from probeScaleForRadius), so that neighbouring
  *   raster positions overlap by 1 − step/diameter = 54 %, as real scans do (50-70 %). The reference's
@@ -76,7 +76,15 @@ export const DEMO_LATTICE = 24;
 export const DEMO_DEFOCUS_WAVES: Readonly<Record<'small' | 'standard', number>> = { small: 1, standard: 1.5 };
 /** Probe disk radius in units of N (see the block comment: 54 % linear overlap at DEMO_SPACING). */
 export const DEMO_PROBE_RADIUS = 0.33;
-/** Line count relative to the lines benchmark's density (see the block comment). */
+/** The object's texture (see the block comment): a Siemens star; 'lines' stays for measurements. */
+export const DEMO_OBJECT: DemoObjectKind = 'star';
+/** Spokes of the Siemens star (see the block comment). */
+export const DEMO_SPOKES = 24;
+/** Gaussian blur of the star's edges, σ in units of N (1.5 px at N = 32, 3 px at N = 64). */
+export const DEMO_STAR_BLUR = 3 / 64;
+/** Background amplitude of the star (its spokes are 1). */
+export const DEMO_STAR_FLOOR = 0.25;
+/** Line count relative to the lines benchmark's density, for the 'lines' texture (see the block comment). */
 export const DEMO_LINE_DENSITY = 0.25;
 /** Peak of the object's phase, rad: the reference's set_phi uses π (diffsim.py `set_phi`). */
 export const DEMO_PHASE_PEAK = Math.PI;
@@ -99,6 +107,7 @@ export function latticePositions(L: number, step: number, start: number): { x: F
 }
 
 export type DemoSize = 'small' | 'standard';
+export type DemoObjectKind = 'star' | 'lines';
 
 export interface DemoProgress {
   message: string;
@@ -117,7 +126,14 @@ export interface DemoGeometryOptions {
   probeRadius?: number;
   defocus?: number;
   phase?: number;
-  /** line count relative to the lines benchmark's density (1) */
+  /** the object's texture: a Siemens star (the default) or the reference's 'lines' */
+  object?: DemoObjectKind;
+  /** the star's spokes, and the blur of its edges (σ in units of N) */
+  spokes?: number;
+  starBlur?: number;
+  /** the star's background amplitude (spokes are 1) */
+  starFloor?: number;
+  /** 'lines': line count relative to the lines benchmark's density (1) */
   lineDensity?: number;
 }
 
@@ -148,7 +164,8 @@ export interface DemoSummary {
   objectSize: number;
   scanExtent: number;
   nPositions: number;
-  nLines: number;
+  /** the object's texture in a few words, e.g. "a Siemens star of 24 spokes" */
+  objectText: string;
   /** probe disk radius, px, and the linear overlap of raster neighbours (1 − step / diameter) */
   probeRadius: number;
   overlap: number;
@@ -182,7 +199,60 @@ export function demoGeometry(size: DemoSize, o: DemoGeometryOptions = {}) {
   const phase = o.phase ?? DEMO_PHASE_PEAK;
   // linear overlap of neighbouring illuminations along a raster row: 1 − step / disk diameter
   const overlap = Math.max(0, 1 - step / (2 * probeRadius));
-  return { N, S, scan, step, spacing, lattice, lineDensity, nLines, nPositions: lattice * lattice, buffer: N / 2, probeScale, probeRadius, defocus, phase, overlap };
+  const object = o.object ?? DEMO_OBJECT;
+  const spokes = o.spokes ?? DEMO_SPOKES;
+  const starBlurPx = (o.starBlur ?? DEMO_STAR_BLUR) * N;
+  const starFloor = o.starFloor ?? DEMO_STAR_FLOOR;
+  const objectText = object === 'star' ? `a Siemens star of ${spokes} spokes` : `'lines' (${nLines} lines)`;
+  return { N, S, scan, step, spacing, lattice, lineDensity, nLines, object, spokes, starBlurPx, starFloor, objectText, nPositions: lattice * lattice, buffer: N / 2, probeScale, probeRadius, defocus, phase, overlap };
+}
+
+/**
+ * A Siemens star of side S, the resolution target of X-ray microscopy: `spokes` spokes of amplitude 1
+ * on a background of 0.25, centred, reaching the corners, each pixel the mean of 4 x 4 sub-samples (no
+ * aliasing at the fine centre), the edges blurred by a Gaussian of σ = `blur` px. Its spokes narrow
+ * from about 17 px at the corners of the small demo to below a pixel at the centre, so a reconstruction
+ * shows at a glance down to which width it resolves them.
+ */
+export function siemensStar(S: number, spokes: number, blur = 0, floor = 0.25): Float64Array {
+  const out = new Float64Array(S * S);
+  const c = (S - 1) / 2;
+  for (let r = 0; r < S; r++) {
+    for (let q = 0; q < S; q++) {
+      let on = 0;
+      for (let a = 0; a < 4; a++) {
+        for (let b = 0; b < 4; b++) {
+          const th = Math.atan2(r - c + (a + 0.5) / 4 - 0.5, q - c + (b + 0.5) / 4 - 0.5);
+          if (Math.sin(spokes * th) >= 0) on++;
+        }
+      }
+      out[r * S + q] = floor + (1 - floor) * (on / 16);
+    }
+  }
+  return blur > 0 ? gaussianBlur(out, S, blur) : out;
+}
+
+/** Separable Gaussian blur of an S x S image, σ px, edges clamped. */
+function gaussianBlur(img: Float64Array, S: number, sigma: number): Float64Array {
+  const R = Math.ceil(3 * sigma);
+  const k = new Float64Array(2 * R + 1);
+  let ks = 0;
+  for (let i = -R; i <= R; i++) ks += k[i + R] = Math.exp(-(i * i) / (2 * sigma * sigma));
+  for (let i = 0; i < k.length; i++) k[i] /= ks;
+  const tmp = new Float64Array(S * S);
+  const out = new Float64Array(S * S);
+  const cl = (v: number) => (v < 0 ? 0 : v >= S ? S - 1 : v);
+  for (let r = 0; r < S; r++) for (let q = 0; q < S; q++) {
+    let a = 0;
+    for (let i = -R; i <= R; i++) a += k[i + R] * img[r * S + cl(q + i)];
+    tmp[r * S + q] = a;
+  }
+  for (let r = 0; r < S; r++) for (let q = 0; q < S; q++) {
+    let a = 0;
+    for (let i = -R; i <= R; i++) a += k[i + R] * tmp[cl(r + i) * S + q];
+    out[r * S + q] = a;
+  }
+  return out;
 }
 
 /**
@@ -228,9 +298,9 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
   const g = demoGeometry(size, opts.geometry);
   const { N, S } = g;
 
-  progress(`Drawing a ${S}x${S} 'lines' object`, 0);
+  progress(`Drawing a ${S}x${S} object: ${g.objectText}`, 0);
   await tick();
-  const amp = linesObject(S, new Rng(seed, 1), g.nLines);
+  const amp = g.object === 'star' ? siemensStar(S, g.spokes, g.starBlurPx, g.starFloor) : linesObject(S, new Rng(seed, 1), g.nLines);
   const phi = phaseFromAmplitude(amp, g.phase);
   const re = new Float64Array(S * S);
   const im = new Float64Array(S * S);
@@ -247,7 +317,13 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
     size,
     N,
     object_size: S,
-    object: `'lines', ${g.nLines} lines on a ${2 * S} px canvas, G1 + 2 G5 + 5 G10, central crop; phase ${g.phase.toFixed(4)}*tanh((A - max A/2)/(3 mean A)) (the reference's set_phi shape)`,
+    object:
+      (g.object === 'star'
+        ? `a Siemens star of ${g.spokes} spokes (amplitude 1 on ${g.starFloor}), centred, edges blurred by a Gaussian of sigma ${g.starBlurPx} px`
+        : `'lines', ${g.nLines} lines on a ${2 * S} px canvas, G1 + 2 G5 + 5 G10, central crop`) +
+      `; phase ${g.phase.toFixed(4)}*tanh((A - max A/2)/(3 mean A)) (the reference's set_phi shape)`,
+    object_kind: g.object,
+    ...(g.object === 'star' ? { star_spokes: g.spokes, star_blur_px: g.starBlurPx, star_floor: g.starFloor } : { n_lines: g.nLines }),
     object_phase_peak: g.phase,
     probe: `the reference's default disk probe (probe.py get_default_probe) widened to radius ${g.probeRadius.toFixed(2)} px (${(g.probeRadius / N).toFixed(2)} N, default_probe_scale ${g.probeScale.toFixed(4)}), with a quadratic phase of ${g.defocus} wave(s) at the disk edge (defocus: spreads the far field so that amplitude max/mean < 100)`,
     probe_radius_px: g.probeRadius,
@@ -265,7 +341,7 @@ export async function makeDemoStudy(size: DemoSize, opts: DemoOptions = {}): Pro
   };
 
   const files: DemoFile[] = [];
-  const summary: DemoSummary = { size, N, objectSize: S, scanExtent: g.scan, nPositions: g.nPositions, nLines: g.nLines, probeRadius: g.probeRadius, overlap: g.overlap, phasePeak: g.phase, seed, doses: [...DEMO_DOSES], views: {} };
+  const summary: DemoSummary = { size, N, objectSize: S, scanExtent: g.scan, nPositions: g.nPositions, objectText: g.objectText, probeRadius: g.probeRadius, overlap: g.overlap, phasePeak: g.phase, seed, doses: [...DEMO_DOSES], views: {} };
   const write = (path: string, arrays: Record<string, NdArray>) => files.push({ path, bytes: writeNpz(arrays, { compress }) });
 
   for (let di = 0; di < DEMO_DOSES.length; di++) {
@@ -337,7 +413,7 @@ function phaseDMeta(view: string, threshold: number, source: string, m: SpacingM
 
 function describe(s: DemoSummary): string {
   const lines = [
-    `Demo study (${s.size}): N = ${s.N}, 'lines' object ${s.objectSize}x${s.objectSize} px (${s.nLines} lines) with phase up to ${s.phasePeak.toFixed(2)} rad, a raster of ${s.nPositions} positions over ${s.scanExtent.toFixed(1)}x${s.scanExtent.toFixed(1)} px, a probe disk of radius ${s.probeRadius.toFixed(1)} px (neighbours overlap ${(100 * s.overlap).toFixed(0)} %), seed ${s.seed}.`,
+    `Demo study (${s.size}): N = ${s.N}, object ${s.objectSize}x${s.objectSize} px, ${s.objectText}, with phase up to ${s.phasePeak.toFixed(2)} rad, a raster of ${s.nPositions} positions over ${s.scanExtent.toFixed(1)}x${s.scanExtent.toFixed(1)} px, a probe disk of radius ${s.probeRadius.toFixed(1)} px (neighbours overlap ${(100 * s.overlap).toFixed(0)} %), seed ${s.seed}.`,
     `Doses ${s.doses.map((d) => d.toExponential(0)).join(', ')}; y-split into train/test; dense keeps positions whose nearest neighbour is >= 0.3·N px away (all of the raster), sparse thins the raster greedily to >= 0.8·N.`,
   ];
   for (const [tag, v] of Object.entries(s.views)) {

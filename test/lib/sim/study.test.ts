@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import type { NdArray } from '../../../src/lib/ingest/types';
 import { openNpz } from '../../../src/lib/ingest';
 import { loadDataset } from '../../../src/lib/contract';
-import { splitByY, spacingFilter, spacingThreshold, nearestNeighbourDistances, greedySpacing, makeDemoStudy, demoGeometry, DEMO_DOSES, DEMO_PROBE_RADIUS, type DemoStudy } from '../../../src/lib/sim';
+import { splitByY, spacingFilter, spacingThreshold, nearestNeighbourDistances, greedySpacing, makeDemoStudy, demoGeometry, DEMO_DOSES, DEMO_PROBE_RADIUS, DEMO_SPOKES, DEMO_STAR_BLUR, siemensStar, type DemoStudy } from '../../../src/lib/sim';
 import { groupDataset } from '../../../src/lib/model/data';
 import { stitchCrop } from '../../../src/lib/model/infer';
 import { coverageOf } from '../../../src/lib/model/quality';
@@ -261,6 +261,55 @@ describe('makeDemoStudy (docs/demo-study.md)', () => {
     expect(demo.linear_overlap_dense).toBeCloseTo(g.overlap, 9);
     expect(demo.object_phase_peak).toBeCloseTo(Math.PI, 12);
     expect(study.description).toMatch(/overlap 54 %/);
+  });
+
+  it('draws a Siemens star: 2 x spokes edges on every circle, amplitude 1 on the background, blurred edges; the kind in _metadata and the description', async () => {
+    const g = demoGeometry('small');
+    expect(g.object).toBe('star');
+    const f = study.files.find((x) => x.path === 'phase_c/dose_100000/patched_train.npz')!;
+    const a = await openNpz(f.bytes, f.path);
+    const obj = (await a.read('objectGuess')).data as Float32Array;
+    const S = g.S;
+    const amp = (r: number, q: number) => Math.hypot(obj[2 * (r * S + q)], obj[2 * (r * S + q) + 1]);
+    const c = (S - 1) / 2;
+    for (const radius of [40, 80, 120]) {
+      // walk the circle from the middle of a spoke; count crossings of the mid amplitude: K spokes give 2K
+      let crossings = 0;
+      let prev = 0;
+      const steps = 4000;
+      for (let i = 0; i <= steps; i++) {
+        const th = Math.PI / (2 * DEMO_SPOKES) + (2 * Math.PI * i) / steps;
+        const v = amp(Math.round(c + radius * Math.sin(th)), Math.round(c + radius * Math.cos(th))) - (0.25 + 1) / 2;
+        const sgn = Math.sign(v);
+        if (i > 0 && sgn !== 0 && prev !== 0 && sgn !== prev) crossings++;
+        if (sgn !== 0) prev = sgn;
+      }
+      expect(crossings, `radius ${radius}`).toBe(2 * DEMO_SPOKES);
+    }
+    // the edges are blurred (intermediate values far from the centre), the plateaus are 0.25 and 1
+    const raw = siemensStar(S, DEMO_SPOKES, 0);
+    const blurred = siemensStar(S, DEMO_SPOKES, DEMO_STAR_BLUR * g.N);
+    let mids = 0;
+    let rawMids = 0;
+    for (let q = 0; q < S; q++) {
+      if (blurred[5 * S + q] > 0.4 && blurred[5 * S + q] < 0.85) mids++;
+      if (raw[5 * S + q] > 0.4 && raw[5 * S + q] < 0.85) rawMids++;
+    }
+    expect(mids).toBeGreaterThan(2 * rawMids);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of blurred) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    expect(lo).toBeGreaterThanOrEqual(0.25 - 1e-12);
+    expect(hi).toBeLessThanOrEqual(1 + 1e-12);
+    const meta = JSON.parse(String((await a.read('_metadata')).data[0]));
+    const demo = meta.additional_parameters.demo;
+    expect(demo.object_kind).toBe('star');
+    expect(demo.star_spokes).toBe(DEMO_SPOKES);
+    expect(demo.star_blur_px).toBeCloseTo(DEMO_STAR_BLUR * g.N, 12);
+    expect(study.description).toMatch(/Siemens star of 24 spokes/);
   });
 
   it('is reproducible: the same seed and timestamp give the same bytes; another seed differs', async () => {
