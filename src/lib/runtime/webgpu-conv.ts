@@ -29,12 +29,11 @@
  * setFilterGradSplitTarget).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { FlatProgram, i32 } from './webgpu-program';
 
 type Attrs = Record<string, unknown>;
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-
-const WG = 64;
 
 interface Geometry {
   B: number; H: number; W: number; ci: number; co: number; kh: number; kw: number; outH: number; outW: number;
@@ -61,26 +60,13 @@ export function convGeometry(xShape: number[], filterShape: number[], attrs: Att
   };
 }
 
-function flatDispatch(threads: number): [number, number, number] {
-  return [Math.ceil(threads / WG), 1, 1];
-}
-
 /**
  * Implicit-GEMM convolution over one row of `px` pixels × `ob` vec4s of output channels per thread.
  * mode 'forward': A = x [B,H,W,ci], F = W [kh,kw,ci,co], output [B,outH,outW,co] (+ bias, ReLU).
  * mode 'input': A = dy [B,outH,outW,co], F = W transposed to [kh,kw,co,ci], output dx [B,H,W,ci];
  * the taps are mirrored.
  */
-class ConvProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  variableComponents: number[];
-  outputComponent = 4;
-  workgroupSize: [number, number, number] = [WG, 1, 1];
-  uniforms = 'inH : i32, inW : i32, cin4 : i32, outH : i32, outW : i32, cout4 : i32, kh : i32, kw : i32, padT : i32, padL : i32, xTiles : i32, oTiles : i32, threads : i32,';
+class ConvProgram extends FlatProgram {
   private readonly mode: 'forward' | 'input';
   private readonly bias: boolean;
   private readonly relu: boolean;
@@ -88,17 +74,18 @@ class ConvProgram implements WebGPUProgram {
   private readonly ob: number;
 
   constructor(mode: 'forward' | 'input', outShape: number[], bias: boolean, relu: boolean, px: number, ob: number) {
+    const [B, H, W, C] = outShape;
+    super({
+      key: `ptycho_conv_${mode}_${bias}_${relu}_${px}_${ob}`, outputShape: outShape, inputs: bias ? ['A', 'F', 'bias'] : ['A', 'F'],
+      uniforms: 'inH : i32, inW : i32, cin4 : i32, outH : i32, outW : i32, cout4 : i32, kh : i32, kw : i32, padT : i32, padL : i32, xTiles : i32, oTiles : i32, threads : i32,',
+      threads: B * H * Math.ceil(W / px) * (C / 4 / ob),
+    });
+    this.variableComponents = bias ? [4, 4, 4] : [4, 4];
     this.mode = mode;
     this.bias = bias;
     this.relu = relu;
     this.px = px;
     this.ob = ob;
-    this.outputShape = outShape;
-    this.variableNames = bias ? ['A', 'F', 'bias'] : ['A', 'F'];
-    this.variableComponents = bias ? [4, 4, 4] : [4, 4];
-    const [B, H, W, C] = outShape;
-    this.dispatch = flatDispatch(B * H * Math.ceil(W / px) * (C / 4 / ob));
-    this.shaderKey = `ptycho_conv_${mode}_${bias}_${relu}_${px}_${ob}`;
   }
 
   getUserCode(): string {
@@ -167,26 +154,19 @@ export function setConvTiles(px: number, ob: number): void {
  * over its batch slice and the pixels where the tap lands inside the image. Output
  * [SPLIT·kh·kw, ci, co] (vec4 over co).
  */
-class FilterGradProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  variableNames = ['X', 'DY'];
-  variableComponents = [4, 4];
-  outputComponent = 4;
-  workgroupSize: [number, number, number] = [WG, 1, 1];
-  uniforms = 'B : i32, H : i32, W : i32, ci4 : i32, outH : i32, outW : i32, co4 : i32, kw : i32, taps : i32, padT : i32, padL : i32, bPer : i32, oTiles : i32, iTiles : i32, threads : i32,';
+class FilterGradProgram extends FlatProgram {
   private readonly ib: number;
   private readonly ob: number;
 
   constructor(g: Geometry, split: number, ib: number, ob: number) {
+    super({
+      key: `ptycho_conv_filter_grad_${ib}_${ob}`, outputShape: [split * g.kh * g.kw, g.ci, g.co], inputs: ['X', 'DY'],
+      uniforms: 'B : i32, H : i32, W : i32, ci4 : i32, outH : i32, outW : i32, co4 : i32, kw : i32, taps : i32, padT : i32, padL : i32, bPer : i32, oTiles : i32, iTiles : i32, threads : i32,',
+      threads: split * g.kh * g.kw * (g.ci / 4 / ib) * (g.co / 4 / ob),
+    });
+    this.variableComponents = [4, 4];
     this.ib = ib;
     this.ob = ob;
-    this.outputShape = [split * g.kh * g.kw, g.ci, g.co];
-    const threads = split * g.kh * g.kw * (g.ci / 4 / ib) * (g.co / 4 / ob);
-    this.dispatch = flatDispatch(threads);
-    this.shaderKey = `ptycho_conv_filter_grad_${ib}_${ob}`;
   }
 
   getUserCode(): string {
@@ -285,10 +265,6 @@ function filterGradSplit(backend: WebGPUBackend, g: Geometry, ib: number, ob: nu
 // ---------------------------------------------------------------------------------------------
 // Kernel functions
 
-function i32(data: number[]): { type: 'int32'; data: number[] } {
-  return { type: 'int32', data };
-}
-
 export function runConvForward(backend: WebGPUBackend, x: tf.TensorInfo, filter: tf.TensorInfo, bias: tf.TensorInfo | null, relu: boolean, g: Geometry): tf.TensorInfo {
   const outShape = [g.B, g.outH, g.outW, g.co];
   const { px } = convTiles;
@@ -296,7 +272,7 @@ export function runConvForward(backend: WebGPUBackend, x: tf.TensorInfo, filter:
   const program = new ConvProgram('forward', outShape, bias !== null, relu, px, ob);
   const xTiles = Math.ceil(g.outW / px);
   const threads = g.B * g.outH * xTiles * (g.co / 4 / ob);
-  const uniforms = [g.H, g.W, g.ci / 4, g.outH, g.outW, g.co / 4, g.kh, g.kw, g.top, g.left, xTiles, g.co / 4 / ob, threads].map((v) => i32([v]));
+  const uniforms = [g.H, g.W, g.ci / 4, g.outH, g.outW, g.co / 4, g.kh, g.kw, g.top, g.left, xTiles, g.co / 4 / ob, threads].map(i32);
   return backend.runWebGPUProgram(program, bias ? [x, filter, bias] : [x, filter], 'float32', uniforms);
 }
 
@@ -313,7 +289,7 @@ export function runConvBackpropInput(backend: WebGPUBackend, dy: tf.TensorInfo, 
   const program = new ConvProgram('input', outShape, false, false, px, ob);
   const xTiles = Math.ceil(g.W / px);
   const threads = g.B * g.H * xTiles * (g.ci / 4 / ob);
-  const uniforms = [g.outH, g.outW, g.co / 4, g.H, g.W, g.ci / 4, g.kh, g.kw, g.top, g.left, xTiles, g.ci / 4 / ob, threads].map((v) => i32([v]));
+  const uniforms = [g.outH, g.outW, g.co / 4, g.H, g.W, g.ci / 4, g.kh, g.kw, g.top, g.left, xTiles, g.ci / 4 / ob, threads].map(i32);
   const dx = backend.runWebGPUProgram(program, [dy, ft], 'float32', uniforms);
   backend.disposeData(ft.dataId);
   return dx;
@@ -328,7 +304,7 @@ export function runConvBackpropFilter(backend: WebGPUBackend, x: tf.TensorInfo, 
   const oTiles = g.co / 4 / ob;
   const iTiles = g.ci / 4 / ib;
   const threads = split * g.kh * g.kw * iTiles * oTiles;
-  const uniforms = [g.B, g.H, g.W, g.ci / 4, g.outH, g.outW, g.co / 4, g.kw, g.kh * g.kw, g.top, g.left, bPer, oTiles, iTiles, threads].map((v) => i32([v]));
+  const uniforms = [g.B, g.H, g.W, g.ci / 4, g.outH, g.outW, g.co / 4, g.kw, g.kh * g.kw, g.top, g.left, bPer, oTiles, iTiles, threads].map(i32);
   const out = backend.runWebGPUProgram(program, [x, dy], 'float32', uniforms);
   const filterShape = [g.kh, g.kw, g.ci, g.co];
   if (split === 1) return { dataId: out.dataId, shape: filterShape, dtype: 'float32' };

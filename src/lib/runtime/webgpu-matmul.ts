@@ -12,31 +12,23 @@
  * kernel of the Reference step in the profile (docs/lab/2026-12-06-webgpu-kernels.md).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { FlatProgram } from './webgpu-program';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-const WG = 64;
-
-class MatMulProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  variableNames = ['A', 'B'];
-  variableComponents = [4, 4];
-  outputComponent = 4;
-  workgroupSize: [number, number, number] = [WG, 1, 1];
-  uniforms = 'M4 : i32, N4 : i32, K4 : i32, aBatch : i32, bBatch : i32, threads : i32,';
+class MatMulProgram extends FlatProgram {
   private readonly ta: boolean;
   private readonly tb: boolean;
 
   constructor(batch: number, M: number, N: number, ta: boolean, tb: boolean) {
+    super({
+      key: `ptycho_matmul_${ta}_${tb}`, outputShape: [batch, M, N], inputs: ['A', 'B'],
+      uniforms: 'M4 : i32, N4 : i32, K4 : i32, aBatch : i32, bBatch : i32, threads : i32,', threads: (batch * M * N) / 16,
+    });
+    this.variableComponents = [4, 4];
     this.ta = ta;
     this.tb = tb;
-    this.outputShape = [batch, M, N];
-    this.dispatch = [Math.ceil((batch * M * N) / 16 / WG), 1, 1];
-    this.shaderKey = `ptycho_matmul_${ta}_${tb}`;
   }
 
   getUserCode(): string {
@@ -92,23 +84,18 @@ class MatMulProgram implements WebGPUProgram {
  * writes masked at the edges. Used where a dimension is not a multiple of 4 (the physics canvas,
  * P = N + (gridsize − 1)·offset + jitter = 78 for the Reference preset).
  */
-class MatMulGeneralProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  variableNames = ['A', 'B'];
-  workgroupSize: [number, number, number] = [WG, 1, 1];
-  uniforms = 'M : i32, N : i32, K : i32, mTiles : i32, nTiles : i32, aBatch : i32, bBatch : i32, threads : i32,';
+class MatMulGeneralProgram extends FlatProgram {
   private readonly ta: boolean;
   private readonly tb: boolean;
 
   constructor(batch: number, M: number, N: number, ta: boolean, tb: boolean) {
+    super({
+      key: `ptycho_matmul_general_${ta}_${tb}`, outputShape: [batch, M, N], inputs: ['A', 'B'],
+      uniforms: 'M : i32, N : i32, K : i32, mTiles : i32, nTiles : i32, aBatch : i32, bBatch : i32, threads : i32,',
+      threads: batch * Math.ceil(M / 4) * Math.ceil(N / 4), vec4Output: false,
+    });
     this.ta = ta;
     this.tb = tb;
-    this.outputShape = [batch, M, N];
-    this.dispatch = [Math.ceil((batch * Math.ceil(M / 4) * Math.ceil(N / 4)) / WG), 1, 1];
-    this.shaderKey = `ptycho_matmul_general_${ta}_${tb}`;
   }
 
   getUserCode(): string {

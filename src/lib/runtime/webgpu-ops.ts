@@ -17,29 +17,14 @@
  * Every kernel falls back to tfjs' own for any other shape or attribute.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { FlatProgram, i32 } from './webgpu-program';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-const WG = 64;
-
-function i32(v: number): { type: 'int32'; data: number[] } {
-  return { type: 'int32', data: [v] };
-}
-
-class BiasAddProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey = 'ptycho_bias_add';
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  variableNames = ['X', 'b'];
-  outputComponent = 4;
-  workgroupSize: [number, number, number] = [WG, 1, 1];
-  uniforms = 'n4 : i32, c4 : i32,';
-
+class BiasAddProgram extends FlatProgram {
   constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatch = [Math.ceil(tf.util.sizeFromShape(shape) / 4 / WG), 1, 1];
+    super({ key: 'ptycho_bias_add', outputShape: shape, inputs: ['X', 'b'], uniforms: 'n4 : i32, c4 : i32,', threads: tf.util.sizeFromShape(shape) / 4 });
   }
 
   getUserCode(): string {
@@ -55,19 +40,12 @@ class BiasAddProgram implements WebGPUProgram {
  * Sums over the middle axis of [outer, R, inner] (vec4 over inner) in `slices` slices of R:
  * output [slices, outer, inner].
  */
-class AxisSumProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey = 'ptycho_axis_sum';
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  variableNames = ['X'];
-  outputComponent = 4;
-  workgroupSize: [number, number, number] = [WG, 1, 1];
-  uniforms = 'rows : i32, outer : i32, c4 : i32, perSlice : i32, threads : i32,';
-
+class AxisSumProgram extends FlatProgram {
   constructor(slices: number, outer: number, inner: number) {
-    this.outputShape = [slices, outer, inner];
-    this.dispatch = [Math.ceil((slices * outer * inner) / 4 / WG), 1, 1];
+    super({
+      key: 'ptycho_axis_sum', outputShape: [slices, outer, inner], inputs: ['X'],
+      uniforms: 'rows : i32, outer : i32, c4 : i32, perSlice : i32, threads : i32,', threads: (slices * outer * inner) / 4,
+    });
   }
 
   getUserCode(): string {
@@ -96,19 +74,9 @@ class AxisSumProgram implements WebGPUProgram {
 }
 
 /** dx[b,y,x,:] = Σ of dy's 2x2 block at (2y, 2x) (vec4 over C). */
-class Upsample2GradProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey = 'ptycho_upsample2_grad';
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  variableNames = ['dy'];
-  outputComponent = 4;
-  workgroupSize: [number, number, number] = [WG, 1, 1];
-  uniforms = 'H : i32, W : i32, c4 : i32, threads : i32,';
-
+class Upsample2GradProgram extends FlatProgram {
   constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatch = [Math.ceil(tf.util.sizeFromShape(shape) / 4 / WG), 1, 1];
+    super({ key: 'ptycho_upsample2_grad', outputShape: shape, inputs: ['dy'], uniforms: 'H : i32, W : i32, c4 : i32, threads : i32,', threads: tf.util.sizeFromShape(shape) / 4 });
   }
 
   getUserCode(): string {
