@@ -118,50 +118,39 @@ export async function startBackend(name: CliBackend): Promise<string | null> {
 }
 
 /**
- * Start the backend (the one asked for, an error if it cannot start; else WASM with the CPU backend
- * as the fallback where WebAssembly does not start) and make the PtychoPINN runner
- * (src/lib/pipeline/runner.ts) on it.
+ * The CLI's backend policy, for this thread (a runner) and for the job threads alike: the backend
+ * asked for, an error naming it if it cannot start; else WASM, falling back to the tfjs CPU backend
+ * where WebAssembly does not start. `start` starts one and throws the reason where it cannot.
  */
-export async function loadPtychoPinnRunner(want: CliBackend | null = null): Promise<{ runner: JobRunner; backend: string }> {
-  let backend: CliBackend;
-  if (want) {
-    const why = await startBackend(want);
-    if (why) throw new CliError(1, `--backend ${want}: ${why}`);
-    backend = want;
-  } else {
-    const why = await startBackend('wasm');
-    if (why) console.error(`  (${why}; training on the slower tfjs CPU backend)`);
-    backend = why ? 'cpu' : 'wasm';
-    if (why) await startBackend('cpu');
-  }
-  const { createPtychoPinnRunner } = await import('../lib/pipeline/runner');
-  return { runner: createPtychoPinnRunner({ backend }), backend };
-}
-
-/**
- * `--jobs K`, K > 1: the pool's first job thread, started here so that it picks the backend as
- * loadPtychoPinnRunner does (the one asked for, an error if it cannot start; else WASM, falling back
- * to the CPU backend where WebAssembly does not start), without a tfjs in the CLI's own thread.
- */
-async function firstThread(want: CliBackend | null): Promise<{ slot: JobSlot; backend: CliBackend }> {
+async function startPreferred<T>(want: CliBackend | null, start: (name: CliBackend) => Promise<T>): Promise<{ started: T; backend: CliBackend }> {
   const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
   if (want) {
     try {
-      return { slot: await threadSlot(want), backend: want };
+      return { started: await start(want), backend: want };
     } catch (e) {
       throw new CliError(1, `--backend ${want}: ${why(e)}`);
     }
   }
   try {
-    return { slot: await threadSlot('wasm'), backend: 'wasm' };
+    return { started: await start('wasm'), backend: 'wasm' };
   } catch (e) {
     console.error(`  (${why(e)}; training on the slower tfjs CPU backend)`);
   }
   try {
-    return { slot: await threadSlot('cpu'), backend: 'cpu' };
+    return { started: await start('cpu'), backend: 'cpu' };
   } catch (e) {
     throw new CliError(1, why(e));
   }
+}
+
+/** Start the backend by the CLI's policy (startPreferred) and make the PtychoPINN runner (src/lib/pipeline/runner.ts) on it. */
+export async function loadPtychoPinnRunner(want: CliBackend | null = null): Promise<{ runner: JobRunner; backend: string }> {
+  const { backend } = await startPreferred(want, async (name) => {
+    const why = await startBackend(name);
+    if (why) throw new Error(why);
+  });
+  const { createPtychoPinnRunner } = await import('../lib/pipeline/runner');
+  return { runner: createPtychoPinnRunner({ backend }), backend };
 }
 
 function pyStrValue(v: number | string): string {
@@ -342,9 +331,10 @@ async function study(args: Args, io: CliIO): Promise<number> {
   let pool: SlotPool | null = null;
   let spare: JobSlot | null = null;
   if (k > 1) {
-    const first = await firstThread(args.backend);
+    // the pool's first job thread picks the backend by the CLI's policy, with no tfjs in this thread
+    const first = await startPreferred(args.backend, threadSlot);
     backend = first.backend;
-    spare = first.slot;
+    spare = first.started;
     pool = slotPool(k, async () => {
       const s = spare;
       spare = null;
