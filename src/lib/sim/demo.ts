@@ -34,11 +34,17 @@
  *   (`bench:demo-job -- --object lines`): a quarter of the reference lines benchmark's density
  *   (`diffsim.py:161-170`, `grid_lines_workflow.py:101-123`: 400 lines on the 2·392 px canvas at
  *   N = 64), the count scaling with S (132 lines on the small demo's 258 px).
- * - The object carries phase (2026-12-06, docs/decisions/2026-12-06-demo-study.md): the reference's
- *   set_phi, φ = π·tanh((A − max A/2)/(3·mean A)) (diffsim.py `set_phi`), so phase scores measure something (an amplitude-only object has a flat phase).
+ * - The object carries phase (2026-12-06, docs/decisions/2026-12-06-demo-study.md): the shape of the
+ *   reference's set_phi, φ = P·tanh((A − max A/2)/(3·mean A)) (diffsim.py `set_phi`, where P = π), so
+ *   phase scores measure something (an amplitude-only object has a flat phase). The demo's peak P is
+ *   DEMO_PHASE_PEAK = 1 rad since 2026-12-07 (docs/decisions/2026-12-07-demo-dose.md): a weaker phase
+ *   object, -0.13 ... 0.27 rad on the star.
  * - Probe: the reference's default disk probe (`probe.py:15-27`) widened to a disk of radius
- *   DEMO_PROBE_RADIUS·N (0.33 N; default_probe_scale from probeScaleForRadius), so that neighbouring
- *   raster positions overlap by 1 − step/diameter = 54 %, as real scans do (50-70 %). The reference's
+ *   DEMO_PROBE_RADIUS·N (0.45 N since 2026-12-07; 0.33 N before; default_probe_scale from
+ *   probeScaleForRadius), so that neighbouring raster positions overlap by 1 − step/diameter = 66 %, as
+ *   real scans do (50-70 %). Each exposure's photons (the dose) then spread over 1.9 times the object
+ *   area of the 0.33 N disk, and the study's lowest dose shows in both views' pictures and scores
+ *   (docs/decisions/2026-12-07-demo-dose.md); with the 0.33 N disk neither view was dose-limited. The reference's
  *   own disk (0.17 N) at this step overlapped by 11 % and left ~20 % of the object never illuminated
  *   (disks on a square raster of step > √2·radius leave gaps). A disk wider than the central N/2
  *   window is modelled by the decoder's border branch (probe.big), with the merge normaliser floored at
@@ -71,11 +77,11 @@ export const DEMO_LATTICE = 24;
 /**
  * Defocus of the demo probe, waves at the disk's edge (see the block comment): 1 at N = 32; 1.5 at
  * N = 64, where the 0.33 N disk's far field with 1 wave peaked at max/mean 134 at dose 1e3, over the
- * data contract's suggested 100 (1.5 passes every file of both sizes).
+ * data contract's suggested 100 (1.5 passes every file of both sizes, with the 0.33 N and the 0.45 N disk).
  */
 export const DEMO_DEFOCUS_WAVES: Readonly<Record<'small' | 'standard', number>> = { small: 1, standard: 1.5 };
-/** Probe disk radius in units of N (see the block comment: 54 % linear overlap at DEMO_SPACING). */
-export const DEMO_PROBE_RADIUS = 0.33;
+/** Probe disk radius in units of N (see the block comment: 66 % linear overlap at DEMO_SPACING). */
+export const DEMO_PROBE_RADIUS = 0.45;
 /** The object's texture (see the block comment): a Siemens star; 'lines' stays for measurements. */
 export const DEMO_OBJECT: DemoObjectKind = 'star';
 /** Spokes of the Siemens star (see the block comment). */
@@ -86,8 +92,8 @@ export const DEMO_STAR_BLUR = 3 / 64;
 export const DEMO_STAR_FLOOR = 0.25;
 /** Line count relative to the lines benchmark's density, for the 'lines' texture (see the block comment). */
 export const DEMO_LINE_DENSITY = 0.25;
-/** Peak of the object's phase, rad: the reference's set_phi uses π (diffsim.py `set_phi`). */
-export const DEMO_PHASE_PEAK = Math.PI;
+/** Peak of the object's phase, rad (the reference's set_phi uses π, diffsim.py `set_phi`; see the block comment). */
+export const DEMO_PHASE_PEAK = 1;
 /** Object side of the reference's lines benchmark in units of N (392 px at N = 64, `grid_lines_workflow.py:101-123`). */
 export const BENCHMARK_OBJECT_SIDE = 392 / 64;
 /** Raster step in units of N: >= 0.3 (the dense threshold) and <= the stitch crop (see the block comment). */

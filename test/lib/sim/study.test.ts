@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import type { NdArray } from '../../../src/lib/ingest/types';
 import { openNpz } from '../../../src/lib/ingest';
 import { loadDataset } from '../../../src/lib/contract';
-import { splitByY, spacingFilter, spacingThreshold, nearestNeighbourDistances, greedySpacing, makeDemoStudy, demoGeometry, DEMO_DOSES, DEMO_PROBE_RADIUS, DEMO_SPOKES, DEMO_STAR_BLUR, siemensStar, type DemoStudy } from '../../../src/lib/sim';
+import { splitByY, spacingFilter, spacingThreshold, nearestNeighbourDistances, greedySpacing, makeDemoStudy, demoGeometry, DEMO_DOSES, DEMO_PROBE_RADIUS, DEMO_PHASE_PEAK, DEMO_SPOKES, DEMO_STAR_BLUR, siemensStar, type DemoStudy } from '../../../src/lib/sim';
 import { groupDataset } from '../../../src/lib/model/data';
 import { stitchCrop } from '../../../src/lib/model/infer';
 import { coverageOf } from '../../../src/lib/model/quality';
@@ -220,7 +220,7 @@ describe('makeDemoStudy (docs/demo-study.md)', () => {
     }
   }, 120_000);
 
-  it('overlaps as real scans do and carries phase: a probe disk of 0.33 N over a 0.305 N raster (54 %), the set_phi phase in objectGuess, both in _metadata', async () => {
+  it('overlaps as real scans do and carries phase: a probe disk of 0.45 N over a 0.305 N raster (66 %), the set_phi phase (peak 1 rad) in objectGuess, both in _metadata', async () => {
     const g = demoGeometry('small');
     expect(g.probeRadius / g.N).toBeCloseTo(DEMO_PROBE_RADIUS, 6);
     expect(g.overlap).toBeGreaterThanOrEqual(0.5);
@@ -241,7 +241,8 @@ describe('makeDemoStudy (docs/demo-study.md)', () => {
       hi = Math.max(hi, ph);
     }
     const std = Math.sqrt(s2 / n - (s / n) ** 2);
-    expect(std).toBeGreaterThan(0.1); // rad: not a flat phase
+    expect(std).toBeGreaterThan(0.1); // rad: not a flat phase (the star's spokes against its background)
+    expect(hi - lo).toBeGreaterThan(0.3);
     expect(lo).toBeGreaterThan(-Math.PI / 2); // no wrapping
     expect(hi).toBeLessThan(Math.PI / 2);
     // the probe: the defocused disk of that radius (amplitude ~1 inside, ~0 a few pixels outside)
@@ -259,8 +260,9 @@ describe('makeDemoStudy (docs/demo-study.md)', () => {
     const demo = meta.additional_parameters.demo;
     expect(demo.probe_radius_px).toBeCloseTo(g.probeRadius, 9);
     expect(demo.linear_overlap_dense).toBeCloseTo(g.overlap, 9);
-    expect(demo.object_phase_peak).toBeCloseTo(Math.PI, 12);
-    expect(study.description).toMatch(/overlap 54 %/);
+    expect(DEMO_PHASE_PEAK).toBe(1);
+    expect(demo.object_phase_peak).toBeCloseTo(DEMO_PHASE_PEAK, 12);
+    expect(study.description).toMatch(/overlap 66 %/);
   });
 
   it('draws a Siemens star: 2 x spokes edges on every circle, amplitude 1 on the background, blurred edges; the kind in _metadata and the description', async () => {
