@@ -97,6 +97,20 @@ export function reconstructionPreview(width: number, height: number, amplitude: 
   return encodePng({ width: W, height, channels: 1, data: img });
 }
 
+/** Below this span (rad) of the truth's covered phase, comparison pictures show phase over [−π, π]. */
+const PHASE_DISPLAY_MIN_SPAN = 1e-3;
+
+/** `values` minus their mean over covered, finite pixels (a copy). */
+function withoutCoveredMean(values: ArrayLike<number>, covered: ArrayLike<number>, n: number): Float64Array {
+  let s = 0;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    if (covered[i] && Number.isFinite(values[i])) { s += values[i]; k++; }
+  }
+  const m = k > 0 ? s / k : 0;
+  return Float64Array.from({ length: n }, (_, i) => values[i] - m);
+}
+
 /** Colour of pixels no test crop reaches in comparison pictures (not scanned). */
 const UNSCANNED: [number, number, number] = [70, 90, 140];
 
@@ -105,8 +119,12 @@ const UNSCANNED: [number, number, number] = [70, 90, 140];
  * common-region pair of src/lib/model/quality.ts, or the placed pair when a job has no common scores)
  * and the same colour scale per row: amplitude over the
  * truth's range with the reconstruction scaled by mean(truth)/mean(recon) over covered pixels (the
- * amplitude scaling eval_reconstruction applies, `evaluation.py:585-586`), phase over [−π, π]. Grey
- * levels; pixels no crop reaches are blue-grey. Small crops are enlarged by an integer factor.
+ * amplitude scaling eval_reconstruction applies, `evaluation.py:585-586`); phase with each image's
+ * mean over covered pixels removed (the evaluation's 'mean' phase alignment, `evaluation.py:566-575`:
+ * a reconstruction's phase offset is arbitrary) over the truth's range so aligned, so that a weak phase
+ * object (the demo's peaks at 1 rad, src/lib/sim/demo.ts) shows its structure; over [−π, π] when the
+ * truth's phase is flat. Grey levels; pixels no crop reaches are blue-grey. Small crops are enlarged by
+ * an integer factor.
  */
 export function comparisonPng(
   width: number,
@@ -128,6 +146,16 @@ export function comparisonPng(
   }
   if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
   const scale = sr > 0 ? st / sr : 1;
+  const tPhase = withoutCoveredMean(truth.phase, covered, width * height);
+  const rPhase = withoutCoveredMean(recon.phase, covered, width * height);
+  let pLo = Infinity;
+  let pHi = -Infinity;
+  for (let i = 0; i < width * height; i++) {
+    if (!covered[i] || !Number.isFinite(tPhase[i])) continue;
+    pLo = Math.min(pLo, tPhase[i]);
+    pHi = Math.max(pHi, tPhase[i]);
+  }
+  if (!(pHi - pLo > PHASE_DISPLAY_MIN_SPAN)) { pLo = -Math.PI; pHi = Math.PI; }
   const z = Math.max(1, Math.min(4, Math.floor(256 / Math.max(width, height))));
   const gap = 4;
   const w = width * z;
@@ -138,8 +166,8 @@ export function comparisonPng(
   const panels: Array<[ArrayLike<number>, number, number, number, number, boolean]> = [
     [truth.amplitude, lo, hi, 0, 0, false],
     [recon.amplitude, lo, hi, 0, w + gap, true],
-    [truth.phase, -Math.PI, Math.PI, h + gap, 0, false],
-    [recon.phase, -Math.PI, Math.PI, h + gap, w + gap, false],
+    [tPhase, pLo, pHi, h + gap, 0, false],
+    [rPhase, pLo, pHi, h + gap, w + gap, false],
   ];
   for (const [vals, a, b, top, left, scaled] of panels) {
     const span = b > a ? b - a : 1;

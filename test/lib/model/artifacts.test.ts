@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { unzlibSync } from 'fflate';
 import * as tf from '@tensorflow/tfjs';
-import { encodePng, reconstructionPreview } from '../../../src/lib/model/png';
+import { comparisonPng, encodePng, reconstructionPreview } from '../../../src/lib/model/png';
 import { loadGeneratorFromBundle, modelFiles, sha256Hex, zipBundle } from '../../../src/lib/model/bundle';
 import { PtychoPinn } from '../../../src/lib/model/pinn';
 import { settingsFromParams } from '../../../src/lib/model/settings';
@@ -59,6 +59,27 @@ describe('PNG encoder', () => {
     const W = 2 * 2 + 2;
     expect(Array.from(raw.subarray(1, 1 + W))).toEqual([0, 85, 255, 255, 0, 128]);
     expect(Array.from(raw.subarray(W + 2, W + 2 + W))).toEqual([170, 255, 255, 255, 255, 128]);
+  });
+
+  it('comparison.png: phase rows with each mean removed, over the truth\'s range (a weak phase shows); [−π, π] for a flat truth', () => {
+    // 2 x 2, all covered. Truth phase -0.1 ... 0.3 rad; the reconstruction the same plus an arbitrary offset of 1 rad.
+    const tPh = [-0.1, 0.1, 0.1, 0.3];
+    const rPh = tPh.map((v) => v + 1);
+    const amp = [1, 1, 1, 1];
+    const pixels = (png: Uint8Array) => {
+      const raw = unzlibSync(parsePng(png)[1].data);
+      const W = 2 * 2 * 4 + 4; // enlarged 4x (floor(256 / 2) capped at 4), 4 px gap
+      const grey = (row: number, col: number) => raw[row * (W * 3 + 1) + 1 + col * 3];
+      const phaseTop = 2 * 4 + 4; // first phase row
+      return { truth: [grey(phaseTop, 0), grey(phaseTop, 4), grey(phaseTop + 4, 4)], recon: [grey(phaseTop, 12), grey(phaseTop, 16), grey(phaseTop + 4, 16)] };
+    };
+    const weak = pixels(comparisonPng(2, 2, { amplitude: amp, phase: tPh }, { amplitude: amp, phase: rPh }, [1, 1, 1, 1]));
+    expect(weak.truth).toEqual([0, 128, 255]); // -0.1, 0.1, 0.3 over the truth's 0.4 rad
+    expect(weak.recon).toEqual(weak.truth); // the offset is removed
+    // a flat truth: [−π, π] around the means; the reconstruction's ±0.2 rad is a faint ±8 grey levels:
+    const flat = pixels(comparisonPng(2, 2, { amplitude: amp, phase: [0.5, 0.5, 0.5, 0.5] }, { amplitude: amp, phase: rPh }, [1, 1, 1, 1]));
+    expect(flat.truth).toEqual([128, 128, 128]);
+    expect(flat.recon).toEqual([119, 128, 136]); // 255·(π ∓ 0.2)/2π = 119.4, 135.6
   });
 });
 
