@@ -58,7 +58,7 @@ export default defineConfig({
   server: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
   preview: { host: '127.0.0.1', headers: { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
   test: {
-    include: ['test/lib/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/workers/**/*.test.ts'],
+    include: ['test/lib/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/workers/**/*.test.ts', 'test/ui/**/*.test.ts'],
     environment: 'node',
     testTimeout: 60_000,
     hookTimeout: 120_000,

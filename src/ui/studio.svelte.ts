@@ -23,6 +23,7 @@ import * as store from '../workers/store';
 import type { StepShape } from '../lib/model/step-timing';
 import { studyEstimate, type EstimateJob, type RemainingEstimate, type StudyEstimate } from '../lib/model/estimate';
 import type { RunClock } from '../lib/pipeline/run-clock';
+import { defaultConcurrency } from '../lib/pipeline/pool';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 import { TrainingChannel, type RunEvent } from './training-channel';
 import { TimingProbe, timingCovers, type TimingNeed } from './timing-probe';
@@ -116,7 +117,10 @@ export class Studio {
       if (j.blocked || j.N === undefined || shapes.some((s) => s.N === j.N && s.gridsize === j.gridsize)) continue;
       shapes.push({ N: j.N, gridsize: j.gridsize, filterScale: this.settings.filterScale, batch: this.settings.batchSize });
     }
-    return shapes.length ? { backend: this.backendChoice, shapes } : null;
+    // as src/workers/train.worker.ts decides: jobs side by side train on WASM's single-threaded build
+    const training = this.estimateJobs.filter((j) => !j.blocked).length;
+    const singleThread = defaultConcurrency('wasm', this.cores, training, this.parallelJobs) > 1;
+    return shapes.length ? { backend: this.backendChoice, shapes, singleThread } : null;
   });
 
   /** How long the selected jobs will take with these settings; null until a step is measured for them. */
@@ -125,7 +129,7 @@ export class Studio {
     const t = this.timing;
     if (!need || !t || !timingCovers(t.need, need)) return null;
     const training = this.estimateJobs.filter((j) => !j.blocked).length;
-    const lanes = t.result.backendName === 'webgpu' ? 1 : Math.min(this.parallelJobs ?? this.cores, Math.max(1, training));
+    const lanes = defaultConcurrency(t.result.backendName, this.cores, training, this.parallelJobs);
     return studyEstimate(this.estimateJobs, this.settings, t.result.shapes, t.result.startupSeconds, lanes);
   });
 

@@ -16,9 +16,10 @@ export type TimingNeed = Omit<TimingRequest, 'type' | 'id'>;
 export const sameShape = (a: StepShape, b: StepShape): boolean =>
   a.N === b.N && a.gridsize === b.gridsize && a.batch === b.batch && a.filterScale === b.filterScale;
 
-/** Whether a measurement made for `had` serves `need`: same backend choice, every shape measured at the same batch and filter scale. */
+/** Whether a measurement made for `had` serves `need`: same backend choice and WASM build, every shape measured at the same batch and filter scale. */
 export function timingCovers(had: TimingNeed, need: TimingNeed): boolean {
-  return had.backend === need.backend && need.shapes.every((s) => had.shapes.some((h) => sameShape(h, s)));
+  return had.backend === need.backend && had.singleThread === need.singleThread &&
+    need.shapes.every((s) => had.shapes.some((h) => sameShape(h, s)));
 }
 
 /** How long to wait after the last change of data or settings before measuring (ms). */

@@ -15,6 +15,11 @@ export interface TimingRequest {
   backend: BackendChoice;
   /** The (N, gridsize) shapes the selected jobs need at the settings' batch and filter scale; the first is the first job's (the one Auto is timed on). */
   shapes: StepShape[];
+  /**
+   * Jobs will train side by side, so each job worker gets WASM's single-threaded build
+   * (src/workers/train.worker.ts): the step is timed on that build too.
+   */
+  singleThread: boolean;
 }
 
 export interface StudyTiming {

@@ -8,7 +8,8 @@
  *
  * The backend: one the user picked starts by name (initBackend), as in the training worker. Auto is
  * chosen as the training worker chooses it (chooseBackend, src/lib/runtime/choose.ts, on the
- * first job's shapes), but timed at a batch of at most CHOICE_BATCH and a smaller budget, to keep this
+ * first job's shapes, on the WASM build the job workers get: single-threaded where jobs train side by
+ * side), but timed at a batch of at most CHOICE_BATCH and a smaller budget, to keep this
  * cheap; the run makes its own choice at the settings' batch, and where that is another backend the
  * running estimate follows the run's measured rate. The steps are then timed for each (N, gridsize)
  * the jobs need (measureShape, src/lib/model/step-timing.ts).
@@ -24,7 +25,6 @@ import { useBundledWasm } from './wasm-assets';
 import type { StudyTiming, TimingEvent, TimingRequest } from './estimate-protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
-useBundledWasm();
 const post = (ev: TimingEvent) => scope.postMessage(ev);
 
 /** Largest batch the Auto choice is timed at here. */
@@ -32,6 +32,8 @@ const CHOICE_BATCH = 4;
 scope.onmessage = async (m: MessageEvent<TimingRequest>) => {
   const req = m.data;
   if (req.type !== 'time' || req.shapes.length === 0) return;
+  // the WASM build the job workers will train on: single-threaded where jobs run side by side
+  useBundledWasm({ threads: !req.singleThread });
   const t0 = performance.now();
   try {
     let info: BackendInfo;
@@ -42,6 +44,7 @@ scope.onmessage = async (m: MessageEvent<TimingRequest>) => {
       const chosen = await chooseBackend({
         ...stepTimer({ ...first, batch }),
         budgetMs: 1000,
+        wasmSingleThread: !req.singleThread,
         onTiming: () => post({ type: 'progress', id: req.id, message: 'choosing the backend' }),
       });
       startupSeconds = backendChoiceSeconds(chosen.timings, first.batch / batch);

@@ -54,7 +54,7 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
   let k = 1;
   if (!plan.dryRun && toRun.length > 0) {
     // side by side only where there are cores for it: then every job worker uses WASM's single-threaded build
-    const wanted = Math.min(plan.parallelJobs ?? navigator.hardwareConcurrency ?? 1, toRun.length);
+    const wanted = defaultConcurrency('wasm', navigator.hardwareConcurrency, toRun.length, plan.parallelJobs);
     const slot = (choice: RunPlan['backend'], shape: StepShape | null) => jobWorkerSlot(
       { type: 'init', runId, files, choice, shape, singleThread: wanted > 1, faults },
       {

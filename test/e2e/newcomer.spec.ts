@@ -15,6 +15,11 @@ test('the newcomer path on a reduced budget: nine jobs, the common-region table 
   // nothing changed but the budget: the Demo preset is selected, as a newcomer finds it
   await expect(page.getByLabel('Preset')).toHaveValue('Demo');
   await expect(page.getByTestId('estimate')).toContainText(/^Estimated time for the 9 selected jobs/, { timeout: 180_000 });
+  // with more than one core the jobs train side by side, each on WASM's single-threaded build, and
+  // the estimate's step is timed on that build (src/workers/estimate.worker.ts)
+  if (await page.evaluate(() => navigator.hardwareConcurrency > 1)) {
+    await expect(page.getByTestId('estimate')).toContainText(/on WASM, 1 thread/);
+  }
   // one epoch, a quarter-width network (fillSettings), but every position as a group: the test split
   // is grouped with the same n_groups, and the coverage checked below needs all of it
   await fillSettings(page, { epochs: 1, groups: 288 });
