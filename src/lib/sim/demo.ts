@@ -38,7 +38,7 @@
  *   reference's set_phi, φ = P·tanh((A − max A/2)/(3·mean A)) (diffsim.py `set_phi`, where P = π), so
  *   phase scores measure something (an amplitude-only object has a flat phase). The demo's peak P is
  *   DEMO_PHASE_PEAK = 1 rad since 2026-12-07 (docs/decisions/2026-12-07-demo-dose.md): a weaker phase
- *   object, -0.13 ... 0.27 rad on the star.
+ *   object, -0.13 ... 0.26 rad on the star.
  * - Probe: the reference's default disk probe (`probe.py:15-27`) widened to a disk of radius
  *   DEMO_PROBE_RADIUS·N (0.45 N since 2026-12-07; 0.33 N before; default_probe_scale from
  *   probeScaleForRadius), so that neighbouring raster positions overlap by 1 − step/diameter = 66 %, as
