@@ -23,7 +23,7 @@ import * as store from '../workers/store';
 import type { StepShape } from '../lib/model/step-timing';
 import { studyEstimate, type EstimateJob, type RemainingEstimate, type StudyEstimate } from '../lib/model/estimate';
 import type { RunClock } from '../lib/pipeline/run-clock';
-import { defaultConcurrency } from '../lib/pipeline/pool';
+import { defaultConcurrency, trainsSideBySide } from '../lib/pipeline/pool';
 import { saveRunFiles, loadRunFiles } from '../workers/opfs';
 import { TrainingChannel, type RunEvent } from './training-channel';
 import { TimingProbe, timingCovers, type TimingNeed } from './timing-probe';
@@ -108,6 +108,8 @@ export class Studio {
     key: this.jobKey(pj.job), gridsize: pj.job.gridsize, N: pj.N, trainPositions: pj.trainPositions,
     testPositions: pj.testPositions, blocked: pj.blocked,
   })));
+  /** How many of the selected jobs will train (not blocked). */
+  readonly trainingCount = $derived(this.estimateJobs.filter((j) => !j.blocked).length);
 
   /** What the estimate needs measured: the backend choice and the (N, gridsize) shapes of the jobs to train; null when nothing is to be estimated. */
   readonly timingNeed = $derived.by((): TimingNeed | null => {
@@ -117,9 +119,7 @@ export class Studio {
       if (j.blocked || j.N === undefined || shapes.some((s) => s.N === j.N && s.gridsize === j.gridsize)) continue;
       shapes.push({ N: j.N, gridsize: j.gridsize, filterScale: this.settings.filterScale, batch: this.settings.batchSize });
     }
-    // as src/workers/train.worker.ts decides: jobs side by side train on WASM's single-threaded build
-    const training = this.estimateJobs.filter((j) => !j.blocked).length;
-    const singleThread = defaultConcurrency('wasm', this.cores, training, this.parallelJobs) > 1;
+    const singleThread = trainsSideBySide(this.cores, this.trainingCount, this.parallelJobs);
     return shapes.length ? { backend: this.backendChoice, shapes, singleThread } : null;
   });
 
@@ -128,8 +128,7 @@ export class Studio {
     const need = this.timingNeed;
     const t = this.timing;
     if (!need || !t || !timingCovers(t.need, need)) return null;
-    const training = this.estimateJobs.filter((j) => !j.blocked).length;
-    const lanes = defaultConcurrency(t.result.backendName, this.cores, training, this.parallelJobs);
+    const lanes = defaultConcurrency(t.result.backendName, this.cores, this.trainingCount, this.parallelJobs);
     return studyEstimate(this.estimateJobs, this.settings, t.result.shapes, t.result.startupSeconds, lanes);
   });
 

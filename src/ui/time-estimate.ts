@@ -7,7 +7,7 @@ import {
   formatDuration, type EstimateJob, type RemainingEstimate, type StudyEstimate,
 } from '../lib/model/estimate';
 import { RunClock } from '../lib/pipeline/run-clock';
-import { defaultConcurrency } from '../lib/pipeline/pool';
+import { trainsSideBySide } from '../lib/pipeline/pool';
 import type { StudyTiming } from '../workers/estimate-protocol';
 import type { RunPlan } from '../workers/train-protocol';
 import { sameShape, timingCovers, type TimingNeed } from './timing-probe';
@@ -71,8 +71,7 @@ export function runClock(
     backend: plan.backend ?? 'auto',
     shapes: [...jobs.values()].filter((j) => j.N !== undefined)
       .map((j) => ({ N: j.N!, gridsize: j.gridsize, filterScale: s.filterScale, batch: s.batchSize })),
-    // as src/workers/train.worker.ts decides: jobs side by side train on WASM's single-threaded build
-    singleThread: defaultConcurrency('wasm', globalThis.navigator?.hardwareConcurrency, jobs.size, plan.parallelJobs) > 1,
+    singleThread: trainsSideBySide(globalThis.navigator?.hardwareConcurrency, jobs.size, plan.parallelJobs),
   };
   const sized = [...jobs.values()].every((j) => j.N !== undefined && j.trainPositions !== undefined);
   const t = sized && timing && timingCovers(timing.need, need) ? timing.result : null;

@@ -8,7 +8,7 @@
  * (src/ui/studio.svelte.ts).
  */
 import { runStudy } from '../lib/pipeline/run';
-import { defaultConcurrency, slotPool } from '../lib/pipeline/pool';
+import { defaultConcurrency, slotPool, trainsSideBySide } from '../lib/pipeline/pool';
 import { configOverrides } from '../lib/pipeline/settings';
 import type { ManifestJob } from '../lib/report/manifest';
 import { memoryFileSource } from '../lib/study/plan';
@@ -53,10 +53,10 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
   let pool: ReturnType<typeof slotPool> | null = null;
   let k = 1;
   if (!plan.dryRun && toRun.length > 0) {
-    // side by side only where there are cores for it: then every job worker uses WASM's single-threaded build
-    const wanted = defaultConcurrency('wasm', navigator.hardwareConcurrency, toRun.length, plan.parallelJobs);
+    const cores = navigator.hardwareConcurrency;
+    const singleThread = trainsSideBySide(cores, toRun.length, plan.parallelJobs);
     const slot = (choice: RunPlan['backend'], shape: StepShape | null) => jobWorkerSlot(
-      { type: 'init', runId, files, choice, shape, singleThread: wanted > 1, faults },
+      { type: 'init', runId, files, choice, shape, singleThread, faults },
       {
         onPreview: (ev, transfer) => post(ev, transfer), onChoosing: () => post({ type: 'choosing' }),
         resumeOf: (key) => checkpoints.get(key)?.state, keyOf: (a) => keys.get(a.job.artifact_dir)!,
@@ -64,7 +64,7 @@ async function run(runId: string, plan: RunPlan, files: { path: string; blob: Bl
     const first: WebSlot = await slot(plan.backend ?? 'auto', await stepShape(plan, source));
     post({ type: 'backend', info: first.info });
     record = first.record;
-    k = defaultConcurrency(first.info.name, wanted, toRun.length);
+    k = defaultConcurrency(first.info.name, cores, toRun.length, plan.parallelJobs);
     pool = slotPool(k, async (n) => (n === 0 ? first : slot(first.info.name, null)));
   }
   // The manifest and the study's answer beside it, so they are in the artifacts zip (docs/quality.md).

@@ -31,6 +31,15 @@ export function defaultConcurrency(backend: string, cores: number | undefined, j
 }
 
 /**
+ * Whether the jobs will train side by side (more than one at once on WASM or CPU). Then every job
+ * worker gets WASM's single-threaded build (src/workers/train.worker.ts), and the time estimate
+ * times that build (src/workers/estimate.worker.ts).
+ */
+export function trainsSideBySide(cores: number | undefined, jobs: number, requested?: number | null): boolean {
+  return defaultConcurrency('wasm', cores, jobs, requested) > 1;
+}
+
+/**
  * A runner that trains on up to `size` slots made by `make` (called with the slot's number, counted
  * from 0 over the pool's life). Calls beyond `size` at once wait for a free slot.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConcurrency, slotPool, type JobSlot } from '../../../src/lib/pipeline/pool';
+import { defaultConcurrency, slotPool, trainsSideBySide, type JobSlot } from '../../../src/lib/pipeline/pool';
 import { makeLegacyParams, updateLegacyDict, type LegacyParams, type TrainingConfig } from '../../../src/lib/config/config';
 import { planStudy, memoryFileSource } from '../../../src/lib/study/plan';
 import { inspectNpz } from '../../../src/lib/study/inspect';
@@ -79,6 +79,14 @@ describe('slotPool', () => {
     expect(defaultConcurrency('webgpu', 8, 9)).toBe(1);
     expect(defaultConcurrency('wasm', 8, 9, 1)).toBe(1);
     expect(defaultConcurrency('wasm', undefined, 9)).toBe(1);
+  });
+
+  it('trains side by side (each job worker on WASM\'s single-threaded build) only with more than one job at once', () => {
+    expect(trainsSideBySide(2, 9)).toBe(true);
+    expect(trainsSideBySide(2, 1)).toBe(false); // one job left: it may use the threads
+    expect(trainsSideBySide(8, 9, 1)).toBe(false); // Jobs at once: 1
+    expect(trainsSideBySide(1, 9, 2)).toBe(true);
+    expect(trainsSideBySide(undefined, 9)).toBe(false);
   });
 });
 
